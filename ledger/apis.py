@@ -1,0 +1,138 @@
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mesa247.errors import InvalidInput, validation_errors
+from mesa247.permissions import require_perms
+from mesa247.schema import PROBLEM_RESPONSES, problem_example
+
+from .selectors import balance_get, balances_list, statement_entries
+from .serializers import (
+    CurrencyQuerySerializer,
+    RestaurantBalanceListOutputSerializer,
+    RestaurantBalanceOutputSerializer,
+    StatementEntryOutputSerializer,
+    StatementPageOutputSerializer,
+)
+
+CURRENCY_PARAMETER = OpenApiParameter(
+    "currency", str, description="ISO 4217 code (default: DEFAULT_CURRENCY)", required=False
+)
+BALANCE_EXAMPLE = {
+    "restaurant_id": "res_001",
+    "currency": "PEN",
+    "available": 10800,
+    "pending": 0,
+    "reserved": 0,
+    "last_event_at": "2025-12-30T15:00:00Z",
+}
+RESTAURANT_NOT_FOUND = problem_example(
+    404, "restaurant_not_found", "No restaurant 'res_404' has any recorded activity."
+)
+
+
+def currency_from_query(request) -> str:
+    serializer = CurrencyQuerySerializer(data=request.query_params)
+    if not serializer.is_valid():
+        raise InvalidInput("Invalid query parameters.", errors=validation_errors(serializer.errors))
+    return serializer.validated_data.get("currency", settings.DEFAULT_CURRENCY)
+
+
+class RestaurantBalanceApi(APIView):
+    permission_classes = [require_perms("ledger.view_restaurantbalance")]
+
+    @extend_schema(
+        operation_id="restaurant_balance_get",
+        summary="A restaurant's balance in one currency",
+        parameters=[CURRENCY_PARAMETER],
+        responses={200: RestaurantBalanceOutputSerializer, **PROBLEM_RESPONSES(400, 401, 403, 404)},
+        examples=[OpenApiExample("Balance", value=BALANCE_EXAMPLE, response_only=True), RESTAURANT_NOT_FOUND],
+        tags=["balances"],
+    )
+    def get(self, request, restaurant_id: str):
+        currency = currency_from_query(request)
+        balance = balance_get(restaurant_id=restaurant_id, currency=currency)
+        return Response(RestaurantBalanceOutputSerializer(balance).data)
+
+
+class RestaurantBalanceListApi(APIView):
+    permission_classes = [require_perms("ledger.view_restaurantbalance")]
+
+    @extend_schema(
+        operation_id="restaurant_balance_list",
+        summary="A restaurant's balances in every currency it has activity in",
+        responses={200: RestaurantBalanceListOutputSerializer, **PROBLEM_RESPONSES(401, 403, 404)},
+        examples=[
+            OpenApiExample(
+                "Balances", value={"restaurant_id": "res_001", "balances": [BALANCE_EXAMPLE]}, response_only=True
+            ),
+            RESTAURANT_NOT_FOUND,
+        ],
+        tags=["balances"],
+    )
+    def get(self, request, restaurant_id: str):
+        balances = balances_list(restaurant_id=restaurant_id)
+        return Response(
+            RestaurantBalanceListOutputSerializer({"restaurant_id": restaurant_id, "balances": balances}).data
+        )
+
+
+class StatementPagination(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class RestaurantStatementApi(APIView):
+    permission_classes = [require_perms("ledger.view_entry")]
+
+    @extend_schema(
+        operation_id="restaurant_statement_list",
+        summary="A restaurant's statement: its ledger entries, newest first",
+        description="Cursor-paginated; follow `next` until it is null.",
+        parameters=[
+            CURRENCY_PARAMETER,
+            OpenApiParameter("cursor", str, required=False),
+            OpenApiParameter("page_size", int, required=False, description="1–500, default 50"),
+        ],
+        responses={
+            200: StatementPageOutputSerializer,
+            **PROBLEM_RESPONSES(400, 401, 403, 404),
+        },
+        examples=[
+            OpenApiExample(
+                "Statement",
+                value={
+                    "next": None,
+                    "previous": None,
+                    "results": [
+                        {
+                            "entry_id": 2,
+                            "account": "payable",
+                            "entry_type": "gross",
+                            "amount": 12000,
+                            "currency": "PEN",
+                            "effective_at": "2026-01-06T10:00:00Z",
+                            "posted_at": "2025-12-30T10:00:02Z",
+                            "transaction_id": 1,
+                            "transaction_kind": "charge",
+                            "event_id": "evt_000123",
+                            "payout_id": None,
+                        }
+                    ],
+                },
+                response_only=True,
+            ),
+            RESTAURANT_NOT_FOUND,
+        ],
+        tags=["balances"],
+    )
+    def get(self, request, restaurant_id: str):
+        currency = currency_from_query(request)
+        entries = statement_entries(restaurant_id=restaurant_id, currency=currency)
+        paginator = StatementPagination()
+        page = paginator.paginate_queryset(entries, request, view=self)
+        return paginator.get_paginated_response(StatementEntryOutputSerializer(page, many=True).data)

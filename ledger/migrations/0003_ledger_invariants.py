@@ -1,0 +1,9 @@
+from django.db import migrations
+
+from mesa247.migration_sql import run_postgresql_file
+
+
+class Migration(migrations.Migration):
+    dependencies = [("ledger", "0002_initial")]
+
+    operations = [run_postgresql_file(__file__, "0003_ledger_invariants")]

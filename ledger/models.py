@@ -1,0 +1,187 @@
+"""The double-entry ledger.
+
+Sign convention: an entry's `amount` is signed, debit positive and credit
+negative, so every transaction's entries sum to zero. The processor clearing
+account is an asset (debit-normal); a restaurant's payable and reserved
+accounts are liabilities (credit-normal): what we owe a restaurant is minus
+the sum of its payable entries. APIs and the admin show restaurant-facing
+numbers (positive = we owe the restaurant).
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Restaurant(models.Model):
+    """A restaurant comes into existence with its first processor event."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class AccountKind(models.TextChoices):
+    PROCESSOR_CLEARING = "processor_clearing", "Processor clearing (asset)"
+    RESTAURANT_PAYABLE = "restaurant_payable", "Restaurant payable (liability)"
+    RESTAURANT_RESERVED = "restaurant_reserved", "Restaurant reserved for payouts (liability)"
+
+
+class Account(models.Model):
+    kind = models.CharField(max_length=32, choices=AccountKind.choices)
+    currency = models.CharField(max_length=3)
+    restaurant = models.ForeignKey(
+        Restaurant, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["currency", "kind", "restaurant_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "currency", "restaurant"],
+                condition=Q(restaurant__isnull=False),
+                name="account_unique_per_restaurant",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "currency"], condition=Q(restaurant__isnull=True), name="account_unique_house"
+            ),
+            # Lets entries reference (account, currency) so the database itself
+            # refuses an entry in another currency than its account.
+            models.UniqueConstraint(fields=["id", "currency"], name="account_id_currency"),
+            models.CheckConstraint(
+                condition=(Q(kind=AccountKind.PROCESSOR_CLEARING) & Q(restaurant__isnull=True))
+                | (~Q(kind=AccountKind.PROCESSOR_CLEARING) & Q(restaurant__isnull=False)),
+                name="account_owner_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=[choice.value for choice in AccountKind]), name="account_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        owner = self.restaurant_id or "house"
+        return f"{owner} · {self.get_kind_display()} · {self.currency}"
+
+
+class TransactionKind(models.TextChoices):
+    CHARGE = "charge", "Charge"
+    REFUND = "refund", "Refund"
+    PAYOUT_RESERVE = "payout_reserve", "Payout created (reserve)"
+    PAYOUT_PAID = "payout_paid", "Payout paid"
+    PAYOUT_FAILED = "payout_failed", "Payout failed (release)"
+    PAYOUT_RETURNED = "payout_returned", "Paid payout returned"
+
+
+class Transaction(models.Model):
+    """One balanced set of entries, caused by one event or one payout state change."""
+
+    kind = models.CharField(max_length=32, choices=TransactionKind.choices)
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.PROTECT, related_name="transactions")
+    currency = models.CharField(max_length=3)
+    event = models.OneToOneField(
+        "processor.Event",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_transaction",
+    )
+    payout = models.ForeignKey(
+        "payouts.Payout",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_transactions",
+    )
+    posted_at = models.DateTimeField(default=timezone.now)
+    memo = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # One ledger transaction per payout state change.
+            models.UniqueConstraint(
+                fields=["payout", "kind"], condition=Q(payout__isnull=False), name="transaction_one_per_payout_change"
+            ),
+            models.CheckConstraint(
+                condition=Q(event__isnull=False) | Q(payout__isnull=False), name="transaction_has_cause"
+            ),
+            # Lets entries reference (transaction, currency): one currency per transaction.
+            models.UniqueConstraint(fields=["id", "currency"], name="transaction_id_currency"),
+            models.CheckConstraint(
+                condition=Q(kind__in=[choice.value for choice in TransactionKind]), name="transaction_kind_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["restaurant", "currency", "-id"], name="txn_restaurant_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()} {self.restaurant_id} {self.currency}"
+
+
+class EntryType(models.TextChoices):
+    GROSS = "gross", "Gross sale"
+    FEE = "fee", "Processor fee"
+    REFUND = "refund", "Refund"
+    FEE_REFUND = "fee_refund", "Fee returned"
+    PAYOUT = "payout", "Payout"
+
+
+class Entry(models.Model):
+    """One line of a transaction. Append-only: the database refuses UPDATE and DELETE."""
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(help_text="Minor units; debit positive, credit negative.")
+    entry_type = models.CharField(max_length=16, choices=EntryType.choices)
+    # When the entry counts towards the available balance: a charge's gross
+    # and fee when they mature, everything else when it happens.
+    effective_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "entries"
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_nonzero"),
+            models.CheckConstraint(
+                condition=Q(entry_type__in=[choice.value for choice in EntryType]), name="entry_type_known"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "effective_at"], name="entry_account_effective_idx"),
+            models.Index(fields=["account", "-id"], name="entry_account_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount:+d} {self.currency} → {self.account}"
+
+
+class RestaurantBalance(models.Model):
+    """Projection of a restaurant's accounts in one currency.
+
+    Updated in the same database transaction as the postings, under a row
+    lock, so balance reads never scan the ledger's history. Figures are
+    restaurant-facing: positive means we owe the restaurant.
+    """
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.PROTECT, related_name="balances")
+    currency = models.CharField(max_length=3)
+    payable = models.BigIntegerField(default=0, help_text="Owed, matured or not (available + pending).")
+    reserved = models.BigIntegerField(default=0, help_text="In payouts created but not yet settled.")
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["restaurant_id", "currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["restaurant", "currency"], name="balance_one_per_restaurant_currency"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="balance_reserved_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.restaurant_id} {self.currency}"

@@ -1,0 +1,59 @@
+from datetime import UTC
+
+from django.conf import settings
+from rest_framework import serializers
+
+
+class CurrencyQuerySerializer(serializers.Serializer):
+    currency = serializers.CharField(required=False, help_text="ISO 4217 code; defaults to DEFAULT_CURRENCY.")
+
+    def validate_currency(self, value: str) -> str:
+        if value not in settings.SUPPORTED_CURRENCIES:
+            raise serializers.ValidationError(
+                f"Unsupported currency {value!r}; use one of {', '.join(settings.SUPPORTED_CURRENCIES)}."
+            )
+        return value
+
+
+class RestaurantBalanceOutputSerializer(serializers.Serializer):
+    restaurant_id = serializers.CharField()
+    currency = serializers.CharField()
+    available = serializers.IntegerField(help_text="Matured and owed to the restaurant; negative when it owes us.")
+    pending = serializers.IntegerField(help_text="Charges not yet matured.")
+    reserved = serializers.IntegerField(help_text="In payouts created but not yet settled.")
+    last_event_at = serializers.DateTimeField(allow_null=True, default_timezone=UTC)
+
+
+class RestaurantBalanceListOutputSerializer(serializers.Serializer):
+    restaurant_id = serializers.CharField()
+    balances = RestaurantBalanceOutputSerializer(many=True)
+
+
+class StatementEntryOutputSerializer(serializers.Serializer):
+    entry_id = serializers.IntegerField(source="id")
+    account = serializers.SerializerMethodField(help_text="payable or reserved")
+    entry_type = serializers.CharField()
+    amount = serializers.SerializerMethodField(help_text="Restaurant-facing: positive raises what we owe it.")
+    currency = serializers.CharField()
+    effective_at = serializers.DateTimeField(default_timezone=UTC)
+    posted_at = serializers.DateTimeField(source="transaction.posted_at", default_timezone=UTC)
+    transaction_id = serializers.IntegerField()
+    transaction_kind = serializers.CharField(source="transaction.kind")
+    event_id = serializers.SerializerMethodField()
+    payout_id = serializers.CharField(source="transaction.payout_id", allow_null=True)
+
+    def get_account(self, entry) -> str:
+        return entry.account.kind.removeprefix("restaurant_")
+
+    def get_amount(self, entry) -> int:
+        return -entry.amount
+
+    def get_event_id(self, entry) -> str | None:
+        event = entry.transaction.event
+        return event.event_id if event else None
+
+
+class StatementPageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = StatementEntryOutputSerializer(many=True)

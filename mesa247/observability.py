@@ -1,0 +1,67 @@
+"""Request ids and structured log context.
+
+Every log line is one JSON object carrying the current `request_id` and, where
+they apply, `event_id`, `restaurant_id`, `run_id` and `payout_id`.
+"""
+
+import contextlib
+import contextvars
+import logging
+import re
+import time
+import uuid
+
+_log_context: contextvars.ContextVar[dict] = contextvars.ContextVar("log_context", default={})  # noqa: B039 - never mutated
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SAFE_REQUEST_ID = re.compile(r"\A[A-Za-z0-9._:-]{1,128}\Z")
+
+logger = logging.getLogger("mesa247.request")
+
+
+@contextlib.contextmanager
+def log_context(**fields):
+    """Attach fields (event_id, run_id, …) to every log line in the block."""
+    token = _log_context.set({**_log_context.get(), **{k: v for k, v in fields.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _log_context.reset(token)
+
+
+def current_log_context() -> dict:
+    return dict(_log_context.get())
+
+
+class LogContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in _log_context.get().items():
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        return True
+
+
+class RequestIdMiddleware:
+    """Take the caller's X-Request-ID (or make one), log the request, echo it back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        started = time.monotonic()
+        with log_context(request_id=request_id):
+            response = self.get_response(request)
+            logger.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                },
+            )
+        response[REQUEST_ID_HEADER] = request_id
+        return response

@@ -1,0 +1,55 @@
+"""OpenAPI helpers: the problem-details error shape and its examples."""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework import serializers
+
+_TITLES = {
+    400: ("validation_error", "Invalid request"),
+    401: ("not_authenticated", "Authentication required"),
+    403: ("permission_denied", "Permission denied"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    422: ("unprocessable", "Request cannot be applied"),
+}
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details, the body of every error."""
+
+    type = serializers.CharField(help_text="urn:mesa247:problem:<code>")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    code = serializers.CharField(help_text="Machine-readable error code.")
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Field-level messages, keyed by field name.",
+    )
+
+
+def PROBLEM_RESPONSES(*statuses: int) -> dict:  # noqa: N802 - reads like a constant at call sites
+    return {
+        status: OpenApiResponse(ProblemSerializer, description=_TITLES.get(status, ("error", "Error"))[1])
+        for status in statuses
+    }
+
+
+def problem_example(status: int, code: str, detail: str, **extra) -> OpenApiExample:
+    title = _TITLES.get(status, (code, "Error"))[1]
+    return OpenApiExample(
+        f"{status} {code}",
+        value={
+            "type": f"urn:mesa247:problem:{code}",
+            "title": title,
+            "status": status,
+            "code": code,
+            "detail": detail,
+            **extra,
+        },
+        response_only=True,
+        status_codes=[str(status)],
+    )

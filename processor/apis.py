@@ -1,0 +1,169 @@
+"""Processor webhooks: authenticated by signature, not by user credentials."""
+
+import json
+import logging
+import time
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mesa247.errors import InvalidInput, MalformedJson, PayloadTooLarge, UnsupportedMediaType
+from mesa247.schema import PROBLEM_RESPONSES, problem_example
+
+from .serializers import (
+    ProcessorEventBatchInputSerializer,
+    ProcessorEventBatchOutputSerializer,
+    ProcessorEventInputSerializer,
+    ProcessorEventOutputSerializer,
+)
+from .services import event_body, event_ingest, events_ingest_batch
+from .signature import SIGNATURE_HEADER, signature_verify
+
+logger = logging.getLogger("mesa247.processor")
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+SIGNATURE_PARAMETER = OpenApiParameter(
+    SIGNATURE_HEADER,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="`t=<unix seconds>,v1=<hex>` where hex = HMAC-SHA256(secret, f\"{t}.\" + raw body).",
+)
+
+CHARGE_EXAMPLE = {
+    "event_id": "evt_000123",
+    "event_type": "charge_succeeded",
+    "occurred_at": "2025-12-30T10:00:00Z",
+    "restaurant_id": "res_001",
+    "currency": "PEN",
+    "amount": 12000,
+    "fee": 600,
+    "metadata": {"reservation_id": "rsv_987", "payment_id": "pay_456"},
+}
+CHARGE_RESULT_EXAMPLE = {
+    **CHARGE_EXAMPLE,
+    "received_at": "2025-12-30T10:00:02.114Z",
+    "ledger_transaction_id": 1,
+    "payout_id": None,
+}
+
+
+def _read_verified_body(request, *, max_bytes: int) -> object:
+    """Size, signature, content type, JSON: in that order, before anything is parsed."""
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(f"The body is over {max_bytes} bytes.")
+    raw = request.body
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"The body is over {max_bytes} bytes.")
+
+    secrets = settings.PROCESSOR_WEBHOOK_SECRETS
+    if secrets:
+        signature_verify(
+            header=request.headers.get(SIGNATURE_HEADER),
+            body=raw,
+            secrets=secrets,
+            tolerance=settings.PROCESSOR_SIGNATURE_TOLERANCE_SECONDS,
+            now=time.time(),
+        )
+    else:
+        # Only reachable with DEBUG on: a system check refuses to start otherwise.
+        logger.warning("accepting an unsigned processor event: no PROCESSOR_WEBHOOK_SECRETS configured")
+        if not settings.DEBUG:
+            from processor.exceptions import SignatureError
+
+            raise SignatureError("No signing secret is configured.", code="signature_unconfigured")
+
+    media_type = (request.content_type or "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType(f"Send Content-Type: application/json, not {media_type or 'nothing'}.")
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedJson(f"The body is not valid JSON: {exc}.") from None
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class ProcessorEventIngestApi(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="processor_event_ingest",
+        summary="Receive one processor event",
+        description=(
+            "Stores the event and posts its ledger transaction atomically. A resend with the same "
+            "`event_id` and the same business fields answers 200 with the original body and "
+            "`Idempotent-Replayed: true`; with other fields, 409 naming them."
+        ),
+        parameters=[SIGNATURE_PARAMETER],
+        request=ProcessorEventInputSerializer,
+        responses={
+            201: OpenApiResponse(ProcessorEventOutputSerializer, description="Recorded for the first time."),
+            200: OpenApiResponse(ProcessorEventOutputSerializer, description="A replay: nothing new written."),
+            **PROBLEM_RESPONSES(400, 401, 409, 413, 415, 422),
+        },
+        examples=[
+            OpenApiExample("Charge", value=CHARGE_EXAMPLE, request_only=True),
+            OpenApiExample("Recorded", value=CHARGE_RESULT_EXAMPLE, response_only=True, status_codes=["201", "200"]),
+            problem_example(409, "event_conflict", "Event evt_000123 was already recorded with a different amount."),
+            problem_example(422, "payout_not_found", "No payout 'po_x' exists."),
+        ],
+        tags=["processor"],
+    )
+    def post(self, request):
+        payload = _read_verified_body(request, max_bytes=settings.PROCESSOR_EVENT_MAX_BYTES)
+        outcome = event_ingest(payload=payload)
+        headers = {} if outcome.created else {REPLAYED_HEADER: "true"}
+        return Response(event_body(outcome.event), status=outcome.http_status, headers=headers)
+
+
+class ProcessorEventBatchApi(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="processor_event_batch_ingest",
+        summary="Receive up to 1,000 processor events",
+        description=(
+            "Each event is ingested exactly as by the single endpoint, independently and in order; "
+            "the answer has one result per event with the status the single endpoint would give."
+        ),
+        parameters=[SIGNATURE_PARAMETER],
+        request=ProcessorEventBatchInputSerializer,
+        responses={200: ProcessorEventBatchOutputSerializer, **PROBLEM_RESPONSES(400, 401, 413, 415)},
+        examples=[
+            OpenApiExample("Two events", value={"events": [CHARGE_EXAMPLE]}, request_only=True),
+            OpenApiExample(
+                "Results",
+                value={
+                    "results": [
+                        {"index": 0, "event_id": "evt_000123", "status": 201, "replayed": False,
+                         "event": CHARGE_RESULT_EXAMPLE},
+                    ]
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ],
+        tags=["processor"],
+    )
+    def post(self, request):
+        payload = _read_verified_body(request, max_bytes=settings.PROCESSOR_BATCH_MAX_BYTES)
+        if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+            raise InvalidInput(
+                'The body must be {"events": [ … ]}.', errors={"events": ["Must be a list of events."]}
+            )
+        limit = settings.PROCESSOR_BATCH_MAX_EVENTS
+        if not 1 <= len(payload["events"]) <= limit:
+            raise InvalidInput(
+                f"A batch holds 1 to {limit} events.", errors={"events": [f"Must hold 1 to {limit} events."]}
+            )
+        results = events_ingest_batch(payloads=payload["events"])
+        return Response({"results": [result.as_dict() for result in results]}, status=200)

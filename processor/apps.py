@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ProcessorConfig(AppConfig):
+    name = "processor"
+    verbose_name = "Processor events"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the signing-secret check)

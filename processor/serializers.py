@@ -1,0 +1,183 @@
+import json
+from datetime import UTC, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from mesa247.money import EVENT_ID_RE, MAX_AMOUNT, RESTAURANT_ID_RE, is_minor_units
+
+from .models import EventType
+
+METADATA_MAX_BYTES = 16 * 1024
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+@extend_schema_field(OpenApiTypes.INT64)
+class MinorUnitsField(serializers.Field):
+    """An integer amount in minor units. Floats, strings and booleans are refused, not coerced."""
+
+    default_error_messages = {
+        "not_integer": "Must be an integer number of minor units (no decimals, strings or booleans).",
+        "too_small": "Must be at least {minimum}.",
+        "too_large": f"Must be at most {MAX_AMOUNT}.",
+    }
+
+    def __init__(self, *, minimum: int, **kwargs):
+        self.minimum = minimum
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not is_minor_units(data):
+            self.fail("not_integer")
+        if data < self.minimum:
+            self.fail("too_small", minimum=self.minimum)
+        if data > MAX_AMOUNT:
+            self.fail("too_large")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class PatternField(serializers.Field):
+    default_error_messages = {"invalid": "Must match {pattern}.", "not_string": "Must be a string."}
+
+    def __init__(self, *, regex, description: str, **kwargs):
+        self.regex = regex
+        self.pattern_description = description
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_string")
+        if not self.regex.match(data):
+            self.fail("invalid", pattern=self.pattern_description)
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class AwareDateTimeField(serializers.Field):
+    """ISO-8601 with an explicit offset; naive timestamps are ambiguous and refused."""
+
+    default_error_messages = {
+        "invalid": "Must be an ISO-8601 timestamp with an offset, e.g. 2025-12-30T10:00:00Z.",
+        "naive": "Must include a UTC offset (Z or ±HH:MM); naive timestamps are refused.",
+        "future": "Must not be more than 5 minutes in the future.",
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            value = parse_datetime(data.strip())
+        except ValueError:
+            value = None
+        if value is None:
+            self.fail("invalid")
+        if value.tzinfo is None or value.utcoffset() is None:
+            self.fail("naive")
+        if value > timezone.now() + FUTURE_TOLERANCE:
+            self.fail("future")
+        return value
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True, "maxProperties": 256})
+class MetadataField(serializers.Field):
+    default_error_messages = {
+        "not_object": "Must be a JSON object.",
+        "too_large": f"Must be at most {METADATA_MAX_BYTES} bytes as JSON.",
+        "bad_reference": "{key} must be a non-empty string of at most 128 characters.",
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("not_object")
+        encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        if len(encoded) > METADATA_MAX_BYTES:
+            self.fail("too_large")
+        for key in ("payment_id", "payout_id", "reservation_id"):
+            if key in data and not (isinstance(data[key], str) and 0 < len(data[key]) <= 128):
+                self.fail("bad_reference", key=key)
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class ProcessorEventInputSerializer(serializers.Serializer):
+    event_id = PatternField(regex=EVENT_ID_RE, description="1–128 characters of [A-Za-z0-9_.:-]")
+    event_type = serializers.ChoiceField(choices=EventType.choices)
+    occurred_at = AwareDateTimeField()
+    restaurant_id = PatternField(regex=RESTAURANT_ID_RE, description="1–64 characters of [A-Za-z0-9_.-]")
+    currency = serializers.CharField(max_length=3, min_length=3, trim_whitespace=False)
+    amount = MinorUnitsField(minimum=1)
+    fee = MinorUnitsField(minimum=0, required=False, default=0)
+    metadata = MetadataField(required=False, default=dict)
+
+    def validate_currency(self, value: str) -> str:
+        if value not in settings.SUPPORTED_CURRENCIES:
+            raise serializers.ValidationError(
+                f"Unsupported currency {value!r}; use an upper-case code of: "
+                f"{', '.join(settings.SUPPORTED_CURRENCIES)}."
+            )
+        return value
+
+    def validate(self, attrs):
+        errors = {}
+        if attrs["fee"] > attrs["amount"]:
+            errors["fee"] = ["Must not exceed amount."]
+        if attrs["event_type"] in (EventType.PAYOUT_PAID, EventType.PAYOUT_FAILED):
+            if "payout_id" not in attrs["metadata"]:
+                errors["metadata"] = ["metadata.payout_id is required for payout events."]
+            if attrs["fee"] != 0:
+                errors["fee"] = ["Payout events carry no fee."]
+            reason = attrs["metadata"].get("reason")
+            if reason is not None and not isinstance(reason, str):
+                errors.setdefault("metadata", []).append("metadata.reason must be a string.")
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class ProcessorEventOutputSerializer(serializers.Serializer):
+    """The stored event and the ledger transaction it posted."""
+
+    event_id = serializers.CharField()
+    event_type = serializers.ChoiceField(choices=EventType.choices)
+    occurred_at = serializers.DateTimeField(default_timezone=UTC)
+    restaurant_id = serializers.CharField()
+    currency = serializers.CharField()
+    amount = serializers.IntegerField()
+    fee = serializers.IntegerField()
+    metadata = serializers.DictField()
+    received_at = serializers.DateTimeField(default_timezone=UTC)
+    ledger_transaction_id = serializers.IntegerField(allow_null=True)
+    payout_id = serializers.CharField(allow_null=True)
+
+
+class ProcessorEventBatchInputSerializer(serializers.Serializer):
+    events = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000)
+
+
+class ProcessorEventBatchResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    event_id = serializers.CharField(allow_null=True)
+    status = serializers.IntegerField(help_text="The status the single-event endpoint would have answered.")
+    replayed = serializers.BooleanField()
+    event = ProcessorEventOutputSerializer(required=False)
+    error = serializers.DictField(required=False, help_text="Problem details, as for the single endpoint.")
+
+
+class ProcessorEventBatchOutputSerializer(serializers.Serializer):
+    results = ProcessorEventBatchResultSerializer(many=True)

@@ -1,0 +1,160 @@
+"""Ingestion of processor events: validate, store once, post to the ledger.
+
+Idempotency is carried by the unique index on `event_id`, not by a
+check-then-insert: the insert either wins, or fails with an IntegrityError
+and the stored event is compared with the new one (replay or conflict).
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from ledger.services import event_post, restaurant_ensure
+from mesa247.errors import ApplicationError, InvalidInput, validation_errors
+from mesa247.observability import log_context
+
+from .exceptions import EventConflict
+from .models import Event, EventType
+from .serializers import ProcessorEventInputSerializer
+
+logger = logging.getLogger("mesa247.processor")
+
+# The fields whose values make an event what it is; compared canonically
+# (timestamps as instants, metadata as parsed JSON) to tell a replay from a conflict.
+BUSINESS_FIELDS = ("event_type", "occurred_at", "restaurant_id", "currency", "amount", "fee", "metadata")
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    event: Event
+    created: bool
+
+    @property
+    def http_status(self) -> int:
+        return 201 if self.created else 200
+
+
+def event_validate(*, payload) -> dict:
+    """Check one event's shape and values; raise InvalidInput with field errors."""
+    if not isinstance(payload, dict):
+        raise InvalidInput(
+            "The event must be a JSON object.",
+            errors={"non_field_errors": ["Expected a JSON object, got " + type(payload).__name__ + "."]},
+        )
+    serializer = ProcessorEventInputSerializer(data=payload)
+    if not serializer.is_valid():
+        raise InvalidInput("One or more fields are invalid.", errors=validation_errors(serializer.errors))
+    return dict(serializer.validated_data)
+
+
+def event_ingest(*, payload) -> IngestOutcome:
+    """Record a processor event and its ledger transaction exactly once."""
+    data = event_validate(payload=payload)
+    with log_context(event_id=data["event_id"], restaurant_id=data["restaurant_id"]):
+        try:
+            event = _event_record(data)
+        except IntegrityError:
+            existing = Event.objects.filter(event_id=data["event_id"]).first()
+            if existing is None:
+                raise
+            _ensure_same_event(existing, data)
+            logger.info("event replayed", extra={"event_type": existing.event_type})
+            return IngestOutcome(event=existing, created=False)
+        logger.info("event recorded", extra={"event_type": event.event_type, "amount": event.amount})
+        return IngestOutcome(event=event, created=True)
+
+
+@transaction.atomic(durable=True)
+def _event_record(data: dict) -> Event:
+    metadata = data["metadata"]
+    # The insert comes first: a concurrent duplicate waits here on the unique
+    # index and fails once the winner commits, before touching anything else.
+    event = Event.objects.create(
+        event_id=data["event_id"],
+        event_type=data["event_type"],
+        occurred_at=data["occurred_at"],
+        restaurant_id=data["restaurant_id"],
+        currency=data["currency"],
+        amount=data["amount"],
+        fee=data["fee"],
+        metadata=metadata,
+        payment_id=metadata.get("payment_id"),
+        payout_ref=metadata.get("payout_id"),
+    )
+    if event.event_type in (EventType.CHARGE_SUCCEEDED, EventType.REFUND_SUCCEEDED):
+        restaurant_ensure(restaurant_id=event.restaurant_id)
+        event_post(event=event)
+    else:
+        from payouts.services import payout_event_apply
+
+        payout_event_apply(event=event)
+    return event
+
+
+def _ensure_same_event(existing: Event, data: dict) -> None:
+    differing = [field for field in BUSINESS_FIELDS if getattr(existing, field) != data[field]]
+    if differing:
+        raise EventConflict(
+            f"Event {existing.event_id} was already recorded with a different "
+            f"{', '.join(differing)}; nothing was written.",
+            errors={field: ["Differs from the recorded event."] for field in differing},
+            fields=differing,
+        )
+
+
+def event_body(event: Event) -> dict:
+    """The response for an event; the same body on every replay."""
+    from .serializers import ProcessorEventOutputSerializer
+
+    ledger_transaction = getattr(event, "ledger_transaction", None) if event.pk else None
+    return ProcessorEventOutputSerializer(
+        {
+            "event_id": event.event_id,
+            "event_type": event.event_type,
+            "occurred_at": event.occurred_at,
+            "restaurant_id": event.restaurant_id,
+            "currency": event.currency,
+            "amount": event.amount,
+            "fee": event.fee,
+            "metadata": event.metadata,
+            "received_at": event.received_at,
+            "ledger_transaction_id": ledger_transaction.pk if ledger_transaction else None,
+            "payout_id": event.payout_ref,
+        }
+    ).data
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    index: int
+    event_id: str | None
+    http_status: int
+    replayed: bool
+    event: dict | None = None
+    error: dict | None = None
+
+    def as_dict(self) -> dict:
+        body = {"index": self.index, "event_id": self.event_id, "status": self.http_status, "replayed": self.replayed}
+        if self.event is not None:
+            body["event"] = self.event
+        if self.error is not None:
+            body["error"] = self.error
+        return body
+
+
+def events_ingest_batch(*, payloads: list) -> list[BatchResult]:
+    """Ingest each event on its own, in order; one result per event, as the single endpoint would answer."""
+    results = []
+    for index, payload in enumerate(payloads):
+        event_id = payload.get("event_id") if isinstance(payload, dict) else None
+        event_id = event_id if isinstance(event_id, str) else None
+        try:
+            outcome = event_ingest(payload=payload)
+        except ApplicationError as error:
+            results.append(BatchResult(index, event_id, error.http_status, False, error=error.as_problem()))
+            continue
+        results.append(
+            BatchResult(index, event_id, outcome.http_status, not outcome.created, event=event_body(outcome.event))
+        )
+    return results

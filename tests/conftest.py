@@ -1,0 +1,101 @@
+import json
+import os
+import time
+
+import psycopg
+import pytest
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from processor.signature import signature_header
+from tests.factories import EventPayloadFactory, UserFactory
+
+SECRET = "whsec_test_current"
+OLD_SECRET = "whsec_test_previous"
+
+
+def pytest_sessionstart(session):
+    """Fail at once, and say why, when PostgreSQL is not there."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.exit(f"The test suite runs on PostgreSQL; DATABASE_URL is {url!r}.", returncode=3)
+    try:
+        psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        pytest.exit(
+            f"PostgreSQL is unreachable at {url}: {exc}\n"
+            "Start it (e.g. `pg_ctlcluster --skip-systemctl-redirect 15 main start`) or set DATABASE_URL.",
+            returncode=3,
+        )
+
+
+@pytest.fixture
+def secrets_configured():
+    assert settings.PROCESSOR_WEBHOOK_SECRETS == [SECRET, OLD_SECRET]
+
+
+def sign(body: bytes, *, secret: str = SECRET, timestamp: int | None = None) -> str:
+    return signature_header(secret=secret, body=body, timestamp=timestamp)
+
+
+@pytest.fixture
+def client_anon():
+    return APIClient()
+
+
+def post_event(client, payload, *, path="/v1/processor/events", secret=SECRET, timestamp=None,
+               content_type="application/json", signature=None, raw: bytes | None = None):
+    """POST a signed event the way the processor does: raw bytes, signed over exactly those bytes."""
+    body = raw if raw is not None else json.dumps(payload).encode()
+    headers = {}
+    if signature is None:
+        signature = sign(body, secret=secret, timestamp=timestamp)
+    if signature is not False:
+        headers["X-Mesa-Signature"] = signature
+    return client.generic("POST", path, data=body, content_type=content_type, headers=headers)
+
+
+@pytest.fixture
+def post(client_anon):
+    def _post(payload=None, **kwargs):
+        return post_event(client_anon, payload, **kwargs)
+
+    return _post
+
+
+@pytest.fixture
+def event_payload():
+    return EventPayloadFactory
+
+
+@pytest.fixture
+def api_user(db):
+    def _make(*perms):
+        return UserFactory(perms=list(perms))
+
+    return _make
+
+
+@pytest.fixture
+def token_client(api_user):
+    """An API client authenticated by a DRF token holding the given permissions."""
+
+    def _make(*perms):
+        user = api_user(*perms)
+        token = Token.objects.create(user=user)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return _make
+
+
+@pytest.fixture
+def reader(token_client):
+    return token_client("ledger.view_restaurantbalance", "ledger.view_entry")
+
+
+@pytest.fixture
+def now_ts():
+    return int(time.time())
