@@ -1,0 +1,25 @@
+from mesa247.errors import ApplicationError, NotFound
+
+
+class PayoutNotFound(NotFound):
+    code = "payout_not_found"
+    title = "Payout not found"
+
+
+class PayoutRunNotFound(NotFound):
+    code = "payout_run_not_found"
+    title = "Payout run not found"
+
+
+class PayoutRunNotRetryable(ApplicationError):
+    code = "payout_run_not_retryable"
+    http_status = 409
+    title = "Payout run cannot be retried"
+
+
+class PayoutItemsMismatch(ApplicationError):
+    """A payout whose items would not sum to its amount: a bug, never user input."""
+
+    code = "payout_items_mismatch"
+    http_status = 500
+    title = "Payout items do not sum to its amount"

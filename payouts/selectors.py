@@ -1,0 +1,95 @@
+"""Reads of payouts and payout runs."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from ledger.models import Entry
+
+from .exceptions import PayoutNotFound, PayoutRunNotFound
+from .models import Payout, PayoutItemType, PayoutRun
+
+# The order in which a payout's breakdown is shown, everywhere.
+ITEM_ORDER = [
+    PayoutItemType.GROSS_SALES,
+    PayoutItemType.FEES,
+    PayoutItemType.REFUNDS,
+    PayoutItemType.FEE_REFUNDS,
+    PayoutItemType.CARRIED_BALANCE,
+]
+
+
+@dataclass(frozen=True)
+class PayoutItemLine:
+    type: str
+    amount: int
+    count: int | None
+
+
+def payout_cutoff(*, as_of: date) -> datetime:
+    """The end of `as_of` in TIME_ZONE: the next local midnight, exclusive.
+
+    An entry effective at 23:59:59.999999 local on `as_of` counts; one effective
+    exactly at the following midnight belongs to the next day.
+    """
+    zone = ZoneInfo(settings.TIME_ZONE)
+    return datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=zone)
+
+
+def payout_get(*, payout_id: str) -> Payout:
+    payout = Payout.objects.select_related("restaurant", "run").prefetch_related("items").filter(pk=payout_id).first()
+    if payout is None:
+        raise PayoutNotFound(f"No payout {payout_id!r} exists.", payout_id=payout_id)
+    return payout
+
+
+def payout_list(
+    *,
+    restaurant_id: str | None = None,
+    status: str | None = None,
+    currency: str | None = None,
+    as_of: date | None = None,
+    run_id=None,
+):
+    payouts = Payout.objects.prefetch_related("items")
+    if restaurant_id:
+        payouts = payouts.filter(restaurant_id=restaurant_id)
+    if status:
+        payouts = payouts.filter(status=status)
+    if currency:
+        payouts = payouts.filter(currency=currency)
+    if as_of:
+        payouts = payouts.filter(as_of=as_of)
+    if run_id:
+        payouts = payouts.filter(run_id=run_id)
+    return payouts
+
+
+def payout_run_get(*, run_id) -> PayoutRun:
+    run = PayoutRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise PayoutRunNotFound(f"No payout run {str(run_id)!r} exists.", run_id=str(run_id))
+    return run
+
+
+def payout_items(*, payout: Payout) -> list[PayoutItemLine]:
+    """The payout's breakdown in display order; carried_balance has no count."""
+    by_type = {item.type: item for item in payout.items.all()}
+    lines = []
+    for item_type in ITEM_ORDER:
+        item = by_type.get(item_type)
+        amount = item.amount if item else 0
+        count = None if item_type == PayoutItemType.CARRIED_BALANCE else (item.count if item else 0) or 0
+        lines.append(PayoutItemLine(type=item_type.value, amount=amount, count=count))
+    return lines
+
+
+def payout_settled_entries(*, payout: Payout):
+    """The payable entries this payout settled, oldest first, with the events that caused them."""
+    return (
+        Entry.objects.filter(settlement__payout=payout)
+        .select_related("transaction", "transaction__event")
+        .order_by("effective_at", "id")
+    )

@@ -1,0 +1,31 @@
+"""django-q2 tasks: take an id, call one service. Re-delivery is harmless."""
+
+import logging
+
+from mesa247.observability import log_context
+
+from .exceptions import PayoutRunNotFound
+from .services import payout_run_execute
+
+logger = logging.getLogger("mesa247.payouts")
+
+
+def payout_run_task(run_id: str) -> dict | None:
+    try:
+        run = payout_run_execute(run_id=run_id)
+    except PayoutRunNotFound:
+        # The creating transaction rolled back after a non-transactional broker took the task.
+        logger.warning("payout run task for a run that does not exist", extra={"run_id": run_id})
+        return None
+    return {"run_id": str(run.pk), "status": run.status, "created": run.created, "skipped": run.skipped,
+            "total_amount": run.total_amount}
+
+
+def payout_run_task_finished(task) -> None:
+    """Hook: log only; money state never changes here."""
+    run_id = task.args[0] if task.args else None
+    with log_context(run_id=run_id):
+        if task.success:
+            logger.info("payout run task finished", extra={"task_id": task.id, "result": task.result})
+        else:
+            logger.error("payout run task failed", extra={"task_id": task.id, "attempts": task.attempt_count})
