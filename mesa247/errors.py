@@ -15,6 +15,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -180,6 +181,7 @@ def api_exception_handler(exc, context):
     )
 
 
+@csrf_exempt  # a POST to an unknown path is a 404, not a CSRF failure page
 def json_not_found(request, exception=None):
     """404 for any path under /v1/ that matches no endpoint."""
     body = problem(status=404, code="not_found", title="Not found",

@@ -1,9 +1,13 @@
 """Liveness and readiness probes for the load balancer and docker-compose."""
 
+import logging
+
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
+
+logger = logging.getLogger("mesa247.health")
 
 
 @require_GET
@@ -17,8 +21,10 @@ def readyz(request):
         connection.ensure_connection()
         executor = MigrationExecutor(connection)
         unapplied = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    except Exception as exc:  # any database failure means "not ready", never a crash
-        return JsonResponse({"status": "unavailable", "database": "unreachable", "detail": str(exc)[:200]}, status=503)
+    except Exception:  # any database failure means "not ready", never a crash
+        # The reason goes to the log, not to an unauthenticated caller.
+        logger.warning("readiness probe: database unreachable", exc_info=True)
+        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
     if unapplied:
         return JsonResponse(
             {"status": "unavailable", "database": "ok", "migrations": f"{len(unapplied)} unapplied"}, status=503

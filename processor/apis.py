@@ -5,6 +5,7 @@ import logging
 import time
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 from mesa247.errors import InvalidInput, MalformedJson, PayloadTooLarge, UnsupportedMediaType
 from mesa247.schema import PROBLEM_RESPONSES, problem_example
 
+from .exceptions import SignatureError
 from .serializers import (
     ProcessorEventBatchInputSerializer,
     ProcessorEventBatchOutputSerializer,
@@ -52,11 +54,19 @@ CHARGE_RESULT_EXAMPLE = {
 
 
 def _read_verified_body(request, *, max_bytes: int) -> object:
-    """Size, signature, content type, JSON: in that order, before anything is parsed."""
+    """Size (413), signature (401), content type (415), JSON (400): in that order.
+
+    The size limit comes first so that nothing large is read or hashed; the
+    signature comes before anything about the body is revealed to an
+    unauthenticated caller.
+    """
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if declared.isdigit() and int(declared) > max_bytes:
         raise PayloadTooLarge(f"The body is over {max_bytes} bytes.")
-    raw = request.body
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise PayloadTooLarge(f"The body is over {max_bytes} bytes.") from None
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"The body is over {max_bytes} bytes.")
 
@@ -69,25 +79,42 @@ def _read_verified_body(request, *, max_bytes: int) -> object:
             tolerance=settings.PROCESSOR_SIGNATURE_TOLERANCE_SECONDS,
             now=time.time(),
         )
-    else:
-        # Only reachable with DEBUG on: a system check refuses to start otherwise.
+    elif settings.DEBUG:
         logger.warning("accepting an unsigned processor event: no PROCESSOR_WEBHOOK_SECRETS configured")
-        if not settings.DEBUG:
-            from processor.exceptions import SignatureError
-
-            raise SignatureError("No signing secret is configured.", code="signature_unconfigured")
+    else:
+        # The system check processor.E001 refuses to start like this; if it
+        # was bypassed anyway, fail closed.
+        raise SignatureError("No signing secret is configured.", code="signature_unconfigured")
 
     media_type = (request.content_type or "").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise UnsupportedMediaType(f"Send Content-Type: application/json, not {media_type or 'nothing'}.")
+    return json_parse(raw)
+
+
+def json_parse(raw: bytes) -> object:
+    """Strict JSON: no NaN/Infinity, no duplicate keys, no absurd nesting."""
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
+        text = raw.decode("utf-8")  # RFC 8259: JSON between systems is UTF-8
+        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicate_keys)
+    except RecursionError:
+        raise MalformedJson("The body is not valid JSON: it is nested too deeply.") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedJson(f"The body is not valid JSON: {exc}.") from None
 
 
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _refuse_duplicate_keys(pairs: list) -> dict:
+    # A repeated key would make the event mean whatever the last parser decides.
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
 
 
 class ProcessorEventIngestApi(APIView):

@@ -84,6 +84,11 @@ class AwareDateTimeField(serializers.Field):
             self.fail("invalid")
         if value.tzinfo is None or value.utcoffset() is None:
             self.fail("naive")
+        try:
+            # Stored in UTC; an instant at the edge of the calendar cannot be.
+            value = value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            self.fail("invalid")
         if value > timezone.now() + FUTURE_TOLERANCE:
             self.fail("future")
         return value
@@ -92,23 +97,59 @@ class AwareDateTimeField(serializers.Field):
         return value.isoformat()
 
 
-@extend_schema_field({"type": "object", "additionalProperties": True, "maxProperties": 256})
+METADATA_MAX_DEPTH = 32
+
+
+def _storable_problem(value) -> str | None:
+    """Walk the metadata without recursion: too deep, or NUL (which jsonb cannot hold)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > METADATA_MAX_DEPTH:
+            return "too_deep"
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "not_storable"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if "\x00" in key:
+                    return "not_storable"
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return None
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
 class MetadataField(serializers.Field):
     default_error_messages = {
         "not_object": "Must be a JSON object.",
         "too_large": f"Must be at most {METADATA_MAX_BYTES} bytes as JSON.",
-        "bad_reference": "{key} must be a non-empty string of at most 128 characters.",
+        "too_deep": f"Must be nested at most {METADATA_MAX_DEPTH} levels deep.",
+        "not_storable": "Must hold finite numbers and text without NUL characters or unpaired surrogates.",
+        "bad_reference": "{name} must be a non-empty string of at most {limit} characters.",
     }
+
+    # References copied into indexed columns, with those columns' lengths.
+    REFERENCE_LIMITS = {"payment_id": 128, "payout_id": 64, "reservation_id": 128}
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             self.fail("not_object")
-        encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        problem = _storable_problem(data)
+        if problem:
+            self.fail(problem)
+        try:
+            text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            encoded = text.encode()
+        except (ValueError, UnicodeEncodeError):
+            # 1e999 parses as infinity; "\ud800" is no text PostgreSQL can store.
+            self.fail("not_storable")
         if len(encoded) > METADATA_MAX_BYTES:
             self.fail("too_large")
-        for key in ("payment_id", "payout_id", "reservation_id"):
-            if key in data and not (isinstance(data[key], str) and 0 < len(data[key]) <= 128):
-                self.fail("bad_reference", key=key)
+        for key, limit in self.REFERENCE_LIMITS.items():
+            if key in data and not (isinstance(data[key], str) and 0 < len(data[key]) <= limit):
+                self.fail("bad_reference", name=key, limit=limit)
         return data
 
     def to_representation(self, value):

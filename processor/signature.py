@@ -6,11 +6,15 @@ secrets allow the processor and us to rotate secrets without downtime.
 
 import hashlib
 import hmac
+import re
 import time
 
 from .exceptions import SignatureError
 
 SIGNATURE_HEADER = "X-Mesa-Signature"
+# Bounds the work an unauthenticated caller can ask for (one HMAC per secret and value).
+MAX_HEADER_LENGTH = 2048
+_TIMESTAMP = re.compile(r"\A[0-9]{1,12}\Z")
 
 
 def signature_compute(*, secret: str, timestamp: int, body: bytes) -> str:
@@ -24,6 +28,8 @@ def signature_header(*, secret: str, body: bytes, timestamp: int | None = None) 
 
 
 def _parse(header: str) -> tuple[int, list[str]]:
+    if len(header) > MAX_HEADER_LENGTH:
+        raise SignatureError("The signature header is too long.", code="signature_malformed")
     timestamp = None
     candidates = []
     for part in header.split(","):
@@ -31,7 +37,7 @@ def _parse(header: str) -> tuple[int, list[str]]:
         if not sep or not value:
             raise SignatureError("The signature header is malformed.", code="signature_malformed")
         if key == "t":
-            if timestamp is not None or not value.isdigit():
+            if timestamp is not None or not _TIMESTAMP.match(value):
                 raise SignatureError("The signature timestamp is malformed.", code="signature_malformed")
             timestamp = int(value)
         elif key == "v1":
@@ -55,6 +61,7 @@ def signature_verify(*, header: str | None, body: bytes, secrets: list[str], tol
     for secret in secrets:
         expected = signature_compute(secret=secret, timestamp=timestamp, body=body)
         for candidate in candidates:
-            matched |= hmac.compare_digest(expected, candidate)
+            # Bytes, because compare_digest refuses non-ASCII str (a header can carry any byte).
+            matched |= hmac.compare_digest(expected.encode(), candidate.encode("utf-8", "replace"))
     if not matched:
         raise SignatureError("No signature matches a configured secret.", code="signature_mismatch")
