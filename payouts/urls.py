@@ -1,1 +1,10 @@
-urlpatterns: list = []
+from django.urls import path, re_path
+
+from .apis import PayoutDetailApi, PayoutListApi, PayoutRunCreateApi, PayoutRunDetailApi
+
+urlpatterns = [
+    path("payouts", PayoutListApi.as_view(), name="payout-list"),
+    path("payouts/run", PayoutRunCreateApi.as_view(), name="payout-run-create"),
+    path("payouts/runs/<uuid:run_id>", PayoutRunDetailApi.as_view(), name="payout-run-detail"),
+    re_path(r"^payouts/(?P<payout_id>[A-Za-z0-9_]{1,64})$", PayoutDetailApi.as_view(), name="payout-detail"),
+]

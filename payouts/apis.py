@@ -1,0 +1,183 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mesa247.errors import InvalidInput, validation_errors
+from mesa247.permissions import require_perms
+from mesa247.schema import PROBLEM_RESPONSES, problem_example
+
+from .filters import PayoutFilter
+from .models import PayoutStatus
+from .selectors import payout_get, payout_list, payout_run_get
+from .serializers import (
+    PayoutOutputSerializer,
+    PayoutPageOutputSerializer,
+    PayoutRunCreateInputSerializer,
+    PayoutRunCreateOutputSerializer,
+    PayoutRunOutputSerializer,
+)
+from .services import payout_run_request
+
+RUN_ID_EXAMPLE = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+PAYOUT_EXAMPLE = {
+    "payout_id": "po_5f0c1a2b3c4d5e6f7a8b9c0d",
+    "restaurant_id": "res_001",
+    "currency": "PEN",
+    "amount": 51800,
+    "status": "created",
+    "as_of": "2025-12-30",
+    "run_id": RUN_ID_EXAMPLE,
+    "created_at": "2025-12-31T06:00:01Z",
+    "paid_at": None,
+    "failed_at": None,
+    "failure_reason": None,
+    "items": [
+        {"type": "gross_sales", "amount": 60000, "count": 4},
+        {"type": "fees", "amount": -3000, "count": 4},
+        {"type": "refunds", "amount": -5200, "count": 1},
+        {"type": "fee_refunds", "amount": 0, "count": 0},
+        {"type": "carried_balance", "amount": 0},
+    ],
+}
+RUN_EXAMPLE = {
+    "run_id": RUN_ID_EXAMPLE,
+    "status": "succeeded",
+    "currency": "PEN",
+    "as_of": "2025-12-30",
+    "min_amount": 5000,
+    "eligible": 120,
+    "created": 87,
+    "skipped": 33,
+    "total_amount": 4512300,
+    "attempts": 1,
+    "requested_at": "2025-12-31T06:00:00Z",
+    "started_at": "2025-12-31T06:00:01Z",
+    "finished_at": "2025-12-31T06:00:09Z",
+    "error": None,
+}
+
+
+class PayoutRunCreateApi(APIView):
+    permission_classes = [require_perms("payouts.add_payoutrun")]
+
+    @extend_schema(
+        operation_id="payout_run_create",
+        summary="Start a payout run (executed by a worker)",
+        description=(
+            "Queues a run for every restaurant with activity in the currency. The run executes in a "
+            "django-q2 worker; follow `Location` to watch it."
+        ),
+        request=PayoutRunCreateInputSerializer,
+        responses={
+            202: OpenApiResponse(PayoutRunCreateOutputSerializer, description="Queued"),
+            **PROBLEM_RESPONSES(400, 401, 403),
+        },
+        examples=[
+            OpenApiExample("Run request", value={"currency": "PEN", "as_of": "2025-12-30", "min_amount": 5000},
+                           request_only=True),
+            OpenApiExample(
+                "Queued",
+                value={"run_id": RUN_ID_EXAMPLE, "status": "queued", "currency": "PEN", "as_of": "2025-12-30",
+                       "min_amount": 5000},
+                response_only=True,
+                status_codes=["202"],
+            ),
+            problem_example(400, "validation_error", "One or more fields are invalid.",
+                            errors={"as_of": ["Must not be in the future: today is 2025-12-30 in America/Lima."]}),
+            problem_example(401, "not_authenticated", "Authentication credentials were not provided."),
+            problem_example(403, "permission_denied", "This needs the permission(s): payouts.add_payoutrun."),
+        ],
+        tags=["payouts"],
+    )
+    def post(self, request):
+        serializer = PayoutRunCreateInputSerializer(data=request.data)
+        if not isinstance(request.data, dict):
+            raise InvalidInput("The body must be a JSON object.",
+                               errors={"non_field_errors": ["Expected a JSON object."]})
+        serializer.is_valid(raise_exception=True)
+        run = payout_run_request(**serializer.validated_data, requested_by=request.user)
+        return Response(
+            PayoutRunCreateOutputSerializer(run).data,
+            status=202,
+            headers={"Location": f"/v1/payouts/runs/{run.pk}"},
+        )
+
+
+class PayoutRunDetailApi(APIView):
+    permission_classes = [require_perms("payouts.view_payoutrun")]
+
+    @extend_schema(
+        operation_id="payout_run_get",
+        summary="A payout run's status and counts",
+        responses={200: PayoutRunOutputSerializer, **PROBLEM_RESPONSES(401, 403, 404)},
+        examples=[
+            OpenApiExample("Succeeded", value=RUN_EXAMPLE, response_only=True),
+            problem_example(404, "payout_run_not_found", f"No payout run '{RUN_ID_EXAMPLE}' exists.",
+                            run_id=RUN_ID_EXAMPLE),
+        ],
+        tags=["payouts"],
+    )
+    def get(self, request, run_id):
+        return Response(PayoutRunOutputSerializer(payout_run_get(run_id=run_id)).data)
+
+
+class PayoutDetailApi(APIView):
+    permission_classes = [require_perms("payouts.view_payout")]
+
+    @extend_schema(
+        operation_id="payout_get",
+        summary="A payout with its items",
+        description="Items sum exactly to `amount`.",
+        responses={200: PayoutOutputSerializer, **PROBLEM_RESPONSES(401, 403, 404)},
+        examples=[
+            OpenApiExample("Payout", value=PAYOUT_EXAMPLE, response_only=True),
+            problem_example(404, "payout_not_found", "No payout 'po_unknown' exists.", payout_id="po_unknown"),
+        ],
+        tags=["payouts"],
+    )
+    def get(self, request, payout_id: str):
+        return Response(PayoutOutputSerializer(payout_get(payout_id=payout_id)).data)
+
+
+class PayoutPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class PayoutListApi(APIView):
+    permission_classes = [require_perms("payouts.view_payout")]
+
+    @extend_schema(
+        operation_id="payout_list",
+        summary="Payouts, newest first",
+        description="Cursor-paginated; follow `next` until it is null.",
+        parameters=[
+            OpenApiParameter("restaurant_id", str, required=False),
+            OpenApiParameter("status", str, required=False, enum=[choice.value for choice in PayoutStatus]),
+            OpenApiParameter("currency", str, required=False, description="ISO 4217 code"),
+            OpenApiParameter("as_of", OpenApiTypes.DATE,
+                             required=False, description="YYYY-MM-DD"),
+            OpenApiParameter("cursor", str, required=False),
+            OpenApiParameter("page_size", int, required=False, description="1–500, default 50"),
+        ],
+        responses={200: PayoutPageOutputSerializer, **PROBLEM_RESPONSES(400, 401, 403)},
+        examples=[
+            OpenApiExample("Payouts", value={"next": None, "previous": None, "results": [PAYOUT_EXAMPLE]},
+                           response_only=True),
+            problem_example(400, "validation_error", "Invalid query parameters.",
+                            errors={"status": ["Select a valid choice. sent is not one of the available choices."]}),
+        ],
+        tags=["payouts"],
+    )
+    def get(self, request):
+        filters = PayoutFilter(request.query_params, queryset=payout_list())
+        if not filters.is_valid():
+            raise InvalidInput("Invalid query parameters.", errors=validation_errors(dict(filters.errors)))
+        payouts = payout_list(**{key: value for key, value in filters.form.cleaned_data.items() if value})
+        paginator = PayoutPagination()
+        page = paginator.paginate_queryset(payouts, request, view=self)
+        return paginator.get_paginated_response(PayoutOutputSerializer(page, many=True).data)

@@ -1,0 +1,109 @@
+from datetime import UTC, date
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from processor.serializers import MinorUnitsField
+
+from .models import PayoutItemType, PayoutRunStatus, PayoutStatus
+
+
+@extend_schema_field(OpenApiTypes.DATE)
+class StrictDateField(serializers.Field):
+    """A calendar date written exactly as YYYY-MM-DD; anything else is refused, not guessed."""
+
+    default_error_messages = {"invalid": "Must be a date written as YYYY-MM-DD."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or len(data) != 10:
+            self.fail("invalid")
+        try:
+            return date.fromisoformat(data)
+        except ValueError:
+            self.fail("invalid")
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+class PayoutRunCreateInputSerializer(serializers.Serializer):
+    currency = serializers.CharField(max_length=3, min_length=3, trim_whitespace=False,
+                                     help_text="ISO 4217 code from SUPPORTED_CURRENCIES.")
+    as_of = StrictDateField(help_text="Business date in TIME_ZONE; not in the future.")
+    min_amount = MinorUnitsField(minimum=1, help_text="Smallest payout, in minor units (≥ 1).")
+
+    def validate_currency(self, value: str) -> str:
+        if value not in settings.SUPPORTED_CURRENCIES:
+            raise serializers.ValidationError(
+                f"Unsupported currency {value!r}; use one of {', '.join(settings.SUPPORTED_CURRENCIES)}."
+            )
+        return value
+
+
+class PayoutRunCreateOutputSerializer(serializers.Serializer):
+    run_id = serializers.UUIDField(source="pk")
+    status = serializers.ChoiceField(choices=PayoutRunStatus.choices)
+    currency = serializers.CharField()
+    as_of = serializers.DateField()
+    min_amount = serializers.IntegerField()
+
+
+class PayoutRunOutputSerializer(serializers.Serializer):
+    run_id = serializers.UUIDField(source="pk")
+    status = serializers.ChoiceField(choices=PayoutRunStatus.choices)
+    currency = serializers.CharField()
+    as_of = serializers.DateField()
+    min_amount = serializers.IntegerField()
+    eligible = serializers.IntegerField(help_text="Restaurants with activity in the currency.")
+    created = serializers.IntegerField(help_text="Payouts this run created.")
+    skipped = serializers.IntegerField(help_text="Restaurants not paid: below min_amount, or already paid for as_of.")
+    total_amount = serializers.IntegerField(help_text="Sum of this run's payouts, minor units.")
+    attempts = serializers.IntegerField()
+    requested_at = serializers.DateTimeField(default_timezone=UTC)
+    started_at = serializers.DateTimeField(allow_null=True, default_timezone=UTC)
+    finished_at = serializers.DateTimeField(allow_null=True, default_timezone=UTC)
+    error = serializers.SerializerMethodField()
+
+    def get_error(self, run) -> str | None:
+        return run.error or None
+
+
+class PayoutItemOutputSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=PayoutItemType.choices)
+    amount = serializers.IntegerField(help_text="Restaurant-facing, minor units.")
+    count = serializers.IntegerField(required=False, help_text="Entries settled; absent for carried_balance.")
+
+    def to_representation(self, line):
+        body = {"type": line.type, "amount": line.amount}
+        if line.count is not None:
+            body["count"] = line.count
+        return body
+
+
+class PayoutOutputSerializer(serializers.Serializer):
+    payout_id = serializers.CharField(source="pk")
+    restaurant_id = serializers.CharField()
+    currency = serializers.CharField()
+    amount = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=PayoutStatus.choices)
+    as_of = serializers.DateField()
+    run_id = serializers.UUIDField(allow_null=True)
+    created_at = serializers.DateTimeField(default_timezone=UTC)
+    paid_at = serializers.DateTimeField(allow_null=True, default_timezone=UTC)
+    failed_at = serializers.DateTimeField(allow_null=True, default_timezone=UTC)
+    failure_reason = serializers.CharField(allow_null=True)
+    items = serializers.SerializerMethodField()
+
+    @extend_schema_field(PayoutItemOutputSerializer(many=True))
+    def get_items(self, payout) -> list:
+        from .selectors import payout_items
+
+        return PayoutItemOutputSerializer(payout_items(payout=payout), many=True).data
+
+
+class PayoutPageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = PayoutOutputSerializer(many=True)

@@ -1,0 +1,174 @@
+"""Payout events on POST /v1/processor/events: created → paid → failed, created → failed."""
+
+import pytest
+from django.db.models import Sum
+
+from ledger.models import Entry, Transaction, TransactionKind
+from payouts.models import PayoutStatus
+from processor.models import Event
+
+from .helpers import (
+    available_reserved,
+    charge,
+    items_of,
+    payout_failed_payload,
+    payout_of,
+    payout_paid_payload,
+    refund,
+    run,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def payout():
+    charge("res_life", 10000, fee=500, at="2025-12-01T15:00:00Z")  # 9500 available since 12-08
+    run("2025-12-30")
+    created = payout_of("res_life", "2025-12-30")
+    assert created.amount == 9500
+    assert available_reserved("res_life") == (0, 9500)
+    return created
+
+
+def ledger_totals() -> dict:
+    return dict(Entry.objects.values_list("account__kind").annotate(total=Sum("amount")).values_list(
+        "account__kind", "total"))
+
+
+def test_created_then_paid_then_returned_by_the_bank(post, payout):
+    paid = post(payout_paid_payload(payout, event_id="evt_po_paid"))
+    assert paid.status_code == 201, paid.json()
+    payout.refresh_from_db()
+    assert payout.status == PayoutStatus.PAID
+    assert payout.paid_at.isoformat() == "2026-01-05T12:00:00+00:00"
+    assert available_reserved("res_life") == (0, 0)
+    # The processor paid the bank: it now holds nothing for this restaurant.
+    assert ledger_totals() == {"processor_clearing": 0, "restaurant_payable": 0, "restaurant_reserved": 0}
+
+    returned = post(payout_failed_payload(payout, event_id="evt_po_returned", reason="account_closed"))
+    assert returned.status_code == 201, returned.json()
+    payout.refresh_from_db()
+    assert (payout.status, payout.failure_reason) == (PayoutStatus.FAILED, "account_closed")
+    assert payout.failed_at.isoformat() == "2026-01-06T12:00:00+00:00"
+    assert available_reserved("res_life") == (9500, 0)
+    assert ledger_totals() == {"processor_clearing": 9500, "restaurant_payable": -9500, "restaurant_reserved": 0}
+    assert list(Transaction.objects.filter(payout=payout).order_by("id").values_list("kind", flat=True)) == [
+        TransactionKind.PAYOUT_RESERVE, TransactionKind.PAYOUT_PAID, TransactionKind.PAYOUT_RETURNED,
+    ]
+
+
+def test_created_then_failed_releases_the_reserve(post, payout):
+    failed = post(payout_failed_payload(payout, event_id="evt_po_failed", reason=None))
+    assert failed.status_code == 201, failed.json()
+    payout.refresh_from_db()
+    assert (payout.status, payout.failure_reason, payout.paid_at) == (PayoutStatus.FAILED, None, None)
+    assert available_reserved("res_life") == (9500, 0)
+    assert ledger_totals() == {"processor_clearing": 9500, "restaurant_payable": -9500, "restaurant_reserved": 0}
+    assert Transaction.objects.get(payout=payout, kind=TransactionKind.PAYOUT_FAILED).event.event_id == "evt_po_failed"
+
+
+def test_the_failed_amount_is_available_again_and_paid_by_the_next_run(post, payout):
+    assert post(payout_failed_payload(payout, event_id="evt_po_failed_again")).status_code == 201
+
+    run("2025-12-31")
+    next_payout = payout_of("res_life", "2025-12-31")
+    assert next_payout.amount == 9500
+    # Its entries stay settled by the failed payout: the money comes back as carried balance.
+    assert items_of(next_payout) == {
+        "gross_sales": (0, 0),
+        "fees": (0, 0),
+        "refunds": (0, 0),
+        "fee_refunds": (0, 0),
+        "carried_balance": (9500, None),
+    }
+    assert available_reserved("res_life") == (0, 9500)
+
+
+def test_the_same_payout_paid_event_resent_is_a_replay(post, payout):
+    payload = payout_paid_payload(payout, event_id="evt_po_paid_once")
+    first = post(payload)
+    again = post(payload)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert Transaction.objects.filter(payout=payout, kind=TransactionKind.PAYOUT_PAID).count() == 1
+    assert available_reserved("res_life") == (0, 0)
+
+
+def test_a_second_payout_paid_with_another_event_id_is_refused(post, payout):
+    assert post(payout_paid_payload(payout, event_id="evt_po_paid_1")).status_code == 201
+    second = post(payout_paid_payload(payout, event_id="evt_po_paid_2"))
+    assert second.status_code == 422
+    assert second.json()["code"] == "payout_transition_invalid"
+    assert not Event.objects.filter(event_id="evt_po_paid_2").exists()
+    assert available_reserved("res_life") == (0, 0)
+
+
+def test_payout_paid_after_failed_is_refused(post, payout):
+    assert post(payout_failed_payload(payout, event_id="evt_po_fail_first")).status_code == 201
+    late = post(payout_paid_payload(payout, event_id="evt_po_paid_late"))
+    assert late.status_code == 422
+    assert late.json()["code"] == "payout_transition_invalid"
+    payout.refresh_from_db()
+    assert payout.status == PayoutStatus.FAILED
+    assert available_reserved("res_life") == (9500, 0)
+    assert not Event.objects.filter(event_id="evt_po_paid_late").exists()
+
+
+def test_a_second_failure_of_a_failed_payout_is_refused(post, payout):
+    assert post(payout_failed_payload(payout, event_id="evt_po_fail_1")).status_code == 201
+    again = post(payout_failed_payload(payout, event_id="evt_po_fail_2"))
+    assert again.status_code == 422
+    assert again.json()["code"] == "payout_transition_invalid"
+    assert available_reserved("res_life") == (9500, 0)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fields"),
+    [
+        ({"amount": 9499}, ["amount"]),
+        ({"restaurant_id": "res_other"}, ["restaurant_id"]),
+        ({"currency": "USD"}, ["currency"]),
+        ({"currency": "USD", "amount": 1}, ["currency", "amount"]),
+    ],
+)
+def test_a_payout_event_that_does_not_match_the_payout_is_refused_and_writes_nothing(post, payout, overrides,
+                                                                                     fields):
+    transactions_before = Transaction.objects.count()
+    response = post(payout_paid_payload(payout, event_id="evt_po_mismatch", **overrides))
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "payout_mismatch"
+    assert body["fields"] == fields
+    assert sorted(body["errors"]) == sorted(fields)
+    assert not Event.objects.filter(event_id="evt_po_mismatch").exists()
+    assert Transaction.objects.count() == transactions_before
+    payout.refresh_from_db()
+    assert payout.status == PayoutStatus.CREATED
+    assert available_reserved("res_life") == (0, 9500)
+
+
+def test_an_unknown_payout_is_refused(post, payout):
+    response = post(payout_paid_payload(payout, event_id="evt_po_unknown", metadata={"payout_id": "po_nope"}))
+    assert response.status_code == 422
+    assert response.json()["code"] == "payout_not_found"
+    assert not Event.objects.filter(event_id="evt_po_unknown").exists()
+
+
+def test_a_late_backdated_refund_is_settled_by_the_next_payout_and_shown_in_its_items(payout):
+    # Dated before the first payout's cutoff, recorded after that payout was created.
+    refund("res_life", 2000, fee=100, at="2025-12-20T12:00:00Z")
+    charge("res_life", 6000, at="2026-01-01T15:00:00Z")  # matures 2026-01-08
+
+    run("2026-01-10")
+    following = payout_of("res_life", "2026-01-10")
+    # 6000 − 2000 + 100
+    assert following.amount == 4100
+    assert items_of(following) == {
+        "gross_sales": (6000, 1),
+        "fees": (0, 0),
+        "refunds": (-2000, 1),
+        "fee_refunds": (100, 1),
+        "carried_balance": (0, None),
+    }
+    assert available_reserved("res_life") == (0, 9500 + 4100)
