@@ -187,7 +187,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "PayoutRunStatusEnum": "payouts.models.PayoutRunStatus",
+        "PayoutStatusEnum": "payouts.models.PayoutStatus",
+    },
 }
 
 # --- Background work (django-q2) ------------------------------------------
