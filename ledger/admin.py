@@ -1,0 +1,296 @@
+"""The ledger in the finance back office: read-only for everyone, superusers included.
+
+Corrections are new reversing transactions posted by the services; nothing
+here can add, change or delete a ledger record.
+"""
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from processor.models import Event
+
+from .admin_display import (
+    ReadOnlyModelAdmin,
+    ReadOnlyTabularInline,
+    admin_changelist_url,
+    change_link,
+    changelist_link,
+    money,
+)
+from .admin_selectors import accounts_with_balances, restaurant_balances_annotated, transactions_with_totals
+from .models import Account, AccountKind, Entry, Restaurant, RestaurantBalance, Transaction
+
+STATEMENT_LOOKUPS = ("account__restaurant__id__exact", "account__currency__exact", "account__kind__exact")
+
+
+def signed(amount: int, currency: str) -> str:
+    """An entry or account amount in accounting terms: debit (Dr) or credit (Cr)."""
+    if amount == 0:
+        return money(0, currency)
+    return f"{money(abs(amount), currency)} {'Dr' if amount > 0 else 'Cr'}"
+
+
+def statement_url(restaurant_id: str, currency: str | None = None) -> str:
+    filters = {"account__restaurant__id__exact": restaurant_id}
+    if currency:
+        filters["account__currency__exact"] = currency
+    return admin_changelist_url(Entry, **filters)
+
+
+def restaurant_links(restaurant_id: str, currency: str | None = None):
+    """Where a restaurant's figures come from: its entries, payouts and processor events."""
+    from payouts.models import Payout
+
+    currency_filter = {"currency__exact": currency} if currency else {}
+    return format_html(
+        '<a href="{}">statement</a> · {} · {}',
+        statement_url(restaurant_id, currency),
+        changelist_link(Payout, "payouts", restaurant__id__exact=restaurant_id, **currency_filter),
+        changelist_link(Event, "events", restaurant_id=restaurant_id, **currency_filter),
+    )
+
+
+@admin.register(Restaurant)
+class RestaurantAdmin(ReadOnlyModelAdmin):
+    list_display = ["id", "created_at", "figures"]
+    search_fields = ["^id"]
+    search_help_text = "Restaurant id, or its beginning."
+    readonly_fields = ["id", "created_at", "balances", "figures"]
+    fields = readonly_fields
+
+    @admin.display(description="Records")
+    def figures(self, obj):
+        return format_html(
+            '<a href="{}">balances</a> · {}',
+            admin_changelist_url(RestaurantBalance, restaurant__id__exact=obj.pk),
+            restaurant_links(obj.pk),
+        )
+
+    @admin.display(description="Balances")
+    def balances(self, obj):
+        rows = restaurant_balances_annotated(now=timezone.now()).filter(restaurant_id=obj.pk).order_by("currency")
+        return format_html_join(
+            "",
+            "<div>{}: available {}, pending {}, reserved {}</div>",
+            (
+                (
+                    row.currency,
+                    money(row.available, row.currency),
+                    money(row.pending, row.currency),
+                    money(row.reserved, row.currency),
+                )
+                for row in rows
+            ),
+        ) or "No activity yet."
+
+
+@admin.register(RestaurantBalance)
+class RestaurantBalanceAdmin(ReadOnlyModelAdmin):
+    """What we owe each restaurant, per currency: the balance projection plus pending from unmatured entries."""
+
+    list_display = [
+        "restaurant_id",
+        "currency",
+        "available_display",
+        "pending_display",
+        "reserved_display",
+        "last_event_at",
+        "why",
+    ]
+    list_display_links = ["restaurant_id"]
+    list_filter = ["currency"]
+    search_fields = ["^restaurant__id"]
+    search_help_text = "Restaurant id, or its beginning."
+    list_per_page = 100
+    ordering = ["restaurant_id", "currency"]
+    readonly_fields = [
+        "restaurant_id",
+        "currency",
+        "available_display",
+        "pending_display",
+        "reserved_display",
+        "payable_display",
+        "last_event_at",
+        "updated_at",
+        "why",
+        "open_payouts",
+    ]
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        return restaurant_balances_annotated(now=timezone.now())
+
+    @admin.display(description="Available", ordering="available")
+    def available_display(self, obj):
+        return money(obj.available, obj.currency)
+
+    @admin.display(description="Pending", ordering="pending")
+    def pending_display(self, obj):
+        return money(obj.pending, obj.currency)
+
+    @admin.display(description="Reserved", ordering="reserved")
+    def reserved_display(self, obj):
+        return money(obj.reserved, obj.currency)
+
+    @admin.display(description="Payable (available + pending)", ordering="payable")
+    def payable_display(self, obj):
+        return money(obj.payable, obj.currency)
+
+    @admin.display(description="Why")
+    def why(self, obj):
+        return restaurant_links(obj.restaurant_id, obj.currency)
+
+    @admin.display(description="Open payouts (reserved)")
+    def open_payouts(self, obj):
+        from payouts.models import Payout, PayoutStatus
+
+        payouts = Payout.objects.filter(
+            restaurant_id=obj.restaurant_id, currency=obj.currency, status=PayoutStatus.CREATED
+        ).order_by("-as_of")[:20]
+        return format_html_join(
+            "",
+            "<div>{} as of {}: {}</div>",
+            ((change_link(Payout, p.pk), p.as_of, money(p.amount, p.currency)) for p in payouts),
+        ) or "None."
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyModelAdmin):
+    list_display = ["id", "kind", "restaurant_id", "currency", "balance_display", "entries_link"]
+    list_filter = ["kind", "currency"]
+    search_fields = ["^restaurant__id"]
+    search_help_text = "Restaurant id, or its beginning."
+    readonly_fields = ["kind", "restaurant_id", "currency", "balance_display", "created_at", "entries_link"]
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        return accounts_with_balances()
+
+    @admin.display(description="Balance (summed from entries)", ordering="balance")
+    def balance_display(self, obj):
+        return signed(obj.balance, obj.currency)
+
+    @admin.display(description="Entries")
+    def entries_link(self, obj):
+        return changelist_link(Entry, "entries", account__id__exact=obj.pk)
+
+
+class EntryInline(ReadOnlyTabularInline):
+    model = Entry
+    fields = ["account", "entry_type", "amount_display", "effective_at", "settled_by"]
+    readonly_fields = fields
+    ordering = ["id"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("account", "settlement")
+
+    @admin.display(description="Amount")
+    def amount_display(self, obj):
+        return signed(obj.amount, obj.currency)
+
+    @admin.display(description="Settled by payout")
+    def settled_by(self, obj):
+        return settled_by_link(obj)
+
+
+def settled_by_link(entry: Entry):
+    from payouts.models import Payout
+
+    settlement = getattr(entry, "settlement", None)
+    if settlement is None:
+        return "—" if entry.account.kind == AccountKind.RESTAURANT_PAYABLE else ""
+    return change_link(Payout, settlement.payout_id)
+
+
+def cause_link(transaction: Transaction):
+    from payouts.models import Payout
+
+    parts = []
+    if transaction.event_id:
+        parts.append(change_link(Event, transaction.event_id, f"event {transaction.event.event_id}"))
+    if transaction.payout_id:
+        parts.append(change_link(Payout, transaction.payout_id, f"payout {transaction.payout_id}"))
+    return format_html_join(" · ", "{}", ((part,) for part in parts)) or "—"
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyModelAdmin):
+    list_display = ["id", "posted_at", "kind", "restaurant_id", "currency", "total_display", "cause"]
+    list_filter = ["kind", "currency", "posted_at"]
+    list_select_related = ["event"]
+    exact_search_fields = ("restaurant_id", "event__event_id", "payout_id", "memo")
+    search_help_text = "Exact restaurant id, event id or payout id."
+    show_full_result_count = False
+    readonly_fields = ["kind", "restaurant_id", "currency", "total_display", "cause", "posted_at", "memo"]
+    fields = readonly_fields
+    inlines = [EntryInline]
+
+    def get_queryset(self, request):
+        return transactions_with_totals()
+
+    @admin.display(description="Total", ordering="total")
+    def total_display(self, obj):
+        return money(obj.total, obj.currency)
+
+    @admin.display(description="Caused by")
+    def cause(self, obj):
+        return cause_link(obj)
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyModelAdmin):
+    """Entries, newest first; filtered by restaurant and currency this is the restaurant's statement."""
+
+    list_display = [
+        "id",
+        "effective_at",
+        "restaurant",
+        "account_kind",
+        "entry_type",
+        "amount_display",
+        "transaction_link",
+        "cause",
+        "settled_by",
+    ]
+    list_filter = ["entry_type", "currency", "account__kind", "effective_at"]
+    list_select_related = ["account", "transaction", "transaction__event", "settlement"]
+    extra_lookups = STATEMENT_LOOKUPS + ("account__id__exact", "settlement__payout__id__exact")
+    exact_search_fields = ("account__restaurant_id", "transaction__event__event_id", "settlement__payout_id")
+    search_help_text = "Exact restaurant id, event id, or the id of the payout that settled the entry."
+    show_full_result_count = False
+    readonly_fields = [
+        "transaction_link",
+        "account",
+        "entry_type",
+        "amount_display",
+        "effective_at",
+        "cause",
+        "settled_by",
+    ]
+    fields = readonly_fields
+
+    @admin.display(description="Restaurant", ordering="account__restaurant_id")
+    def restaurant(self, obj):
+        return obj.account.restaurant_id or "house"
+
+    @admin.display(description="Account", ordering="account__kind")
+    def account_kind(self, obj):
+        return obj.account.get_kind_display()
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj):
+        return signed(obj.amount, obj.currency)
+
+    @admin.display(description="Transaction")
+    def transaction_link(self, obj):
+        text = f"#{obj.transaction_id} {obj.transaction.get_kind_display()}"
+        return change_link(Transaction, obj.transaction_id, text)
+
+    @admin.display(description="Caused by")
+    def cause(self, obj):
+        return cause_link(obj.transaction)
+
+    @admin.display(description="Settled by payout")
+    def settled_by(self, obj):
+        return settled_by_link(obj)

@@ -73,6 +73,7 @@ class Payout(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("export_payout", "Can export payouts as CSV")]
         constraints = [
             models.UniqueConstraint(fields=["restaurant", "currency", "as_of"], name="payout_one_per_restaurant_day"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),

@@ -1,0 +1,113 @@
+"""Processor events in the finance back office: the facts as received, read-only."""
+
+import json
+
+from django.contrib import admin
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.html import format_html
+
+from ledger.admin_display import ReadOnlyModelAdmin, change_link, money
+
+from .models import Event, EventType
+
+PAYOUT_EVENT_TYPES = (EventType.PAYOUT_PAID, EventType.PAYOUT_FAILED)
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyModelAdmin):
+    list_display = [
+        "event_id",
+        "event_type",
+        "restaurant_id",
+        "currency",
+        "amount_display",
+        "fee_display",
+        "occurred_at",
+        "received_at",
+        "ledger_link",
+    ]
+    list_filter = ["event_type", "currency", "occurred_at"]
+    list_select_related = ["ledger_transaction"]
+    # The payout page links to "the events this payout settled".
+    extra_lookups = ("ledger_transaction__entries__settlement__payout__id__exact",)
+    exact_search_fields = ("event_id", "restaurant_id", "payment_id", "payout_ref")
+    search_help_text = "Exact event id, restaurant id, payment id or payout id."
+    # Counting millions of events on every page is the slow part of a changelist.
+    show_full_result_count = False
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "event_id",
+                    "event_type",
+                    "restaurant_id",
+                    "currency",
+                    "amount_display",
+                    "fee_display",
+                    "occurred_at",
+                    "received_at",
+                    "payment_id",
+                ]
+            },
+        ),
+        ("Effect", {"fields": ["ledger_link", "payout_link"]}),
+        ("Payload", {"fields": ["payload"]}),
+    ]
+    readonly_fields = [
+        "event_id",
+        "event_type",
+        "restaurant_id",
+        "currency",
+        "amount_display",
+        "fee_display",
+        "occurred_at",
+        "received_at",
+        "payment_id",
+        "ledger_link",
+        "payout_link",
+        "payload",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("ledger_transaction")
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj):
+        return money(obj.amount, obj.currency)
+
+    @admin.display(description="Fee", ordering="fee")
+    def fee_display(self, obj):
+        return money(obj.fee, obj.currency)
+
+    @admin.display(description="Ledger transaction")
+    def ledger_link(self, obj):
+        from ledger.models import Transaction
+
+        ledger_transaction = getattr(obj, "ledger_transaction", None)
+        if ledger_transaction is None:
+            return "—"
+        return change_link(Transaction, ledger_transaction.pk, f"#{ledger_transaction.pk}")
+
+    @admin.display(description="Payout")
+    def payout_link(self, obj):
+        from payouts.models import Payout
+
+        if obj.event_type not in PAYOUT_EVENT_TYPES or not obj.payout_ref:
+            return "—"
+        return change_link(Payout, obj.payout_ref)
+
+    @admin.display(description="Payload")
+    def payload(self, obj):
+        body = {
+            "event_id": obj.event_id,
+            "event_type": obj.event_type,
+            "occurred_at": obj.occurred_at,
+            "restaurant_id": obj.restaurant_id,
+            "currency": obj.currency,
+            "amount": obj.amount,
+            "fee": obj.fee,
+            "metadata": obj.metadata,
+        }
+        text = json.dumps(body, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
+        return format_html('<pre class="event-payload">{}</pre>', text)

@@ -1,0 +1,111 @@
+"""Shared pieces of the finance back office: money formatting, links, read-only admins.
+
+Every money record is read-only in the admin, for superusers too: corrections
+are new events or reversing transactions, never edits.
+"""
+
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+# Minor-unit digits for currencies that do not use two; everything else has two.
+MINOR_UNIT_DIGITS = {"CLP": 0, "JPY": 0, "KRW": 0, "PYG": 0, "BHD": 3, "KWD": 3, "TND": 3}
+
+
+def money(amount: int | None, currency: str) -> str:
+    """Integer minor units as major units with the currency: 10800, "PEN" → "PEN 108.00"."""
+    if amount is None:
+        return "—"
+    digits = MINOR_UNIT_DIGITS.get(currency, 2)
+    sign = "-" if amount < 0 else ""
+    whole, fraction = divmod(abs(int(amount)), 10**digits)
+    text = f"{whole:,}" + (f".{fraction:0{digits}d}" if digits else "")
+    return f"{currency} {sign}{text}"
+
+
+def major_units(amount: int, currency: str) -> str:
+    """Minor units as a plain decimal string for CSV files: 10800 → "108.00"."""
+    return money(amount, currency).split(" ", 1)[1].replace(",", "")
+
+
+def local_time(value) -> str:
+    """An instant in the business time zone, to the minute, as the rest of the admin shows it."""
+    if value is None:
+        return "—"
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
+def admin_change_url(model, pk) -> str:
+    opts = model._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk])
+
+
+def admin_changelist_url(model, **filters) -> str:
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    return f"{url}?{urlencode(filters)}" if filters else url
+
+
+def change_link(model, pk, text=None):
+    if pk is None:
+        return "—"
+    return format_html('<a href="{}">{}</a>', admin_change_url(model, pk), text if text is not None else pk)
+
+
+def changelist_link(model, text, **filters):
+    return format_html('<a href="{}">{}</a>', admin_changelist_url(model, **filters), text)
+
+
+class ReadOnlyAdminMixin:
+    """View-only for everyone, superusers included: no add, change or delete control anywhere."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # The changelists link to each other with filters that cross relations
+    # (a restaurant's statement, the events a payout settled); they are
+    # allowed here because they are read-only views of the same records.
+    extra_lookups: tuple[str, ...] = ()
+    # Identifier columns searched by exact match, so PostgreSQL uses their
+    # indexes instead of scanning the table with UPPER(…) LIKE.
+    exact_search_fields: tuple[str, ...] = ()
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if lookup in self.extra_lookups:
+            return True
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        # Django only shows the search box when search_fields is set.
+        return fields or (["__exact_ids__"] if self.exact_search_fields else [])
+
+    def get_search_results(self, request, queryset, search_term):
+        if not self.exact_search_fields:
+            return super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        condition = Q()
+        for field in self.exact_search_fields:
+            condition |= Q(**{field: term})
+        return queryset.filter(condition), False
+
+
+class ReadOnlyTabularInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False

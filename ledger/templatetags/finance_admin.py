@@ -1,0 +1,13 @@
+"""Template filters of the finance back office."""
+
+from django import template
+
+from ledger.admin_display import money as format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(amount, currency):
+    """{{ row.available|money:row.currency }} → "PEN 108.00"."""
+    return format_money(amount, currency)

@@ -1,0 +1,30 @@
+"""The finance back office: Django's admin site with a money dashboard on its index page."""
+
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+from django.utils import timezone
+
+# Who may see the dashboard's figures: anyone who may view the balances.
+DASHBOARD_PERMISSION = "ledger.view_restaurantbalance"
+RUN_PAYOUTS_PERMISSION = "payouts.add_payoutrun"
+
+
+class FinanceAdminSite(admin.AdminSite):
+    site_header = "Mesa 24/7 finance back office"
+    site_title = "Mesa 24/7 finance"
+    index_title = "Dashboard"
+
+    def index(self, request, extra_context=None):
+        from payouts.admin_selectors import dashboard_get
+
+        extra_context = dict(extra_context or {})
+        if request.user.has_perm(DASHBOARD_PERMISSION):
+            extra_context["dashboard"] = dashboard_get(now=timezone.now())
+        extra_context["can_run_payouts"] = request.user.has_perm(RUN_PAYOUTS_PERMISSION)
+        return super().index(request, extra_context)
+
+
+class FinanceAdminConfig(AdminConfig):
+    """Installed instead of `django.contrib.admin`, so `admin.site` is the finance site."""
+
+    default_site = "mesa247.admin_site.FinanceAdminSite"

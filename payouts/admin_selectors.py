@@ -1,0 +1,118 @@
+"""Reads behind the finance back office's payout pages and its dashboard.
+
+Each function runs a fixed number of queries, whatever the number of
+restaurants, payouts or runs.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, QuerySet, Sum
+
+from ledger.admin_selectors import currency_totals, restaurant_negative_count
+from ledger.models import Transaction
+from processor.models import Event
+
+from .models import Payout, PayoutItem, PayoutRun, PayoutStatus
+
+PAID_WINDOW_DAYS = 30
+LATEST_RUNS = 10
+
+
+@dataclass(frozen=True)
+class CurrencySummary:
+    currency: str
+    available: int = 0
+    pending: int = 0
+    reserved: int = 0
+    paid_recently: int = 0
+    paid_recently_count: int = 0
+    restaurants_owing: int = 0
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    currencies: list[CurrencySummary]
+    latest_runs: list[PayoutRun]
+    ledger_check: object | None
+    paid_window_days: int = PAID_WINDOW_DAYS
+    generated_at: datetime | None = None
+
+
+def payouts_paid_since(*, since: datetime) -> dict[str, tuple[int, int]]:
+    """Per currency, (amount, count) of payouts paid since `since` and still paid (not returned)."""
+    rows = (
+        Payout.objects.filter(status=PayoutStatus.PAID, paid_at__gte=since)
+        .order_by()
+        .values("currency")
+        .annotate(total=Sum("amount"), payouts=Count("id"))
+    )
+    return {row["currency"]: (row["total"] or 0, row["payouts"]) for row in rows}
+
+
+def payout_runs_latest(*, limit: int = LATEST_RUNS) -> list[PayoutRun]:
+    return list(PayoutRun.objects.select_related("requested_by").order_by("-requested_at")[:limit])
+
+
+def ledger_check_last():
+    """The stored result of the last `ledger_check`, or None when it has never run."""
+    try:
+        from ledger.integrity import ledger_check_last as stored_result
+    except ImportError:
+        return None
+    return stored_result()
+
+
+def dashboard_get(*, now: datetime) -> Dashboard:
+    """Per currency what we owe restaurants and what we paid lately; the latest runs; the last ledger check."""
+    totals = currency_totals(now=now)
+    paid = payouts_paid_since(since=now - timedelta(days=PAID_WINDOW_DAYS))
+    owing = restaurant_negative_count(now=now)
+    codes = list(settings.SUPPORTED_CURRENCIES) + sorted(
+        (set(totals) | set(paid)) - set(settings.SUPPORTED_CURRENCIES)
+    )
+    currencies = []
+    for code in codes:
+        figures = totals.get(code, {})
+        paid_amount, paid_count = paid.get(code, (0, 0))
+        currencies.append(
+            CurrencySummary(
+                currency=code,
+                available=figures.get("available", 0),
+                pending=figures.get("pending", 0),
+                reserved=figures.get("reserved", 0),
+                paid_recently=paid_amount,
+                paid_recently_count=paid_count,
+                restaurants_owing=owing.get(code, 0),
+            )
+        )
+    return Dashboard(
+        currencies=currencies,
+        latest_runs=payout_runs_latest(),
+        ledger_check=ledger_check_last(),
+        generated_at=now,
+    )
+
+
+def payout_postings(*, payout: Payout) -> QuerySet:
+    """The ledger transactions of the payout's state changes: reserve, paid, failed, returned."""
+    return Transaction.objects.filter(payout=payout).select_related("event").order_by("id")
+
+
+def payout_settled_events(*, payout: Payout) -> QuerySet:
+    """The processor events whose payable entries this payout settled (settlement → entry → transaction → event)."""
+    return Event.objects.filter(ledger_transaction__entries__settlement__payout=payout).distinct().order_by(
+        "occurred_at", "id"
+    )
+
+
+def payout_export_items(*, payouts: QuerySet) -> Iterator[PayoutItem]:
+    """Every item of the given payouts with its payout, streamed from the database in chunks."""
+    return (
+        PayoutItem.objects.filter(payout_id__in=payouts.order_by().values("pk"))
+        .select_related("payout")
+        .order_by("payout__as_of", "payout__restaurant_id", "payout__currency", "payout_id", "id")
+        .iterator(chunk_size=2000)
+    )
