@@ -1,0 +1,524 @@
+"""Bulk loading of processor events (JSONL files), set-based per batch.
+
+A batch goes through exactly the API's rules: `event_validate` for the shape,
+the unique `event_id` for idempotency, the comparison of business fields for
+replay vs conflict, and the same postings (`charge_lines` / `refund_lines`).
+What differs is the number of round trips: one `INSERT … ON CONFLICT
+(event_id) DO NOTHING RETURNING`, one bulk insert of transactions, one of
+entries and one `UPDATE … SET payable = payable + d` per restaurant and
+currency, all in one database transaction.
+
+Lock order, to never deadlock with the API or another loader: events are
+inserted first (sorted by event_id), as the API inserts its event first; then
+accounts and balance rows, the balance rows locked in (restaurant, currency)
+order. The API holds at most one balance row at a time.
+
+Payout events need per-event logic (the payout lifecycle) and go through the
+single-event service. If the set-based path meets an unexpected database
+error, the batch is replayed event by event, so one bad row costs speed, not
+correctness.
+"""
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from ledger.models import (
+    Account,
+    AccountKind,
+    Entry,
+    Restaurant,
+    RestaurantBalance,
+    Transaction,
+    TransactionKind,
+)
+from ledger.services import RestaurantAccounts, charge_lines, refund_lines
+from mesa247.errors import ApplicationError, InvalidInput, validation_errors
+
+from .exceptions import EventConflict
+from .models import Event, EventType
+from .serializers import ProcessorEventInputSerializer
+from .services import _ensure_same_event, event_ingest, event_validate
+
+logger = logging.getLogger("mesa247.processor")
+
+CREATED = "created"
+DUPLICATE = "duplicate"
+CONFLICT = "conflict"
+REJECTED = "rejected"
+OUTCOMES = (CREATED, DUPLICATE, CONFLICT, REJECTED)
+
+POSTED_TYPES = (EventType.CHARGE_SUCCEEDED, EventType.REFUND_SUCCEEDED)
+
+
+@dataclass(frozen=True)
+class RawLine:
+    """One line of input: its 1-based number, its text and, once parsed, its payload."""
+
+    number: int
+    payload: object = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class LineOutcome:
+    number: int
+    event_id: str | None
+    outcome: str
+    reason: str = ""
+
+
+@dataclass
+class LoadSummary:
+    read: int = 0
+    counts: dict = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+
+    def add(self, outcomes: Iterable[LineOutcome]) -> None:
+        for item in outcomes:
+            self.read += 1
+            self.counts[item.outcome] += 1
+
+    @property
+    def clean(self) -> bool:
+        """Every line was either recorded now or already recorded identically."""
+        return self.counts[CONFLICT] == 0 and self.counts[REJECTED] == 0
+
+
+def jsonl_parse(lines: Iterable[bytes | str]) -> Iterator[RawLine]:
+    """Parse JSONL lazily (bytes are decoded as UTF-8 per line); blank lines are skipped,
+    unparsable or undecodable ones become rejections."""
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            payload = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            yield RawLine(number, error=f"invalid JSON: {exc}")
+            continue
+        yield RawLine(number, payload=payload)
+
+
+def problem_reason(error: ApplicationError) -> str:
+    """A one-line reason naming each invalid field, e.g. `amount: Must be an integer …`."""
+    if error.errors:
+        parts = []
+        for name, messages in error.errors.items():
+            text = "; ".join(str(message) for message in messages) if isinstance(messages, list) else str(messages)
+            parts.append(f"{name}: {text}")
+        return f"{error.code}: " + " | ".join(parts)
+    return f"{error.code}: {error.detail}"
+
+
+def events_load(*, lines: Iterable[RawLine], batch_size: int = 1000, on_batch=None) -> LoadSummary:
+    """Load parsed lines in batches; `on_batch(outcomes)` is called after each batch commits."""
+    summary = LoadSummary()
+    batch: list[RawLine] = []
+    for raw in lines:
+        batch.append(raw)
+        if len(batch) >= batch_size:
+            outcomes = events_load_batch(lines=batch)
+            summary.add(outcomes)
+            if on_batch:
+                on_batch(outcomes)
+            batch = []
+    if batch:
+        outcomes = events_load_batch(lines=batch)
+        summary.add(outcomes)
+        if on_batch:
+            on_batch(outcomes)
+    return summary
+
+
+def events_load_batch(*, lines: list[RawLine]) -> list[LineOutcome]:
+    """Validate, then record a batch set-based; one outcome per line, in line order."""
+    outcomes: dict[int, LineOutcome] = {}
+    valid: list[tuple[int, dict]] = []
+    payout_lines: list[RawLine] = []
+    validate = _batch_validator()
+    for raw in lines:
+        if raw.error is not None:
+            outcomes[raw.number] = LineOutcome(raw.number, None, REJECTED, raw.error)
+            continue
+        event_id = raw.payload.get("event_id") if isinstance(raw.payload, dict) else None
+        event_id = event_id if isinstance(event_id, str) else None
+        try:
+            data = validate(raw.payload)
+        except InvalidInput as error:
+            outcomes[raw.number] = LineOutcome(raw.number, event_id, REJECTED, problem_reason(error))
+            continue
+        if data["event_type"] in POSTED_TYPES:
+            valid.append((raw.number, data))
+        else:
+            payout_lines.append(raw)
+
+    if valid:
+        try:
+            outcomes.update(_events_record_set_based(valid))
+        except DatabaseError as exc:
+            logger.warning("batch fell back to one event at a time", extra={"error": str(exc)})
+            outcomes.update(_events_record_one_by_one([(number, data) for number, data in valid]))
+    # Payout events after the batch: their per-event service locks one balance row each.
+    outcomes.update(_events_record_one_by_one([(raw.number, raw.payload) for raw in payout_lines]))
+    return [outcomes[number] for number in sorted(outcomes)]
+
+
+def _batch_validator():
+    """`event_validate`'s rules with one serializer reused for the batch (building one per line costs more
+    than validating it). Anything but a JSON object goes to `event_validate` itself, for its exact message."""
+    serializer = ProcessorEventInputSerializer()
+
+    def validate(payload) -> dict:
+        if not isinstance(payload, dict):
+            return event_validate(payload=payload)
+        try:
+            return dict(serializer.run_validation(payload))
+        except ValidationError as exc:
+            raise InvalidInput("One or more fields are invalid.", errors=validation_errors(exc.detail)) from None
+
+    return validate
+
+
+def _events_record_one_by_one(items: list[tuple[int, object]]) -> dict[int, LineOutcome]:
+    outcomes = {}
+    for number, payload in items:
+        event_id = payload.get("event_id") if isinstance(payload, dict) else None
+        if isinstance(payload, dict) and not isinstance(payload.get("occurred_at"), str):
+            # Validated data carries a datetime: the single-event service wants the JSON shape.
+            payload = _as_json_payload(payload)
+        try:
+            outcome = event_ingest(payload=payload)
+        except EventConflict as error:
+            outcomes[number] = LineOutcome(number, event_id, CONFLICT, problem_reason(error))
+        except ApplicationError as error:
+            outcomes[number] = LineOutcome(number, event_id, REJECTED, problem_reason(error))
+        else:
+            outcomes[number] = LineOutcome(number, event_id, CREATED if outcome.created else DUPLICATE)
+    return outcomes
+
+
+def _as_json_payload(data: dict) -> dict:
+    payload = dict(data)
+    payload["occurred_at"] = data["occurred_at"].isoformat()
+    return payload
+
+
+@transaction.atomic(durable=True)
+def _events_record_set_based(valid: list[tuple[int, dict]]) -> dict[int, LineOutcome]:
+    # The first line with an event_id is the one that may create it; later
+    # lines with the same id are compared with whatever ends up stored.
+    first_by_id: dict[str, tuple[int, dict]] = {}
+    for number, data in valid:
+        first_by_id.setdefault(data["event_id"], (number, data))
+
+    inserted = _events_insert([data for _, data in first_by_id.values()])
+    created_ids = set(inserted)
+    stored = dict(inserted)
+    missing = [event_id for event_id in first_by_id if event_id not in stored]
+    if missing:
+        stored.update({event.event_id: event for event in Event.objects.filter(event_id__in=missing)})
+
+    outcomes = {}
+    for number, data in valid:
+        event_id = data["event_id"]
+        if event_id in created_ids and first_by_id[event_id][0] == number:
+            outcomes[number] = LineOutcome(number, event_id, CREATED)
+            continue
+        try:
+            _ensure_same_event(stored[event_id], data)
+        except EventConflict as error:
+            outcomes[number] = LineOutcome(number, event_id, CONFLICT, problem_reason(error))
+        else:
+            outcomes[number] = LineOutcome(number, event_id, DUPLICATE)
+
+    if inserted:
+        _events_post([inserted[event_id] for event_id in sorted(inserted)])
+    return outcomes
+
+
+def _events_insert(rows: list[dict]) -> dict[str, Event]:
+    """INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING: the events this batch created."""
+    if not rows:
+        return {}
+    rows = sorted(rows, key=lambda data: data["event_id"])  # a fixed order: concurrent loaders cannot deadlock
+    received_at = timezone.now()
+    events = [
+        Event(
+            event_id=data["event_id"],
+            event_type=data["event_type"],
+            occurred_at=data["occurred_at"],
+            restaurant_id=data["restaurant_id"],
+            currency=data["currency"],
+            amount=data["amount"],
+            fee=data["fee"],
+            metadata=data["metadata"],
+            payment_id=data["metadata"].get("payment_id"),
+            payout_ref=data["metadata"].get("payout_id"),
+            received_at=received_at,
+        )
+        for data in rows
+    ]
+    by_id = {event.event_id: event for event in events}
+    if connection.vendor == "postgresql":
+        returned = _events_insert_postgresql(events)
+    else:
+        returned = _events_insert_portable(events)
+    inserted: dict[str, Event] = {}
+    for pk, event_id in returned:
+        event = by_id[event_id]
+        event.pk = pk
+        event._state.adding = False
+        inserted[event_id] = event
+    return inserted
+
+
+EVENT_COLUMNS = (
+    "event_id",
+    "event_type",
+    "occurred_at",
+    "restaurant_id",
+    "currency",
+    "amount",
+    "fee",
+    "metadata",
+    "payment_id",
+    "payout_ref",
+    "received_at",
+)
+
+
+def _events_insert_postgresql(events: list[Event]) -> list[tuple[int, str]]:
+    """One statement per batch, one array parameter per column (unnest keeps the rows aligned)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO processor_event (event_id, event_type, occurred_at, restaurant_id, currency, amount, fee,
+                                         metadata, payment_id, payout_ref, received_at)
+            SELECT event_id, event_type, occurred_at, restaurant_id, currency, amount, fee,
+                   metadata::jsonb, payment_id, payout_ref, received_at
+              FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::bigint[],
+                          %s::bigint[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])
+                   AS row (event_id, event_type, occurred_at, restaurant_id, currency, amount, fee,
+                           metadata, payment_id, payout_ref, received_at)
+            ON CONFLICT (event_id) DO NOTHING
+            RETURNING id, event_id
+            """,
+            [
+                [event.event_id for event in events],
+                [event.event_type for event in events],
+                [event.occurred_at for event in events],
+                [event.restaurant_id for event in events],
+                [event.currency for event in events],
+                [event.amount for event in events],
+                [event.fee for event in events],
+                [json.dumps(event.metadata) for event in events],
+                [event.payment_id for event in events],
+                [event.payout_ref for event in events],
+                [event.received_at for event in events],
+            ],
+        )
+        return cursor.fetchall()
+
+
+def _events_insert_portable(events: list[Event]) -> list[tuple[int, str]]:
+    """SQLite: multi-row VALUES with ON CONFLICT DO NOTHING RETURNING (SQLite ≥ 3.35)."""
+    columns = [Event._meta.get_field(name) for name in EVENT_COLUMNS]
+    column_sql = ", ".join(connection.ops.quote_name(column.column) for column in columns)
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    returned = []
+    # SQLite caps the number of parameters per statement; 500 rows × 11 stay far below it.
+    for start in range(0, len(events), 500):
+        chunk = events[start : start + 500]
+        params = []
+        for event in chunk:
+            params.extend(column.get_db_prep_save(getattr(event, column.attname), connection) for column in columns)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO processor_event ({column_sql}) VALUES {', '.join([row_sql] * len(chunk))} "
+                "ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id",
+                params,
+            )
+            returned.extend(cursor.fetchall())
+    return returned
+
+
+def _events_post(events: list[Event]) -> None:
+    """The ledger side of a batch: the same lines as `event_post`, written set-based."""
+    pairs = sorted({(event.restaurant_id, event.currency) for event in events})
+    restaurant_ids = sorted({restaurant_id for restaurant_id, _ in pairs})
+    currencies = sorted({currency for _, currency in pairs})
+
+    Restaurant.objects.bulk_create([Restaurant(id=restaurant_id) for restaurant_id in restaurant_ids],
+                                   ignore_conflicts=True)
+    accounts = _accounts_ensure_many(pairs, currencies)
+    RestaurantBalance.objects.bulk_create(
+        [RestaurantBalance(restaurant_id=restaurant_id, currency=currency) for restaurant_id, currency in pairs],
+        ignore_conflicts=True,
+    )
+    # Lock every balance row this batch moves, in one fixed order.
+    list(
+        RestaurantBalance.objects.select_for_update()
+        .filter(restaurant_id__in=restaurant_ids, currency__in=currencies)
+        .order_by("restaurant_id", "currency")
+        .values_list("pk", flat=True)
+    )
+
+    now = timezone.now()
+    transactions = []
+    lines_per_transaction = []
+    payable_delta: dict[tuple[str, str], int] = defaultdict(int)
+    last_event_at: dict[tuple[str, str], object] = {}
+    for event in events:
+        key = (event.restaurant_id, event.currency)
+        restaurant_accounts = accounts[key]
+        if event.event_type == EventType.CHARGE_SUCCEEDED:
+            kind, build = TransactionKind.CHARGE, charge_lines
+        else:
+            kind, build = TransactionKind.REFUND, refund_lines
+        lines = build(
+            accounts=restaurant_accounts, amount=event.amount, fee=event.fee, occurred_at=event.occurred_at
+        )
+        lines = [line for line in lines if line.amount != 0]
+        if sum(line.amount for line in lines) != 0 or len(lines) < 2:
+            raise DatabaseError(f"event {event.event_id} would post an unbalanced transaction")
+        transactions.append(
+            Transaction(
+                kind=kind,
+                restaurant_id=event.restaurant_id,
+                currency=event.currency,
+                event=event,
+                memo=event.event_id,
+                posted_at=now,
+            )
+        )
+        lines_per_transaction.append(lines)
+        payable_delta[key] -= sum(line.amount for line in lines if line.account.pk == restaurant_accounts.payable.pk)
+        if key not in last_event_at or event.occurred_at > last_event_at[key]:
+            last_event_at[key] = event.occurred_at
+
+    if connection.vendor == "postgresql":
+        _ledger_insert_postgresql(transactions, lines_per_transaction)
+    else:
+        _ledger_insert_portable(transactions, lines_per_transaction)
+    _balances_move(pairs, payable_delta, last_event_at, now)
+
+
+def _ledger_insert_postgresql(transactions: list[Transaction], lines_per_transaction: list[list]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO ledger_transaction (kind, restaurant_id, currency, event_id, posted_at, memo)
+            SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::timestamptz[], %s::text[])
+            RETURNING id, event_id
+            """,
+            [
+                [item.kind for item in transactions],
+                [item.restaurant_id for item in transactions],
+                [item.currency for item in transactions],
+                [item.event.pk for item in transactions],
+                [item.posted_at for item in transactions],
+                [item.memo for item in transactions],
+            ],
+        )
+        transaction_by_event = {event_pk: pk for pk, event_pk in cursor.fetchall()}
+        columns = ([], [], [], [], [], [])
+        for item, lines in zip(transactions, lines_per_transaction, strict=True):
+            transaction_pk = transaction_by_event[item.event.pk]
+            for line in lines:
+                columns[0].append(transaction_pk)
+                columns[1].append(line.account.pk)
+                columns[2].append(item.currency)
+                columns[3].append(line.amount)
+                columns[4].append(str(line.entry_type))
+                columns[5].append(line.effective_at)
+        cursor.execute(
+            """
+            INSERT INTO ledger_entry (transaction_id, account_id, currency, amount, entry_type, effective_at)
+            SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::text[],
+                                 %s::timestamptz[])
+            """,
+            list(columns),
+        )
+
+
+def _ledger_insert_portable(transactions: list[Transaction], lines_per_transaction: list[list]) -> None:
+    Transaction.objects.bulk_create(transactions, batch_size=500)
+    Entry.objects.bulk_create(
+        [
+            Entry(
+                transaction=ledger_transaction,
+                account=line.account,
+                currency=ledger_transaction.currency,
+                amount=line.amount,
+                entry_type=line.entry_type,
+                effective_at=line.effective_at,
+            )
+            for ledger_transaction, lines in zip(transactions, lines_per_transaction, strict=True)
+            for line in lines
+        ],
+        batch_size=1000,
+    )
+
+
+def _balances_move(pairs, payable_delta, last_event_at, now) -> None:
+    """`payable = payable + d` and the latest `last_event_at`, atomically per row, like `transaction_post`."""
+    if connection.vendor == "postgresql":
+        # One statement for the whole batch: UPDATE … FROM (VALUES …).
+        values = ", ".join(["(%s, %s, %s::bigint, %s::timestamptz)"] * len(pairs))
+        params = []
+        for key in pairs:
+            params.extend([key[0], key[1], payable_delta[key], last_event_at[key]])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE ledger_restaurantbalance AS balance
+                   SET payable = balance.payable + moved.delta,
+                       last_event_at = GREATEST(COALESCE(balance.last_event_at, moved.at), moved.at),
+                       updated_at = %s
+                  FROM (VALUES {values}) AS moved (restaurant_id, currency, delta, at)
+                 WHERE balance.restaurant_id = moved.restaurant_id AND balance.currency = moved.currency
+                """,
+                [now, *params],
+            )
+        return
+    for key in pairs:
+        restaurant_id, currency = key
+        occurred_at = last_event_at[key]
+        RestaurantBalance.objects.filter(restaurant_id=restaurant_id, currency=currency).update(
+            payable=F("payable") + payable_delta[key],
+            last_event_at=Greatest(Coalesce(F("last_event_at"), Value(occurred_at)), Value(occurred_at)),
+            updated_at=now,
+        )
+
+
+def _accounts_ensure_many(pairs: list[tuple[str, str]], currencies: list[str]) -> dict:
+    wanted = [Account(kind=AccountKind.PROCESSOR_CLEARING, currency=currency) for currency in currencies]
+    for restaurant_id, currency in pairs:
+        wanted.append(Account(kind=AccountKind.RESTAURANT_PAYABLE, currency=currency, restaurant_id=restaurant_id))
+        wanted.append(Account(kind=AccountKind.RESTAURANT_RESERVED, currency=currency, restaurant_id=restaurant_id))
+    Account.objects.bulk_create(wanted, ignore_conflicts=True)
+    restaurant_ids = {restaurant_id for restaurant_id, _ in pairs}
+    house = {}
+    own = {}
+    for account in Account.objects.filter(currency__in=currencies).filter(
+        restaurant_id__in=restaurant_ids
+    ) | Account.objects.filter(currency__in=currencies, restaurant__isnull=True):
+        if account.restaurant_id is None:
+            house[account.currency] = account
+        else:
+            own[(account.restaurant_id, account.currency, account.kind)] = account
+    return {
+        (restaurant_id, currency): RestaurantAccounts(
+            processor=house[currency],
+            payable=own[(restaurant_id, currency, AccountKind.RESTAURANT_PAYABLE)],
+            reserved=own[(restaurant_id, currency, AccountKind.RESTAURANT_RESERVED)],
+        )
+        for restaurant_id, currency in pairs
+    }

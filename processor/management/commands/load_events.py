@@ -1,0 +1,79 @@
+"""manage.py load_events PATH|- : stream a JSONL file of processor events into the ledger."""
+
+import gzip
+import json
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from processor.loading import CONFLICT, CREATED, DUPLICATE, REJECTED, events_load, jsonl_parse
+
+
+class Command(BaseCommand):
+    help = (
+        "Load processor events from a JSONL file (optionally .gz; '-' reads stdin) through the same "
+        "validation and idempotency as the API. Exit 0 when every line was created or a duplicate, 1 otherwise."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="JSONL file, .jsonl.gz, or '-' for stdin")
+        parser.add_argument("--batch-size", type=int, default=1000, help="events per database transaction")
+        parser.add_argument("--rejects", metavar="FILE", help="write rejected and conflicting lines here as JSONL")
+        parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+
+    def handle(self, *args, path, batch_size, rejects, no_progress, **options):
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        stream = self._open(path)
+        rejects_file = open(rejects, "w", encoding="utf-8") if rejects else None  # noqa: SIM115
+        show_progress = not no_progress and sys.stderr.isatty()
+        progress = tqdm(unit=" events", file=sys.stderr, disable=not show_progress, dynamic_ncols=True)
+        started = time.monotonic()
+
+        def on_batch(outcomes):
+            progress.update(len(outcomes))
+            for item in outcomes:
+                if item.outcome in (REJECTED, CONFLICT):
+                    self.stderr.write(f"line {item.number}: {item.outcome}: {item.reason}")
+                    if rejects_file:
+                        rejects_file.write(
+                            json.dumps(
+                                {
+                                    "line": item.number,
+                                    "event_id": item.event_id,
+                                    "outcome": item.outcome,
+                                    "reason": item.reason,
+                                }
+                            )
+                            + "\n"
+                        )
+
+        try:
+            summary = events_load(lines=jsonl_parse(stream), batch_size=batch_size, on_batch=on_batch)
+        finally:
+            progress.close()
+            if rejects_file:
+                rejects_file.close()
+            if stream not in (sys.stdin, getattr(sys.stdin, "buffer", None)):
+                stream.close()
+        elapsed = max(time.monotonic() - started, 1e-9)
+        counts = summary.counts
+        self.stdout.write(
+            f"read {summary.read} · created {counts[CREATED]} · duplicate {counts[DUPLICATE]} · "
+            f"conflict {counts[CONFLICT]} · rejected {counts[REJECTED]} · "
+            f"{summary.read / elapsed:,.0f} events/s ({elapsed:.1f} s)"
+        )
+        if not summary.clean:
+            sys.exit(1)
+
+    def _open(self, path: str):
+        if path == "-":
+            return sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+        try:
+            if path.endswith(".gz"):
+                return gzip.open(path, "rb")
+            return open(path, "rb")  # noqa: SIM115
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror or exc}") from exc
