@@ -194,11 +194,21 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Background work (django-q2) ------------------------------------------
-# The ORM broker keeps queued tasks in the default database, so a payout run
-# and its task commit or roll back together. Redis is used when REDIS_URL is
-# set. `timeout` is far below `retry`, so a slow task is killed before the
-# broker would hand it to another worker; failed tasks are kept; attempts are
-# bounded. The run task is idempotent and takes its own lock anyway.
+# Payout runs execute in `manage.py qcluster`, never in a request.
+# - Broker: the ORM broker on the default database (no extra service), so a
+#   run and its queued task commit or roll back together; Redis when REDIS_URL
+#   is set (the run is then queued after commit). Both keep a task until it is
+#   acknowledged: a worker killed mid-run gets its task re-delivered.
+# - `timeout` (a worker is killed after it) is well below `retry` (an
+#   unacknowledged task is re-delivered after it), so a slow run is never
+#   handed to a second worker while the first still runs it.
+# - `ack_failures`: a task that raised is acknowledged and kept in "Failed
+#   tasks" instead of being re-delivered in a loop; the run records the error
+#   and is retried on purpose (`run_payouts --retry RUN_ID`).
+# - `max_attempts` bounds deliveries; the run task also gives up (status
+#   failed) once a run was started that many times without finishing.
+# - `catch_up: False`: a scheduler that was down does not replay missed runs.
+# The run task is idempotent and takes its own lock anyway (see payouts.services).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER = {
     "name": "mesa247",
@@ -209,6 +219,7 @@ Q_CLUSTER = {
     "ack_failures": True,
     "catch_up": False,
     "save_limit": 1000,
+    "poll": 0.5,
     "label": "Background tasks",
 }
 if REDIS_URL:

@@ -5,6 +5,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from ledger.models import Entry
 
@@ -68,7 +69,10 @@ def payout_list(
 
 
 def payout_run_get(*, run_id) -> PayoutRun:
-    run = PayoutRun.objects.filter(pk=run_id).first()
+    try:
+        run = PayoutRun.objects.filter(pk=run_id).first()
+    except ValidationError:  # not a UUID
+        run = None
     if run is None:
         raise PayoutRunNotFound(f"No payout run {str(run_id)!r} exists.", run_id=str(run_id))
     return run

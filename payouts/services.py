@@ -170,6 +170,16 @@ def payout_run_execute(*, run_id) -> PayoutRun:
             run.refresh_from_db()
             if run.status == PayoutRunStatus.SUCCEEDED:
                 return run
+            max_attempts = settings.Q_CLUSTER.get("max_attempts") or 0
+            if run.status == PayoutRunStatus.RUNNING and max_attempts and run.attempts >= max_attempts:
+                # Started that many times and never finished: a worker died or timed out each time.
+                PayoutRun.objects.filter(pk=run.pk).update(
+                    status=PayoutRunStatus.FAILED, finished_at=timezone.now(),
+                    error=f"Gave up after {run.attempts} attempts that never finished (worker killed or timed out).",
+                )
+                logger.error("payout run abandoned", extra={"attempts": run.attempts})
+                run.refresh_from_db()
+                return run
             PayoutRun.objects.filter(pk=run.pk).update(
                 status=PayoutRunStatus.RUNNING,
                 attempts=F("attempts") + 1,
