@@ -185,3 +185,21 @@ class RestaurantBalance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.restaurant_id} {self.currency}"
+
+
+class LedgerCheckResult(models.Model):
+    """The outcome of one `manage.py ledger_check`, kept so the back office can show the latest."""
+
+    checked_at = models.DateTimeField(default=timezone.now, db_index=True)
+    ok = models.BooleanField()
+    summary = models.CharField(max_length=255)
+    problems = models.JSONField(default=list, blank=True, help_text="One object per problem: check, subject, detail.")
+    counts = models.JSONField(default=dict, blank=True, help_text="Rows examined, per kind.")
+    duration_ms = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+        get_latest_by = "checked_at"
+
+    def __str__(self) -> str:
+        return f"Ledger check {self.checked_at:%Y-%m-%d %H:%M} · {'OK' if self.ok else 'problems'}"

@@ -1,0 +1,276 @@
+"""`ledger_check`: re-verify the ledger's invariants from the stored rows, set-based.
+
+PostgreSQL already refuses most of these at write time (triggers, constraints);
+this is the independent audit that would notice a disabled trigger, a manual
+`UPDATE`, a restore gone wrong or a bug in a projection. Each check is one SQL
+query returning only the offending rows, so its cost is a few scans whatever
+the size of the ledger, and Python only formats problems.
+
+The SQL is standard enough to run on PostgreSQL and on the embedded SQLite.
+"""
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection
+from django.utils import timezone
+
+from .models import LedgerCheckResult
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    title: str
+    sql: str
+    message: str  # formatted with the row's columns by name
+
+
+@dataclass(frozen=True)
+class Problem:
+    check: str
+    subject: str
+    detail: str
+
+    def as_dict(self) -> dict:
+        return {"check": self.check, "subject": self.subject, "detail": self.detail}
+
+    def __str__(self) -> str:
+        return f"[{self.check}] {self.subject}: {self.detail}"
+
+
+@dataclass
+class LedgerCheckReport:
+    problems: list[Problem] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    duration_ms: int = 0
+    checked_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def summary(self) -> str:
+        examined = (
+            f"{self.counts.get('transactions', 0)} transactions, {self.counts.get('entries', 0)} entries, "
+            f"{self.counts.get('events', 0)} events, {self.counts.get('balances', 0)} balances, "
+            f"{self.counts.get('payouts', 0)} payouts"
+        )
+        if self.ok:
+            return f"Ledger OK: {len(CHECKS)} checks passed over {examined}."
+        failed = sorted({problem.check for problem in self.problems})
+        return f"{len(self.problems)} problem(s) in {', '.join(failed)} over {examined}."
+
+
+PAYABLE_AND_RESERVED_SUMS = """
+    SELECT a.restaurant_id, a.currency,
+           -SUM(CASE WHEN a.kind = 'restaurant_payable' THEN e.amount ELSE 0 END) AS payable,
+           -SUM(CASE WHEN a.kind = 'restaurant_reserved' THEN e.amount ELSE 0 END) AS reserved
+      FROM ledger_entry e
+      JOIN ledger_account a ON a.id = e.account_id
+     WHERE a.restaurant_id IS NOT NULL
+     GROUP BY a.restaurant_id, a.currency
+"""
+
+CHECKS = [
+    Check(
+        "unbalanced_transaction",
+        "Every transaction sums to zero per currency",
+        """SELECT transaction_id, currency, SUM(amount) AS total
+             FROM ledger_entry GROUP BY transaction_id, currency HAVING SUM(amount) <> 0
+            ORDER BY transaction_id, currency""",
+        "transaction {transaction_id}: its {currency} entries sum to {total}, not 0",
+    ),
+    Check(
+        "too_few_entries",
+        "Every transaction has at least two entries",
+        """SELECT t.id AS transaction_id, COUNT(e.id) AS entries
+             FROM ledger_transaction t LEFT JOIN ledger_entry e ON e.transaction_id = t.id
+            GROUP BY t.id HAVING COUNT(e.id) < 2 ORDER BY t.id""",
+        "transaction {transaction_id} has {entries} entries; at least 2 are needed",
+    ),
+    Check(
+        "entry_currency",
+        "Entry currency = account currency = transaction currency; amounts non-zero",
+        """SELECT e.id AS entry_id, e.currency AS entry_currency, a.currency AS account_currency,
+                  t.currency AS transaction_currency, e.amount
+             FROM ledger_entry e
+             JOIN ledger_account a ON a.id = e.account_id
+             JOIN ledger_transaction t ON t.id = e.transaction_id
+            WHERE e.currency <> a.currency OR e.currency <> t.currency OR e.amount = 0
+            ORDER BY e.id""",
+        "entry {entry_id} ({amount} {entry_currency}) is in account currency {account_currency} "
+        "and transaction currency {transaction_currency}",
+    ),
+    Check(
+        "event_not_posted",
+        "Every stored event has exactly one ledger transaction",
+        """SELECT ev.event_id, COUNT(t.id) AS transactions
+             FROM processor_event ev LEFT JOIN ledger_transaction t ON t.event_id = ev.id
+            GROUP BY ev.id, ev.event_id HAVING COUNT(t.id) <> 1 ORDER BY ev.event_id""",
+        "event {event_id} has {transactions} ledger transactions, not 1",
+    ),
+    Check(
+        "payout_change_repeated",
+        "One ledger transaction per payout state change",
+        """SELECT payout_id, kind, COUNT(*) AS transactions
+             FROM ledger_transaction WHERE payout_id IS NOT NULL
+            GROUP BY payout_id, kind HAVING COUNT(*) > 1 ORDER BY payout_id, kind""",
+        "payout {payout_id} has {transactions} '{kind}' transactions, not 1",
+    ),
+    Check(
+        "payout_postings",
+        "A payout's postings match its status",
+        """SELECT p.id AS payout_id, p.status,
+                  SUM(CASE WHEN t.kind = 'payout_reserve' THEN 1 ELSE 0 END) AS reserve,
+                  SUM(CASE WHEN t.kind = 'payout_paid' THEN 1 ELSE 0 END) AS paid,
+                  SUM(CASE WHEN t.kind = 'payout_failed' THEN 1 ELSE 0 END) AS failed,
+                  SUM(CASE WHEN t.kind = 'payout_returned' THEN 1 ELSE 0 END) AS returned
+             FROM payouts_payout p LEFT JOIN ledger_transaction t ON t.payout_id = p.id
+            GROUP BY p.id, p.status
+           HAVING NOT (
+                  SUM(CASE WHEN t.kind = 'payout_reserve' THEN 1 ELSE 0 END) = 1
+              AND CASE p.status
+                  WHEN 'created' THEN SUM(CASE WHEN t.kind <> 'payout_reserve' THEN 1 ELSE 0 END) = 0
+                  WHEN 'paid' THEN SUM(CASE WHEN t.kind = 'payout_paid' THEN 1 ELSE 0 END) = 1
+                               AND SUM(CASE WHEN t.kind IN ('payout_failed', 'payout_returned') THEN 1 ELSE 0 END) = 0
+                  WHEN 'failed' THEN (SUM(CASE WHEN t.kind = 'payout_failed' THEN 1 ELSE 0 END) = 1
+                                      AND SUM(CASE WHEN t.kind IN ('payout_paid', 'payout_returned')
+                                                   THEN 1 ELSE 0 END) = 0)
+                                  OR (SUM(CASE WHEN t.kind = 'payout_failed' THEN 1 ELSE 0 END) = 0
+                                      AND SUM(CASE WHEN t.kind = 'payout_paid' THEN 1 ELSE 0 END) = 1
+                                      AND SUM(CASE WHEN t.kind = 'payout_returned' THEN 1 ELSE 0 END) = 1)
+                  ELSE FALSE END)
+            ORDER BY p.id""",
+        "payout {payout_id} is {status} but has postings reserve×{reserve}, paid×{paid}, failed×{failed}, "
+        "returned×{returned}",
+    ),
+    Check(
+        "payable_projection",
+        "Projected payable = −sum of the restaurant's payable entries",
+        f"""WITH sums AS ({PAYABLE_AND_RESERVED_SUMS})
+            SELECT COALESCE(b.restaurant_id, s.restaurant_id) AS restaurant_id,
+                   COALESCE(b.currency, s.currency) AS currency,
+                   b.payable AS projected, COALESCE(s.payable, 0) AS from_entries
+              FROM ledger_restaurantbalance b
+              FULL OUTER JOIN sums s ON s.restaurant_id = b.restaurant_id AND s.currency = b.currency
+             WHERE b.payable IS NULL OR b.payable <> COALESCE(s.payable, 0)
+             ORDER BY 1, 2""",
+        "projected payable {projected}, but its entries sum to {from_entries}",
+    ),
+    Check(
+        "reserved_projection",
+        "Projected reserved = −sum of the restaurant's reserved entries",
+        f"""WITH sums AS ({PAYABLE_AND_RESERVED_SUMS})
+            SELECT COALESCE(b.restaurant_id, s.restaurant_id) AS restaurant_id,
+                   COALESCE(b.currency, s.currency) AS currency,
+                   b.reserved AS projected, COALESCE(s.reserved, 0) AS from_entries
+              FROM ledger_restaurantbalance b
+              FULL OUTER JOIN sums s ON s.restaurant_id = b.restaurant_id AND s.currency = b.currency
+             WHERE b.reserved IS NULL OR b.reserved <> COALESCE(s.reserved, 0)
+             ORDER BY 1, 2""",
+        "projected reserved {projected}, but its entries sum to {from_entries}",
+    ),
+    Check(
+        "last_event_at",
+        "Projected last_event_at = latest occurred_at of the restaurant's events in that currency",
+        """SELECT b.restaurant_id, b.currency, b.last_event_at AS projected, latest.occurred_at AS from_events
+             FROM ledger_restaurantbalance b
+             LEFT JOIN (SELECT restaurant_id, currency, MAX(occurred_at) AS occurred_at
+                          FROM processor_event GROUP BY restaurant_id, currency) latest
+                    ON latest.restaurant_id = b.restaurant_id AND latest.currency = b.currency
+            WHERE b.last_event_at IS DISTINCT FROM latest.occurred_at
+            ORDER BY b.restaurant_id, b.currency""",
+        "projected last_event_at {projected}, but its latest event occurred at {from_events}",
+    ),
+    Check(
+        "reserved_open_payouts",
+        "Projected reserved = sum of the restaurant's open (created) payouts",
+        """SELECT b.restaurant_id, b.currency, b.reserved AS projected, COALESCE(open.total, 0) AS open_payouts
+             FROM ledger_restaurantbalance b
+             LEFT JOIN (SELECT restaurant_id, currency, SUM(amount) AS total
+                          FROM payouts_payout WHERE status = 'created'
+                         GROUP BY restaurant_id, currency) open
+                    ON open.restaurant_id = b.restaurant_id AND open.currency = b.currency
+            WHERE b.reserved <> COALESCE(open.total, 0)
+            ORDER BY b.restaurant_id, b.currency""",
+        "reserved {projected}, but its created payouts total {open_payouts}",
+    ),
+    Check(
+        "payout_items_sum",
+        "A payout's items sum exactly to its amount",
+        """SELECT p.id AS payout_id, p.amount, COALESCE(SUM(i.amount), 0) AS items
+             FROM payouts_payout p LEFT JOIN payouts_payoutitem i ON i.payout_id = p.id
+            GROUP BY p.id, p.amount HAVING p.amount <> COALESCE(SUM(i.amount), 0)
+            ORDER BY p.id""",
+        "payout {payout_id} of {amount} has items summing to {items}",
+    ),
+    Check(
+        "entry_settled_twice",
+        "Each payable entry is settled by at most one payout",
+        """SELECT entry_id, COUNT(*) AS payouts
+             FROM payouts_payoutsettlement GROUP BY entry_id HAVING COUNT(*) > 1 ORDER BY entry_id""",
+        "entry {entry_id} is settled by {payouts} payouts",
+    ),
+]
+
+# What the admin keeps of a very broken ledger; the command prints every problem.
+STORED_PROBLEMS_MAX = 500
+
+COUNTS_SQL = """
+    SELECT (SELECT COUNT(*) FROM ledger_transaction) AS transactions,
+           (SELECT COUNT(*) FROM ledger_entry) AS entries,
+           (SELECT COUNT(*) FROM processor_event) AS events,
+           (SELECT COUNT(*) FROM ledger_restaurantbalance) AS balances,
+           (SELECT COUNT(*) FROM payouts_payout) AS payouts
+"""
+
+
+def _subject(row: dict) -> str:
+    if "restaurant_id" in row:
+        return f"{row['restaurant_id']} {row['currency']}"
+    for key in ("transaction_id", "entry_id", "event_id", "payout_id"):
+        if key in row:
+            return f"{key.removesuffix('_id')} {row[key]}"
+    return "ledger"
+
+
+def _fetch(sql: str) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+
+def ledger_problems() -> list[Problem]:
+    """Every problem found, check by check, in a stable order."""
+    problems = []
+    for check in CHECKS:
+        for row in _fetch(check.sql):
+            shown = {key: (value.isoformat() if isinstance(value, datetime) else value) for key, value in row.items()}
+            problems.append(Problem(check.code, _subject(row), check.message.format(**shown)))
+    return problems
+
+
+def ledger_check_run(*, store: bool = True) -> LedgerCheckReport:
+    """Run every check; store the outcome (for the admin) unless `store` is False."""
+    started = time.monotonic()
+    report = LedgerCheckReport(problems=ledger_problems(), counts=_fetch(COUNTS_SQL)[0], checked_at=timezone.now())
+    report.duration_ms = int((time.monotonic() - started) * 1000)
+    if store:
+        LedgerCheckResult.objects.create(
+            checked_at=report.checked_at,
+            ok=report.ok,
+            summary=report.summary[:255],
+            problems=[problem.as_dict() for problem in report.problems[:STORED_PROBLEMS_MAX]],
+            counts=report.counts,
+            duration_ms=report.duration_ms,
+        )
+    return report
+
+
+def ledger_check_last() -> LedgerCheckResult | None:
+    """The stored result of the latest `ledger_check`, or None if it never ran."""
+    return LedgerCheckResult.objects.order_by("-checked_at", "-id").first()
