@@ -1,0 +1,245 @@
+"""The ledger's rules held by PostgreSQL itself, even when the services are bypassed."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from ledger.exceptions import CurrencyMismatch, UnbalancedTransaction
+from ledger.models import Account, Entry, RestaurantBalance, Transaction
+from ledger.services import Line, accounts_ensure, restaurant_ensure, transaction_post
+from processor.models import Event
+
+from .conftest import T0, charge
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def posted():
+    """One charge posted through the service: its event, transaction and entries."""
+    return charge(at=T0, amount=12000, fee=600).event
+
+
+@pytest.fixture
+def cause():
+    """An event with no ledger transaction yet, to hang hand-made transactions on."""
+    restaurant_ensure(restaurant_id="res_001")
+    return Event.objects.create(
+        event_id="evt_manual", event_type="charge_succeeded", occurred_at=T0, restaurant_id="res_001",
+        currency="PEN", amount=100, fee=0,
+    )
+
+
+def immediately():
+    """Run the deferred constraint triggers now, as COMMIT would."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def refused():
+    """Expect the database to refuse the statement; a savepoint keeps the test's transaction usable."""
+    return pytest.raises(IntegrityError)
+
+
+# --- append-only -----------------------------------------------------------------
+
+
+def test_sql_update_of_an_entry_fails(posted):
+    entry = Entry.objects.filter(transaction__event=posted).first()
+    with refused() as error, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE ledger_entry SET amount = amount + 1 WHERE id = %s", [entry.pk])
+    assert "append-only" in str(error.value)
+    assert Entry.objects.get(pk=entry.pk).amount == entry.amount
+
+
+def test_sql_delete_of_an_entry_fails(posted):
+    entry = Entry.objects.filter(transaction__event=posted).first()
+    with refused(), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM ledger_entry WHERE id = %s", [entry.pk])
+    assert Entry.objects.filter(pk=entry.pk).exists()
+
+
+def test_queryset_update_bypassing_the_services_fails(posted):
+    with refused(), transaction.atomic():
+        Entry.objects.filter(transaction__event=posted).update(amount=1)
+    assert sorted(Entry.objects.values_list("amount", flat=True)) == [-12000, -600, 600, 12000]
+
+
+def test_queryset_delete_and_model_delete_fail(posted):
+    with refused(), transaction.atomic():
+        Entry.objects.all().delete()
+    with refused(), transaction.atomic():
+        Entry.objects.first().delete()
+    assert Entry.objects.count() == 4
+
+
+def test_model_save_of_a_changed_entry_fails(posted):
+    entry = Entry.objects.first()
+    entry.effective_at = timezone.now()
+    with refused(), transaction.atomic():
+        entry.save()
+
+
+def test_transactions_are_append_only_too(posted):
+    with refused(), transaction.atomic():
+        Transaction.objects.update(memo="edited")
+    with refused(), transaction.atomic():
+        Transaction.objects.filter(event=posted).delete()
+    assert Transaction.objects.get().memo == posted.event_id
+
+
+def test_processor_events_cannot_be_updated_or_deleted(posted):
+    with refused(), transaction.atomic():
+        Event.objects.filter(pk=posted.pk).update(amount=1)
+    with refused(), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE processor_event SET metadata = '{}' WHERE id = %s", [posted.pk])
+    with refused(), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM processor_event WHERE id = %s", [posted.pk])
+    assert Event.objects.get(pk=posted.pk).amount == 12000
+
+
+# --- balanced transactions -----------------------------------------------------------
+
+
+def hand_made(cause, amounts: list[int], *, currency: str = "PEN") -> Transaction:
+    accounts = accounts_ensure(restaurant_id="res_001", currency=currency)
+    txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency=currency, event=cause)
+    targets = [accounts.processor, accounts.payable] * len(amounts)
+    Entry.objects.bulk_create(
+        Entry(transaction=txn, account=account, currency=currency, amount=amount, entry_type="gross",
+              effective_at=T0)
+        for account, amount in zip(targets, amounts, strict=False)
+    )
+    return txn
+
+
+def test_unbalanced_transaction_fails_when_constraints_are_checked(posted, cause):
+    with refused() as error, transaction.atomic():
+        hand_made(cause, [100, -99])
+        immediately()
+    assert "does not balance" in str(error.value)
+
+
+def test_balanced_hand_made_transaction_passes_the_same_check(posted, cause):
+    with transaction.atomic():
+        hand_made(cause, [100, -100])
+        immediately()
+    assert Transaction.objects.count() == 2
+
+
+def test_transaction_with_a_single_entry_fails(cause):
+    with refused() as error, transaction.atomic():
+        accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
+        txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event=cause)
+        Entry.objects.create(transaction=txn, account=accounts.payable, currency="PEN", amount=5,
+                             entry_type="gross", effective_at=T0)
+        immediately()
+    assert "fewer than two entries" in str(error.value)
+
+
+def test_transaction_without_entries_fails(cause):
+    with refused() as error, transaction.atomic():
+        Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event=cause)
+        immediately()
+    assert "fewer than two entries" in str(error.value)
+
+
+def test_zero_amount_entry_fails(cause):
+    with refused(), transaction.atomic():
+        hand_made(cause, [0, 0])
+
+
+def test_entry_in_another_currency_than_its_account_fails(cause):
+    accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
+    with refused() as error, transaction.atomic():
+        txn_usd = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="USD", event=cause)
+        Entry.objects.create(transaction=txn_usd, account=accounts.payable, currency="USD", amount=5,
+                             entry_type="gross", effective_at=T0)
+    assert "entry_currency_is_account_currency" in str(error.value)
+
+
+def test_entry_in_another_currency_than_its_transaction_fails(cause):
+    accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
+    with refused() as error, transaction.atomic():
+        txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="USD", event=cause)
+        Entry.objects.create(transaction=txn, account=accounts.payable, currency="PEN", amount=5,
+                             entry_type="gross", effective_at=T0)
+    assert "entry_currency_is_transaction_currency" in str(error.value)
+
+
+def test_one_ledger_transaction_per_event(posted):
+    with refused(), transaction.atomic():
+        Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event=posted)
+
+
+def test_event_ids_are_unique_in_the_database(posted):
+    with refused(), transaction.atomic():
+        Event.objects.create(event_id=posted.event_id, event_type="charge_succeeded", occurred_at=T0,
+                             restaurant_id="res_001", currency="PEN", amount=1)
+
+
+def test_house_account_is_unique_per_currency(cause):
+    accounts_ensure(restaurant_id="res_001", currency="PEN")
+    with refused(), transaction.atomic():
+        Account.objects.create(kind="processor_clearing", currency="PEN")
+
+
+def test_reserved_projection_cannot_go_negative(posted):
+    with refused(), transaction.atomic():
+        RestaurantBalance.objects.filter(restaurant_id="res_001").update(reserved=-1)
+
+
+# --- the same rules in the service, before the database sees anything ----------------------
+
+
+def test_service_refuses_an_unbalanced_posting_before_writing(cause):
+    accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
+    lines = [Line(accounts.processor, 100, "gross", T0), Line(accounts.payable, -99, "gross", T0)]
+    with pytest.raises(UnbalancedTransaction, match="Entries sum to 1, not 0."), transaction.atomic():
+        transaction_post(kind="charge", restaurant_id="res_001", currency="PEN", lines=lines,
+                         accounts=accounts, event=cause)
+    assert Transaction.objects.count() == 0
+
+
+def test_service_refuses_a_single_line(cause):
+    accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
+    lines = [Line(accounts.processor, 100, "gross", T0), Line(accounts.payable, 0, "gross", T0)]
+    with pytest.raises(UnbalancedTransaction, match="at least two non-zero entries"), transaction.atomic():
+        transaction_post(kind="charge", restaurant_id="res_001", currency="PEN", lines=lines,
+                         accounts=accounts, event=cause)
+
+
+def test_service_refuses_an_account_in_another_currency(cause):
+    pen = accounts_ensure(restaurant_id="res_001", currency="PEN")
+    usd = accounts_ensure(restaurant_id="res_001", currency="USD")
+    lines = [Line(pen.processor, 100, "gross", T0), Line(usd.payable, -100, "gross", T0)]
+    with pytest.raises(CurrencyMismatch), transaction.atomic():
+        transaction_post(kind="charge", restaurant_id="res_001", currency="PEN", lines=lines,
+                         accounts=pen, event=cause)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_service_refuses_to_post_outside_a_database_transaction():
+    with pytest.raises(RuntimeError, match="inside the caller's database transaction"):
+        transaction_post(kind="charge", restaurant_id="res_x", currency="PEN", lines=[], accounts=None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unbalanced_transaction_fails_at_commit_and_leaves_nothing():
+    charge(at=T0, amount=1000, event_id="evt_ok")
+    cause = Event.objects.create(event_id="evt_bad", event_type="charge_succeeded", occurred_at=T0,
+                                 restaurant_id="res_001", currency="PEN", amount=100)
+    accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
+
+    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
+        txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event=cause)
+        Entry.objects.create(transaction=txn, account=accounts.processor, currency="PEN", amount=100,
+                             entry_type="gross", effective_at=T0 + timedelta(days=7))
+        Entry.objects.create(transaction=txn, account=accounts.payable, currency="PEN", amount=-90,
+                             entry_type="gross", effective_at=T0 + timedelta(days=7))
+            # Every statement succeeded; the COMMIT is what fails.
+
+    assert Transaction.objects.count() == 1
+    assert Entry.objects.count() == 2

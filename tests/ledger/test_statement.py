@@ -1,0 +1,113 @@
+"""GET /v1/restaurants/{id}/ledger: the restaurant's entries, newest first, cursor-paginated."""
+
+from datetime import timedelta
+
+import pytest
+
+from ledger.models import Transaction
+
+from .conftest import T0, charge, refund
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history():
+    first = charge(at=T0, amount=12000, fee=600, event_id="evt_c1")
+    second = charge(at=T0 + timedelta(hours=1), amount=8000, fee=0, event_id="evt_c2")
+    third = refund(at=T0 + timedelta(hours=2), amount=2000, fee=100, event_id="evt_r1")
+    charge(at=T0, amount=999, currency="USD", event_id="evt_usd")
+    charge(at=T0, amount=555, restaurant_id="res_other", event_id="evt_other")
+    return first, second, third
+
+
+def test_statement_entry_has_its_cause_and_restaurant_facing_amount(reader, history):
+    first = history[0]
+    response = reader.get("/v1/restaurants/res_001/ledger?page_size=50")
+    assert response.status_code == 200
+    entries = response.json()["results"]
+    gross = next(e for e in entries if e["event_id"] == "evt_c1" and e["entry_type"] == "gross")
+    transaction = Transaction.objects.get(event__event_id="evt_c1")
+    assert gross == {
+        "entry_id": gross["entry_id"],
+        "account": "payable",
+        "entry_type": "gross",
+        "amount": 12000,
+        "currency": "PEN",
+        "effective_at": "2026-01-06T10:00:00Z",
+        "posted_at": "2025-12-30T10:00:30Z",
+        "transaction_id": transaction.pk,
+        "transaction_kind": "charge",
+        "event_id": "evt_c1",
+        "payout_id": None,
+    }
+    assert first.event.ledger_transaction == transaction
+
+
+def test_statement_is_newest_first_with_every_entry_of_the_currency(reader, history):
+    response = reader.get("/v1/restaurants/res_001/ledger")
+    entries = response.json()["results"]
+
+    assert [(e["event_id"], e["entry_type"], e["amount"]) for e in entries] == [
+        ("evt_r1", "fee_refund", 100),
+        ("evt_r1", "refund", -2000),
+        ("evt_c2", "gross", 8000),
+        ("evt_c1", "fee", -600),
+        ("evt_c1", "gross", 12000),
+    ]
+    ids = [e["entry_id"] for e in entries]
+    assert ids == sorted(ids, reverse=True)
+    assert response.json()["next"] is None
+
+
+def test_statement_in_another_currency(reader, history):
+    entries = reader.get("/v1/restaurants/res_001/ledger?currency=USD").json()["results"]
+    assert [(e["event_id"], e["amount"], e["currency"]) for e in entries] == [("evt_usd", 999, "USD")]
+
+
+def test_following_next_walks_every_entry_once(reader, history):
+    seen = []
+    url = "/v1/restaurants/res_001/ledger?page_size=2"
+    pages = 0
+    while url:
+        body = reader.get(url).json()
+        assert len(body["results"]) <= 2
+        seen.extend(e["entry_id"] for e in body["results"])
+        url = body["next"]
+        pages += 1
+    assert pages == 3
+    everything = [e["entry_id"] for e in reader.get("/v1/restaurants/res_001/ledger").json()["results"]]
+    assert seen == everything
+    assert len(seen) == 5
+
+
+def test_new_entries_do_not_shift_a_page_already_read(reader, history):
+    first_page = reader.get("/v1/restaurants/res_001/ledger?page_size=2").json()
+    charge(at=T0 + timedelta(hours=3), amount=100, event_id="evt_late")
+    second_page = reader.get(first_page["next"]).json()
+    assert [e["event_id"] for e in second_page["results"]] == ["evt_c2", "evt_c1"]
+
+
+def test_a_tampered_cursor_is_400(reader, history):
+    response = reader.get("/v1/restaurants/res_001/ledger?cursor=not-a-cursor")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"cursor": ["Invalid cursor: follow the next/previous links as given."]}
+
+
+def test_statement_of_an_unknown_restaurant_is_404(reader):
+    response = reader.get("/v1/restaurants/res_404/ledger")
+    assert response.status_code == 404
+    assert response.json()["code"] == "restaurant_not_found"
+
+
+def test_statement_with_an_unsupported_currency_is_400(reader, history):
+    response = reader.get("/v1/restaurants/res_001/ledger?currency=XXX")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"currency": ["Unsupported currency 'XXX'; use one of PEN, USD, MXN."]}
+
+
+def test_statement_needs_the_view_entry_permission(token_client, history):
+    client = token_client("ledger.view_restaurantbalance")
+    response = client.get("/v1/restaurants/res_001/ledger")
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
