@@ -1,0 +1,80 @@
+-- Q4 · Integrity: what finance must look at. One row per finding.
+--
+-- Parameters:
+--   :now  the moment of the reading (for balances)
+--
+-- Columns: problem, restaurant_id, currency, reference, amount, detail.
+--   duplicate_event        the same event_id stored twice (the unique index forbids it)
+--   duplicate_charge       one payment_id charged by several events (amount = total charged)
+--   unbalanced_transaction a transaction whose entries do not sum to zero (amount = the sum)
+--   refund_exceeds_charge  refunds of a payment_id above what was charged (amount = the excess)
+--   refund_unknown_payment a refund whose payment_id was never charged to that restaurant
+--                          and currency (amount = the refund)
+--   negative_balance       a restaurant whose available balance is below zero (amount = available)
+--   payout_items_mismatch  a payout whose items do not sum to its amount (amount = amount − items)
+WITH charges AS (
+    SELECT restaurant_id, currency, payment_id, COUNT(*) AS events, CAST(SUM(amount) AS BIGINT) AS charged
+      FROM processor_event
+     WHERE event_type = 'charge_succeeded' AND payment_id IS NOT NULL
+     GROUP BY restaurant_id, currency, payment_id
+), refunds AS (
+    SELECT restaurant_id, currency, payment_id, COUNT(*) AS events, CAST(SUM(amount) AS BIGINT) AS refunded
+      FROM processor_event
+     WHERE event_type = 'refund_succeeded'
+     GROUP BY restaurant_id, currency, payment_id
+), pending AS (
+    SELECT a.restaurant_id, a.currency, CAST(-SUM(e.amount) AS BIGINT) AS pending
+      FROM ledger_entry e
+      JOIN ledger_account a ON a.id = e.account_id
+     WHERE a.kind = 'restaurant_payable' AND e.effective_at > :now
+     GROUP BY a.restaurant_id, a.currency
+), findings AS (
+    SELECT 'duplicate_event' AS problem, MIN(restaurant_id) AS restaurant_id, MIN(currency) AS currency,
+           event_id AS reference, COUNT(*) AS amount,
+           'event_id stored ' || COUNT(*) || ' times' AS detail
+      FROM processor_event
+     GROUP BY event_id
+    HAVING COUNT(*) > 1
+    UNION ALL
+    SELECT 'duplicate_charge', restaurant_id, currency, payment_id, charged,
+           'payment charged by ' || events || ' events'
+      FROM charges
+     WHERE events > 1
+    UNION ALL
+    SELECT 'unbalanced_transaction', t.restaurant_id, e.currency, CAST(t.id AS TEXT), CAST(SUM(e.amount) AS BIGINT),
+           'entries sum to ' || SUM(e.amount) || ', not 0'
+      FROM ledger_entry e
+      JOIN ledger_transaction t ON t.id = e.transaction_id
+     GROUP BY t.id, t.restaurant_id, e.currency
+    HAVING SUM(e.amount) <> 0
+    UNION ALL
+    SELECT 'refund_exceeds_charge', r.restaurant_id, r.currency, r.payment_id, r.refunded - c.charged,
+           'refunded ' || r.refunded || ' of ' || c.charged || ' charged'
+      FROM refunds r
+      JOIN charges c ON c.restaurant_id = r.restaurant_id AND c.currency = r.currency
+                    AND c.payment_id = r.payment_id
+     WHERE r.refunded > c.charged
+    UNION ALL
+    SELECT 'refund_unknown_payment', r.restaurant_id, r.currency, COALESCE(r.payment_id, '(none)'), r.refunded,
+           r.events || ' refund(s) of a payment never charged'
+      FROM refunds r
+      LEFT JOIN charges c ON c.restaurant_id = r.restaurant_id AND c.currency = r.currency
+                         AND c.payment_id = r.payment_id
+     WHERE c.payment_id IS NULL
+    UNION ALL
+    SELECT 'negative_balance', b.restaurant_id, b.currency, b.restaurant_id, b.payable - COALESCE(p.pending, 0),
+           'available ' || (b.payable - COALESCE(p.pending, 0)) || ': the restaurant owes us'
+      FROM ledger_restaurantbalance b
+      LEFT JOIN pending p ON p.restaurant_id = b.restaurant_id AND p.currency = b.currency
+     WHERE b.payable - COALESCE(p.pending, 0) < 0
+    UNION ALL
+    SELECT 'payout_items_mismatch', p.restaurant_id, p.currency, p.id, CAST(p.amount - COALESCE(SUM(i.amount), 0) AS BIGINT),
+           'items sum to ' || COALESCE(SUM(i.amount), 0) || ', amount is ' || p.amount
+      FROM payouts_payout p
+      LEFT JOIN payouts_payoutitem i ON i.payout_id = p.id
+     GROUP BY p.id, p.restaurant_id, p.currency, p.amount
+    HAVING p.amount <> COALESCE(SUM(i.amount), 0)
+)
+SELECT problem, restaurant_id, currency, reference, amount, detail
+  FROM findings
+ ORDER BY problem, restaurant_id, currency, reference;
