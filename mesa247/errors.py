@@ -197,6 +197,27 @@ def handler404(request, exception=None):
     return page_not_found(request, exception)
 
 
+def handler400(request, exception=None):
+    """A request Django refuses before any view (e.g. a Host not in ALLOWED_HOSTS)."""
+    if request.path.startswith("/v1/"):
+        body = problem(status=400, code="bad_request", title="Bad request",
+                       detail="The request was refused before reaching an endpoint.")
+        return JsonResponse(body, status=400, content_type=PROBLEM_CONTENT_TYPE)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
+
+
+def handler403(request, exception=None):
+    if request.path.startswith("/v1/"):
+        body = problem(status=403, code="permission_denied", title="Permission denied",
+                       detail="You do not have permission to perform this action.")
+        return JsonResponse(body, status=403, content_type=PROBLEM_CONTENT_TYPE)
+    from django.views.defaults import permission_denied
+
+    return permission_denied(request, exception)
+
+
 def handler500(request):
     if request.path.startswith("/v1/"):
         body = problem(status=500, code="internal_error", title="Internal server error",

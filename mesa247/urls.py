@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import errors, health
 
+handler400 = errors.handler400
+handler403 = errors.handler403
 handler404 = errors.handler404
 handler500 = errors.handler500
 
