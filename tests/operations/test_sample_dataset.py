@@ -1,0 +1,95 @@
+"""events/sample.jsonl loads as events/README.md says, and the ledger it builds is sound."""
+
+import json
+from collections import Counter
+from datetime import datetime
+
+import pytest
+
+from ledger.integrity import ledger_check_last
+from ledger.models import LedgerCheckResult, Restaurant, RestaurantBalance, Transaction
+from ledger.selectors import balance_get
+from processor.generation import generated_lines, sample_lines
+from processor.models import Event
+from processor.services import event_validate
+
+from .conftest import SAMPLE, expected_sample_balances, run_command
+
+pytestmark = pytest.mark.django_db
+
+
+def test_loading_the_sample_reports_each_outcome_and_exits_1_for_its_one_changed_resend(sample_loaded):
+    assert sample_loaded["status"] == 1
+    assert "read 1048 · created 1023 · duplicate 24 · conflict 1 · rejected 0" in sample_loaded["stdout"]
+    assert sample_loaded["stderr"].strip() == (
+        "line 1048: conflict: event_conflict: amount: Differs from the recorded event."
+    )
+    assert Event.objects.count() == 1023
+    assert Transaction.objects.count() == 1023
+    assert Event.objects.get(event_id="evt_ch_00722").amount == 10000
+
+
+def test_every_balance_listed_in_the_readme_is_what_the_api_returns(sample_loaded):
+    expected = expected_sample_balances()
+    assert len(expected) == 15
+    assert Restaurant.objects.count() == 12
+    assert set(RestaurantBalance.objects.values_list("restaurant_id", "currency")) == set(expected)
+    for (restaurant_id, currency), figures in expected.items():
+        balance = balance_get(restaurant_id=restaurant_id, currency=currency)
+        assert {"available": balance.available, "pending": balance.pending, "reserved": balance.reserved} == figures, (
+            restaurant_id, currency)
+    assert balance_get(restaurant_id="res_012", currency="USD").available == -4200
+
+
+def test_loading_the_sample_again_writes_nothing(sample_loaded):
+    status, out, _ = run_command("load_events", str(SAMPLE), "--no-progress")
+    assert status == 1
+    assert "read 1048 · created 0 · duplicate 1047 · conflict 1 · rejected 0" in out
+    assert Transaction.objects.count() == 1023
+
+
+def test_ledger_check_passes_on_the_sample_and_stores_its_result(sample_loaded):
+    status, out, _ = run_command("ledger_check")
+    assert status == 0
+    # 931 charges × 4 entries, 92 refunds × 2, and 15 of them returned their fee (× 2 more).
+    assert out.strip() == (
+        "Ledger OK: 12 checks passed over 1023 transactions, 3938 entries, 1023 events, 15 balances, 0 payouts."
+    )
+    stored = ledger_check_last()
+    assert (stored.ok, stored.summary, stored.problems) == (True, out.strip(), [])
+    assert LedgerCheckResult.objects.count() == 1
+
+
+def test_the_sample_file_is_what_its_generator_writes_and_has_the_promised_shapes():
+    lines = SAMPLE.read_text().splitlines()
+    assert lines == list(sample_lines())
+    events = [json.loads(line) for line in lines]
+    for event in events:
+        event_validate(payload=event)
+    kinds = Counter(event["event_type"] for event in events)
+    assert kinds == {"charge_succeeded": 955, "refund_succeeded": 93}
+    assert {event["currency"] for event in events} == {"PEN", "USD", "MXN"}
+    assert len({event["restaurant_id"] for event in events}) == 12
+    charges = [event for event in events if event["event_type"] == "charge_succeeded"]
+    assert all(0.03 <= event["fee"] / event["amount"] <= 0.05 for event in charges)
+    moments = [datetime.fromisoformat(event["occurred_at"]) for event in events]
+    assert moments != sorted(moments)
+    assert max(moments).isoformat() < "2025-12-30"
+    refunds = [event for event in events if event["event_type"] == "refund_succeeded"]
+    charged = {event["metadata"]["payment_id"]: event["amount"] for event in charges}
+    full = [r for r in refunds if charged.get(r["metadata"]["payment_id"]) == r["amount"]]
+    partial = [r for r in refunds if charged.get(r["metadata"]["payment_id"], 0) > r["amount"]]
+    assert len(full) >= 10 and len(partial) >= 10
+
+
+def test_the_generator_is_deterministic_and_writes_valid_events():
+    first = list(generated_lines(restaurants=7, events=500, seed=11))
+    assert first == list(generated_lines(restaurants=7, events=500, seed=11))
+    assert first != list(generated_lines(restaurants=7, events=500, seed=12))
+    events = [json.loads(line) for line in first]
+    assert len(events) == 500
+    for event in events:
+        event_validate(payload=event)
+    assert len({event["restaurant_id"] for event in events}) == 7
+    assert {event["event_type"] for event in events} == {"charge_succeeded", "refund_succeeded"}
+    assert len({event["event_id"] for event in events}) < 500  # a few exact resends, like a real processor
