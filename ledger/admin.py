@@ -19,7 +19,7 @@ from .admin_display import (
     money,
 )
 from .admin_selectors import accounts_with_balances, restaurant_balances_annotated, transactions_with_totals
-from .models import Account, AccountKind, Entry, Restaurant, RestaurantBalance, Transaction
+from .models import Account, AccountKind, Entry, LedgerCheckResult, Restaurant, RestaurantBalance, Transaction
 
 STATEMENT_LOOKUPS = ("account__restaurant__id__exact", "account__currency__exact", "account__kind__exact")
 
@@ -294,3 +294,26 @@ class EntryAdmin(ReadOnlyModelAdmin):
     @admin.display(description="Settled by payout")
     def settled_by(self, obj):
         return settled_by_link(obj)
+
+
+@admin.register(LedgerCheckResult)
+class LedgerCheckResultAdmin(ReadOnlyModelAdmin):
+    """The stored outcomes of `manage.py ledger_check`, newest first."""
+
+    list_display = ["checked_at", "ok", "summary", "duration_ms"]
+    list_filter = ["ok"]
+    readonly_fields = ["checked_at", "ok", "summary", "problem_list", "counts_display", "duration_ms"]
+    fields = readonly_fields
+
+    @admin.display(description="Problems")
+    def problem_list(self, obj):
+        problems = obj.problems or []
+        return format_html_join(
+            "",
+            "<div><strong>{}</strong> · {} · {}</div>",
+            ((p.get("check", ""), p.get("subject", ""), p.get("detail", "")) for p in problems),
+        ) or "None."
+
+    @admin.display(description="Rows examined")
+    def counts_display(self, obj):
+        return format_html_join(", ", "{}: {}", sorted((obj.counts or {}).items())) or "—"

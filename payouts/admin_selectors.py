@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import Count, QuerySet, Sum
 
 from ledger.admin_selectors import currency_totals, restaurant_negative_count
+from ledger.integrity import ledger_check_last
 from ledger.models import Transaction
 from processor.models import Event
 
@@ -54,15 +55,6 @@ def payouts_paid_since(*, since: datetime) -> dict[str, tuple[int, int]]:
 
 def payout_runs_latest(*, limit: int = LATEST_RUNS) -> list[PayoutRun]:
     return list(PayoutRun.objects.select_related("requested_by").order_by("-requested_at")[:limit])
-
-
-def ledger_check_last():
-    """The stored result of the last `ledger_check`, or None when it has never run."""
-    try:
-        from ledger.integrity import ledger_check_last as stored_result
-    except ImportError:
-        return None
-    return stored_result()
 
 
 def dashboard_get(*, now: datetime) -> Dashboard:

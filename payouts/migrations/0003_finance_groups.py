@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("processor", "0002_events_append_only"),
-        ("ledger", "0003_ledger_invariants"),
+        ("ledger", "0004_ledger_check_result"),
         ("payouts", "0002_payout_invariants"),
     ]
 

@@ -1,0 +1,39 @@
+"""The finance groups come from a data migration, with exactly these permissions."""
+
+from django.contrib.auth.models import Group
+
+MONEY_VIEW = {
+    "processor.view_event",
+    "ledger.view_restaurant",
+    "ledger.view_account",
+    "ledger.view_transaction",
+    "ledger.view_entry",
+    "ledger.view_restaurantbalance",
+    "ledger.view_ledgercheckresult",
+    "payouts.view_payoutrun",
+    "payouts.view_payout",
+    "payouts.view_payoutitem",
+    "payouts.view_payoutsettlement",
+}
+
+
+def group_permissions(name: str) -> set[str]:
+    group = Group.objects.get(name=name)
+    return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+
+
+def test_finance_viewer_can_view_every_money_model_and_nothing_else(db):
+    assert group_permissions("Finance viewer") == MONEY_VIEW
+
+
+def test_finance_manager_can_also_run_payouts_and_export_them(db):
+    assert group_permissions("Finance manager") == MONEY_VIEW | {"payouts.add_payoutrun", "payouts.export_payout"}
+
+
+def test_a_viewer_cannot_run_or_export_and_a_manager_can(viewer, manager):
+    assert not viewer.has_perm("payouts.add_payoutrun")
+    assert not viewer.has_perm("payouts.export_payout")
+    assert manager.has_perm("payouts.add_payoutrun")
+    assert manager.has_perm("payouts.export_payout")
+    assert not manager.has_perm("payouts.change_payout")
+    assert not manager.has_perm("ledger.add_entry")

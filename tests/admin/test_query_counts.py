@@ -1,0 +1,76 @@
+"""No slow pages: every changelist runs a fixed number of queries, 200 rows or 2 per page."""
+
+import pytest
+from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from ledger.models import Account, Entry, Restaurant, RestaurantBalance, Transaction
+from payouts.models import Payout, PayoutRun
+from processor.models import Event
+from tests.admin.conftest import at, ingest, run_payouts
+
+CHANGELIST_MODELS = [Event, Restaurant, RestaurantBalance, Account, Transaction, Entry, Payout, PayoutRun]
+# Session, user, permissions, the page's count and rows, and a filter or date hierarchy.
+QUERY_BUDGET = 12
+RESTAURANTS = 200
+
+
+@pytest.fixture
+def two_hundred_of_everything(db):
+    """200+ rows of every money model, made through the services (runs in bulk)."""
+    for n in range(RESTAURANTS):
+        ingest(f"evt_q{n:03d}", "charge_succeeded", f"res_q{n:03d}", 10000 + n, fee=300, occurred_at=at(days=10),
+               payment_id=f"pay_q{n:03d}")
+    run_payouts(currency="PEN", min_amount=1)
+    PayoutRun.objects.bulk_create(
+        PayoutRun(currency="USD", as_of=timezone.localdate(), min_amount=100, status="succeeded")
+        for _ in range(RESTAURANTS)
+    )
+    for model in CHANGELIST_MODELS:
+        assert model.objects.count() >= RESTAURANTS, model
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(captured.captured_queries)
+
+
+def test_every_changelist_query_count_does_not_grow_with_the_page(
+    two_hundred_of_everything, superuser_client, monkeypatch, django_assert_max_num_queries
+):
+    # One test for every changelist, so the 200-row world is built once.
+    counts = {}
+    for model in CHANGELIST_MODELS:
+        model_admin = admin.site._registry[model]
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        superuser_client.get(url)  # warm the session
+
+        monkeypatch.setattr(model_admin, "list_per_page", 200)
+        with django_assert_max_num_queries(QUERY_BUDGET):
+            response = superuser_client.get(url)
+        assert len(response.context["cl"].result_list) == 200, url
+        full_page = count_queries(superuser_client, url)
+
+        monkeypatch.setattr(model_admin, "list_per_page", 2)
+        counts[model.__name__] = (full_page, count_queries(superuser_client, url))
+    assert {name: full for name, (full, _) in counts.items()} == {name: small for name, (_, small) in counts.items()}
+
+
+def test_dashboard_query_count_does_not_grow_with_restaurants_or_runs(
+    money_world, superuser_client, django_assert_max_num_queries
+):
+    url = reverse("admin:index")
+    superuser_client.get(url)
+    small = count_queries(superuser_client, url)
+    for n in range(30):
+        ingest(f"evt_d{n}", "charge_succeeded", f"res_d{n}", 5000, fee=100, currency="MXN", occurred_at=at(days=9))
+    run_payouts(currency="MXN", min_amount=1)
+    run_payouts(currency="PEN", min_amount=1, as_of=timezone.localdate() - timezone.timedelta(days=1))
+    with django_assert_max_num_queries(QUERY_BUDGET):
+        superuser_client.get(url)
+    assert count_queries(superuser_client, url) == small
