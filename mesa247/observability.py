@@ -10,6 +10,9 @@ import logging
 import re
 import time
 import uuid
+from datetime import UTC, datetime
+
+from pythonjsonlogger.json import JsonFormatter
 
 _log_context: contextvars.ContextVar[dict] = contextvars.ContextVar("log_context", default={})  # noqa: B039 - never mutated
 
@@ -31,6 +34,14 @@ def log_context(**fields):
 
 def current_log_context() -> dict:
     return dict(_log_context.get())
+
+
+class JsonLogFormatter(JsonFormatter):
+    """python-json-logger with `time` as ISO-8601 UTC (2026-01-01T12:00:00.123Z), whatever TIME_ZONE is."""
+
+    def formatTime(self, record, datefmt=None):  # noqa: N802 - logging's name
+        moment = datetime.fromtimestamp(record.created, tz=UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class LogContextFilter(logging.Filter):

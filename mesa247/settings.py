@@ -156,7 +156,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 # Without collectstatic (local runs, tests) there is no STATIC_ROOT to warn about.
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at")
 if not (STATIC_ROOT / "staticfiles.json").exists():
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
@@ -235,7 +235,7 @@ LOGGING = {
     "filters": {"context": {"()": "mesa247.observability.LogContextFilter"}},
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "mesa247.observability.JsonLogFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         }
@@ -252,7 +252,8 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
         # Request lines come from our own middleware, with the request id.
-        "django.server": {"handlers": [], "level": "WARNING", "propagate": False},
+        # (CRITICAL: runserver's 4xx/5xx lines would otherwise reach Python's plain-text last resort.)
+        "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
         "django.request": {"handlers": ["stdout"], "level": "ERROR", "propagate": False},
         "django-q": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
     },

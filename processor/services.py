@@ -95,6 +95,7 @@ def _event_record(data: dict) -> Event:
 def _ensure_same_event(existing: Event, data: dict) -> None:
     differing = [field for field in BUSINESS_FIELDS if getattr(existing, field) != data[field]]
     if differing:
+        logger.warning("event conflict", extra={"fields": differing})
         raise EventConflict(
             f"Event {existing.event_id} was already recorded with a different "
             f"{', '.join(differing)}; nothing was written.",

@@ -211,6 +211,7 @@ def test_log_lines_are_json_with_request_id_and_event_id(post, event_payload, lo
     assert recorded["event_id"] == "evt_logged"
     assert recorded["restaurant_id"] == "res_log"
     assert recorded["level"] == "INFO"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", recorded["time"])
     assert re.fullmatch(r"[0-9a-f]{32}", recorded["request_id"])
     request_line = next(line for line in lines if line["message"] == "request" and line["path"] == "/healthz")
     assert request_line["request_id"] == "req-health"

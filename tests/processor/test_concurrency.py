@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from ledger.models import Entry, Transaction
+from ledger.models import Account, Entry, RestaurantBalance, Transaction
 from processor.models import Event
 from tests.conftest import post_event, sign
 
@@ -64,3 +64,23 @@ def test_20_simultaneous_posts_of_one_event_id_with_different_amounts_give_one_2
     assert Transaction.objects.count() == 1
     winner = bodies[statuses.index(201)]
     assert Event.objects.get().amount == json.loads(winner)["amount"]
+
+
+def test_20_simultaneous_charges_for_one_new_restaurant_all_count(event_payload):
+    # Different events racing to create the same restaurant, its accounts and its
+    # balance row: every one is recorded and the projection loses no update.
+    bodies = [
+        json.dumps(event_payload(event_id=f"evt_race_many_{i}", restaurant_id="res_race", amount=1000 + i, fee=10))
+        .encode()
+        for i in range(20)
+    ]
+
+    statuses = post_all_at_once(bodies)
+
+    assert Counter(statuses) == {201: 20}
+    balance = RestaurantBalance.objects.get(restaurant_id="res_race", currency="PEN")
+    assert balance.payable == sum(1000 + i - 10 for i in range(20))
+    payable_entries = Entry.objects.filter(account__restaurant_id="res_race", account__kind="restaurant_payable")
+    assert balance.payable == -sum(payable_entries.values_list("amount", flat=True))
+    assert Account.objects.filter(restaurant_id="res_race").count() == 2
+    assert Account.objects.filter(kind="processor_clearing", currency="PEN").count() == 1
