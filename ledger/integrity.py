@@ -81,7 +81,7 @@ CHECKS = [
         """SELECT transaction_id, currency, SUM(amount) AS total
              FROM ledger_entry GROUP BY transaction_id, currency HAVING SUM(amount) <> 0
             ORDER BY transaction_id, currency""",
-        "transaction {transaction_id}: its {currency} entries sum to {total}, not 0",
+        "its {currency} entries sum to {total}, not 0",
     ),
     Check(
         "too_few_entries",
@@ -89,7 +89,7 @@ CHECKS = [
         """SELECT t.id AS transaction_id, COUNT(e.id) AS entries
              FROM ledger_transaction t LEFT JOIN ledger_entry e ON e.transaction_id = t.id
             GROUP BY t.id HAVING COUNT(e.id) < 2 ORDER BY t.id""",
-        "transaction {transaction_id} has {entries} entries; at least 2 are needed",
+        "has {entries} entries; at least 2 are needed",
     ),
     Check(
         "entry_currency",
@@ -101,8 +101,8 @@ CHECKS = [
              JOIN ledger_transaction t ON t.id = e.transaction_id
             WHERE e.currency <> a.currency OR e.currency <> t.currency OR e.amount = 0
             ORDER BY e.id""",
-        "entry {entry_id} ({amount} {entry_currency}) is in account currency {account_currency} "
-        "and transaction currency {transaction_currency}",
+        "({amount} {entry_currency}) is in an account in {account_currency} "
+        "and a transaction in {transaction_currency}",
     ),
     Check(
         "event_not_posted",
@@ -110,7 +110,7 @@ CHECKS = [
         """SELECT ev.event_id, COUNT(t.id) AS transactions
              FROM processor_event ev LEFT JOIN ledger_transaction t ON t.event_id = ev.id
             GROUP BY ev.id, ev.event_id HAVING COUNT(t.id) <> 1 ORDER BY ev.event_id""",
-        "event {event_id} has {transactions} ledger transactions, not 1",
+        "has {transactions} ledger transactions, not 1",
     ),
     Check(
         "payout_change_repeated",
@@ -118,7 +118,7 @@ CHECKS = [
         """SELECT payout_id, kind, COUNT(*) AS transactions
              FROM ledger_transaction WHERE payout_id IS NOT NULL
             GROUP BY payout_id, kind HAVING COUNT(*) > 1 ORDER BY payout_id, kind""",
-        "payout {payout_id} has {transactions} '{kind}' transactions, not 1",
+        "has {transactions} '{kind}' transactions, not 1",
     ),
     Check(
         "payout_postings",
@@ -144,7 +144,7 @@ CHECKS = [
                                       AND SUM(CASE WHEN t.kind = 'payout_returned' THEN 1 ELSE 0 END) = 1)
                   ELSE FALSE END)
             ORDER BY p.id""",
-        "payout {payout_id} is {status} but has postings reserve×{reserve}, paid×{paid}, failed×{failed}, "
+        "is {status} but has postings reserve×{reserve}, paid×{paid}, failed×{failed}, "
         "returned×{returned}",
     ),
     Check(
@@ -205,14 +205,14 @@ CHECKS = [
              FROM payouts_payout p LEFT JOIN payouts_payoutitem i ON i.payout_id = p.id
             GROUP BY p.id, p.amount HAVING p.amount <> COALESCE(SUM(i.amount), 0)
             ORDER BY p.id""",
-        "payout {payout_id} of {amount} has items summing to {items}",
+        "of {amount} has items summing to {items}",
     ),
     Check(
         "entry_settled_twice",
         "Each payable entry is settled by at most one payout",
         """SELECT entry_id, COUNT(*) AS payouts
              FROM payouts_payoutsettlement GROUP BY entry_id HAVING COUNT(*) > 1 ORDER BY entry_id""",
-        "entry {entry_id} is settled by {payouts} payouts",
+        "is settled by {payouts} payouts",
     ),
 ]
 
