@@ -129,7 +129,15 @@ class ProcessorEventIngestApi(APIView):
             "`event_id` and the same business fields answers 200 with the original body and "
             "`Idempotent-Replayed: true`; with other fields, 409 naming them."
         ),
-        parameters=[SIGNATURE_PARAMETER],
+        parameters=[
+            SIGNATURE_PARAMETER,
+            OpenApiParameter(
+                REPLAYED_HEADER,
+                location=OpenApiParameter.HEADER,
+                response=[200],
+                description="`true` on a replay: the event was already recorded and nothing new was written.",
+            ),
+        ],
         request=ProcessorEventInputSerializer,
         responses={
             201: OpenApiResponse(ProcessorEventOutputSerializer, description="Recorded for the first time."),
@@ -139,8 +147,23 @@ class ProcessorEventIngestApi(APIView):
         examples=[
             OpenApiExample("Charge", value=CHARGE_EXAMPLE, request_only=True),
             OpenApiExample("Recorded", value=CHARGE_RESULT_EXAMPLE, response_only=True, status_codes=["201", "200"]),
-            problem_example(409, "event_conflict", "Event evt_000123 was already recorded with a different amount."),
-            problem_example(422, "payout_not_found", "No payout 'po_x' exists."),
+            problem_example(
+                400, "validation_error", "One or more fields are invalid.",
+                errors={"amount": ["Must be an integer number of minor units (no decimals, strings or booleans)."]},
+            ),
+            problem_example(
+                401, "signature_expired", "The signature timestamp is more than 300 seconds from now.",
+                title="Invalid webhook signature",
+            ),
+            problem_example(
+                409, "event_conflict",
+                "Event evt_000123 was already recorded with a different amount; nothing was written.",
+                errors={"amount": ["Differs from the recorded event."]}, fields=["amount"],
+                title="Event id already used with a different payload",
+            ),
+            problem_example(413, "payload_too_large", "The body is over 65536 bytes."),
+            problem_example(415, "unsupported_media_type", "Send Content-Type: application/json, not text/plain."),
+            problem_example(422, "payout_not_found", "No payout 'po_x' exists.", payout_id="po_x"),
         ],
         tags=["processor"],
     )
@@ -166,6 +189,14 @@ class ProcessorEventBatchApi(APIView):
         request=ProcessorEventBatchInputSerializer,
         responses={200: ProcessorEventBatchOutputSerializer, **PROBLEM_RESPONSES(400, 401, 413, 415)},
         examples=[
+            problem_example(
+                400, "validation_error", "A batch holds 1 to 1000 events.",
+                errors={"events": ["Must hold 1 to 1000 events."]},
+            ),
+            problem_example(
+                401, "signature_mismatch", "No signature matches a configured secret.",
+                title="Invalid webhook signature",
+            ),
             OpenApiExample("Two events", value={"events": [CHARGE_EXAMPLE]}, request_only=True),
             OpenApiExample(
                 "Results",
