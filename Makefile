@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mesa247
 
-.PHONY: setup run test lint schema clean
+.PHONY: setup run test lint schema clean bench
 
 setup: $(VENV)/.installed
 
@@ -16,12 +16,10 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
 
-# Local demo on the embedded SQLite database (DEBUG on, demo signing secret).
+# Local demo on the embedded SQLite database (DEBUG on, demo signing secret):
+# migrate, load the sample, finance login and API token, web on :8000 and a worker.
 run: setup
-	DEBUG=true PROCESSOR_WEBHOOK_SECRETS=$${PROCESSOR_WEBHOOK_SECRETS:-whsec_local_demo} \
-		$(PY) manage.py migrate --no-input
-	DEBUG=true PROCESSOR_WEBHOOK_SECRETS=$${PROCESSOR_WEBHOOK_SECRETS:-whsec_local_demo} \
-		$(PY) manage.py runserver 0.0.0.0:8000
+	DEBUG=true PROCESSOR_WEBHOOK_SECRETS=$${PROCESSOR_WEBHOOK_SECRETS:-whsec_local_demo} bin/demo
 
 # The whole suite, on PostgreSQL (DATABASE_URL, default: local server, database mesa247).
 test: setup
@@ -29,6 +27,10 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+
+# Loader and generator throughput, balance read latency (PostgreSQL; not part of `make test`).
+bench: setup
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) -m bench.run $(BENCH_ARGS)
 
 schema: setup
 	DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file openapi.yaml
