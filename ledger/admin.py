@@ -42,7 +42,7 @@ def restaurant_links(restaurant_id: str, currency: str | None = None):
     """Where a restaurant's figures come from: its entries, payouts and processor events."""
     from payouts.models import Payout
 
-    currency_filter = {"currency__exact": currency} if currency else {}
+    currency_filter = {"currency": currency} if currency else {}
     return format_html(
         '<a href="{}">statement</a> · {} · {}',
         statement_url(restaurant_id, currency),

@@ -7,6 +7,7 @@ are new events or reversing transactions, never edits.
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -41,7 +42,8 @@ def local_time(value) -> str:
 
 def admin_change_url(model, pk) -> str:
     opts = model._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk])
+    # The admin escapes "_" and other characters in primary keys ("po_12…" would otherwise decode wrongly).
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(pk)])
 
 
 def admin_changelist_url(model, **filters) -> str:
@@ -105,6 +107,7 @@ class ReadOnlyModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 class ReadOnlyTabularInline(ReadOnlyAdminMixin, admin.TabularInline):
+    template = "admin/edit_inline/readonly_tabular.html"
     extra = 0
     max_num = 0
     can_delete = False

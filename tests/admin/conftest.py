@@ -11,6 +11,7 @@ After the run: PEN available 0.00, pending 95.00, reserved 140.00, paid in the l
 30 days 480.00 (one payout); USD available -2.50 with one restaurant owing us.
 """
 
+import importlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -54,7 +55,17 @@ def run_payouts(*, currency: str = "PEN", min_amount: int = 1, as_of=None) -> Pa
     return payout_run_execute(run_id=run.pk)
 
 
+def finance_groups_ensure() -> None:
+    """The groups come from a data migration; a transactional test's flush removes them, so recreate them."""
+    from django.apps import apps
+
+    migration = importlib.import_module("payouts.migrations.0003_finance_groups")
+    migration.finance_groups_create(apps, None)
+
+
 def staff_user(username: str, group: str) -> User:
+    if not Group.objects.filter(name=group).exists():
+        finance_groups_ensure()
     user = User.objects.create_user(username=username, password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name=group))
     return user

@@ -3,6 +3,7 @@
 import json
 import re
 
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from ledger.models import Transaction
@@ -19,9 +20,9 @@ def event_ids(response) -> list[str]:
 def test_filters_by_type_and_currency(money_world, viewer_client):
     assert event_ids(viewer_client.get(CHANGELIST, {"event_type__exact": "refund_succeeded"})) == ["evt_a3", "evt_b2"]
     assert event_ids(
-        viewer_client.get(CHANGELIST, {"event_type__exact": "refund_succeeded", "currency__exact": "USD"})
+        viewer_client.get(CHANGELIST, {"event_type__exact": "refund_succeeded", "currency": "USD"})
     ) == ["evt_b2"]
-    assert event_ids(viewer_client.get(CHANGELIST, {"currency__exact": "USD"})) == ["evt_b1", "evt_b2"]
+    assert event_ids(viewer_client.get(CHANGELIST, {"currency": "USD"})) == ["evt_b1", "evt_b2"]
 
 
 def test_filters_by_occurred_date(money_world, viewer_client):
@@ -69,7 +70,7 @@ def test_detail_shows_the_payload_as_json_and_links_its_ledger_transaction(money
 def test_payout_event_detail_links_to_its_payout(money_world, viewer_client):
     event = money_world.events["evt_c_paid"]
     page = viewer_client.get(reverse("admin:processor_event_change", args=[event.pk])).content.decode()
-    assert reverse("admin:payouts_payout_change", args=[money_world.payout_c.pk]) in page
+    assert reverse("admin:payouts_payout_change", args=[quote(money_world.payout_c.pk)]) in page
     assert reverse("admin:ledger_transaction_change", args=[Transaction.objects.get(event=event).pk]) in page
 
 

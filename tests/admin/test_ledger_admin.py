@@ -74,7 +74,7 @@ def test_balance_row_links_to_the_statement_payouts_and_events_that_explain_it(m
     balance = RestaurantBalance.objects.get(restaurant_id="res_a", currency="PEN")
     page = viewer_client.get(admin_url(RestaurantBalance, "change", balance.pk)).content.decode()
     assert "account__restaurant__id__exact=res_a&amp;account__currency__exact=PEN" in page
-    assert "restaurant__id__exact=res_a&amp;currency__exact=PEN" in page
+    assert "restaurant__id__exact=res_a&amp;currency=PEN" in page
     assert money_world.payout_a.pk in page  # the open payout holding the reserved money
 
     statement = viewer_client.get(

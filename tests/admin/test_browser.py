@@ -1,0 +1,162 @@
+"""The back office in a real headless Chromium, against a live server with data made by the services.
+
+Runs Debian's chromium through Playwright (no browser download). Screenshots of
+the dashboard and of a payout page are written to tests/artifacts/ on every run.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.admin.utils import quote
+from django.test import override_settings
+from django.utils import timezone
+
+from payouts.models import PayoutRun
+from tests.admin.conftest import (
+    FINANCE_MANAGER,
+    FINANCE_VIEWER,
+    PASSWORD,
+    at,
+    ingest,
+    money_world_build,
+    staff_user,
+)
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls
+# made by the test itself are still plain synchronous calls.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+LEDGER_PAGES = ["restaurant", "restaurantbalance", "account", "transaction", "entry"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium).")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def log_in(page, username: str) -> None:
+    page.goto("/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
+
+
+def shown_event_ids(page) -> list[str]:
+    return sorted(page.locator("#result_list tbody th.field-event_id").all_inner_texts())
+
+
+def test_a_finance_viewer_reviews_events_payouts_and_a_read_only_ledger(page):
+    world = money_world_build()
+    staff_user("fiona.viewer", FINANCE_VIEWER)
+    log_in(page, "fiona.viewer")
+
+    # Events: filter by type, then by currency, from the filter sidebar.
+    page.goto("/admin/processor/event/")
+    assert len(shown_event_ids(page)) == len(world.events)
+    filters = page.locator("#changelist-filter")
+    filters.get_by_role("link", name="Refund succeeded", exact=True).click()
+    page.wait_for_url("**event_type__exact=refund_succeeded**")
+    assert shown_event_ids(page) == ["evt_a3", "evt_b2"]
+    filters.get_by_role("link", name="USD", exact=True).click()
+    page.wait_for_url("**currency=USD**")
+    assert shown_event_ids(page) == ["evt_b2"]
+    assert "USD 50.00" in page.locator("#result_list").inner_text()
+
+    # A payout: its items add up to its amount.
+    page.goto("/admin/payouts/payout/")
+    page.get_by_role("link", name=world.payout_a.pk, exact=True).click()
+    page.wait_for_url(f"**/admin/payouts/payout/{quote(world.payout_a.pk)}/change/")
+    amount = int(page.locator(".payout-amount").get_attribute("data-minor"))
+    items = [int(value) for value in page.locator(".payout-item-amount").evaluate_all(
+        "spans => spans.map(span => span.dataset.minor)")]
+    assert amount == 14000
+    assert len(items) == 5
+    assert sum(items) == amount
+    assert "PEN 140.00" in page.locator("div.form-row.field-amount_display").inner_text()
+    assert "equals the amount" in page.locator("div.form-row.field-items_check").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "payout.png"), full_page=True)
+
+    # The ledger: no add, change or delete control on any page.
+    for model in LEDGER_PAGES:
+        page.goto(f"/admin/ledger/{model}/")
+        assert page.locator("#result_list tbody tr").count() > 0, model
+        assert_no_editing_controls(page, model)
+        page.locator("#result_list tbody tr").first.locator("th a, td a").first.click()
+        page.wait_for_url("**/change/**")
+        assert_no_editing_controls(page, model)
+
+
+def assert_no_editing_controls(page, where: str) -> None:
+    content = page.locator("#content")
+    assert content.locator("a.addlink").count() == 0, where
+    assert content.locator("a.deletelink").count() == 0, where
+    assert content.locator("input[name=_save], input[name=_continue], input[name=_addanother]").count() == 0, where
+    assert content.locator("select[name=action] option[value=delete_selected]").count() == 0, where
+    assert content.locator("input:not([type=hidden]):not([name=q]):not([type=submit]), textarea").count() == 0, where
+
+
+def test_a_finance_manager_starts_a_payout_run_and_sees_it_succeed(page):
+    ingest("evt_m1", "charge_succeeded", "res_m", 30000, fee=1500, occurred_at=at(days=10), payment_id="pay_m1")
+    ingest("evt_m2", "charge_succeeded", "res_n", 9000, fee=300, occurred_at=at(days=9), payment_id="pay_m2")
+    staff_user("mario.manager", FINANCE_MANAGER)
+    log_in(page, "mario.manager")
+
+    page.goto("/admin/payouts/payoutrun/")
+    page.click("#run-payouts-link")
+    page.wait_for_url("**/admin/payouts/payoutrun/run/")
+    page.select_option("#id_currency", "PEN")
+    page.fill("#id_as_of", timezone.localdate().isoformat())
+    page.fill("#id_min_amount", "10000")
+    # The worker runs in sync mode: the task executes once the run's transaction commits.
+    with override_settings(Q_CLUSTER={**settings.Q_CLUSTER, "sync": True}):
+        page.click("input[name=_run]")
+        page.wait_for_url("**/admin/payouts/payoutrun/*/change/")
+    run = PayoutRun.objects.get()
+    assert str(run.pk) in page.url
+    assert "queued for PEN" in page.locator("ul.messagelist").inner_text()
+
+    page.goto("/admin/payouts/payoutrun/")
+    row = page.locator("#result_list tbody tr").first
+    for _ in range(20):
+        if row.locator("td.field-status").inner_text() == "Succeeded":
+            break
+        page.wait_for_timeout(250)
+        page.reload()
+    assert row.locator("td.field-status").inner_text() == "Succeeded"
+    assert row.locator("td.field-created").inner_text() == "1"  # res_n's 87.00 is under the minimum
+    assert row.locator("td.field-skipped").inner_text() == "1"
+    assert row.locator("td.field-total_amount_display").inner_text() == "PEN 285.00"
+
+    page.goto("/admin/")
+    assert "Succeeded" in page.locator("#dashboard-runs").inner_text()
+    pen = page.locator('#dashboard-currencies tr[data-currency="PEN"]')
+    assert pen.locator("td.reserved").inner_text() == "PEN 285.00"
+    assert pen.locator("td.available").inner_text() == "PEN 87.00"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
