@@ -21,6 +21,11 @@ from .admin_display import (
 from .admin_selectors import accounts_with_balances, restaurant_balances_annotated, transactions_with_totals
 from .models import Account, AccountKind, Entry, LedgerCheckResult, Restaurant, RestaurantBalance, Transaction
 
+SHORT_ACCOUNT_KIND = {
+    AccountKind.PROCESSOR_CLEARING: "Processor clearing",
+    AccountKind.RESTAURANT_PAYABLE: "Payable",
+    AccountKind.RESTAURANT_RESERVED: "Reserved",
+}
 STATEMENT_LOOKUPS = ("account__restaurant__id__exact", "account__currency__exact", "account__kind__exact")
 
 
@@ -276,7 +281,7 @@ class EntryAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="Account", ordering="account__kind")
     def account_kind(self, obj):
-        return obj.account.get_kind_display()
+        return SHORT_ACCOUNT_KIND.get(obj.account.kind, obj.account.kind)
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj):
