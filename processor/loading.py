@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -355,13 +355,18 @@ def _events_post(events: list[Event]) -> None:
     restaurant_ids = sorted({restaurant_id for restaurant_id, _ in pairs})
     currencies = sorted({currency for _, currency in pairs})
 
-    Restaurant.objects.bulk_create([Restaurant(id=restaurant_id) for restaurant_id in restaurant_ids],
-                                   ignore_conflicts=True)
     accounts = _accounts_ensure_many(pairs, currencies)
-    RestaurantBalance.objects.bulk_create(
-        [RestaurantBalance(restaurant_id=restaurant_id, currency=currency) for restaurant_id, currency in pairs],
-        ignore_conflicts=True,
+    existing = set(
+        RestaurantBalance.objects.filter(restaurant_id__in=restaurant_ids, currency__in=currencies).values_list(
+            "restaurant_id", "currency"
+        )
     )
+    missing = [pair for pair in pairs if pair not in existing]
+    if missing:
+        RestaurantBalance.objects.bulk_create(
+            [RestaurantBalance(restaurant_id=restaurant_id, currency=currency) for restaurant_id, currency in missing],
+            ignore_conflicts=True,
+        )
     # Lock every balance row this batch moves, in one fixed order.
     list(
         RestaurantBalance.objects.select_for_update()
@@ -499,21 +504,26 @@ def _balances_move(pairs, payable_delta, last_event_at, now) -> None:
 
 
 def _accounts_ensure_many(pairs: list[tuple[str, str]], currencies: list[str]) -> dict:
-    wanted = [Account(kind=AccountKind.PROCESSOR_CLEARING, currency=currency) for currency in currencies]
-    for restaurant_id, currency in pairs:
-        wanted.append(Account(kind=AccountKind.RESTAURANT_PAYABLE, currency=currency, restaurant_id=restaurant_id))
-        wanted.append(Account(kind=AccountKind.RESTAURANT_RESERVED, currency=currency, restaurant_id=restaurant_id))
-    Account.objects.bulk_create(wanted, ignore_conflicts=True)
-    restaurant_ids = {restaurant_id for restaurant_id, _ in pairs}
-    house = {}
-    own = {}
-    for account in Account.objects.filter(currency__in=currencies).filter(
-        restaurant_id__in=restaurant_ids
-    ) | Account.objects.filter(currency__in=currencies, restaurant__isnull=True):
-        if account.restaurant_id is None:
-            house[account.currency] = account
-        else:
-            own[(account.restaurant_id, account.currency, account.kind)] = account
+    """The accounts of every (restaurant, currency), creating what is missing (and the restaurants first)."""
+    house, own = _accounts_fetch_many(pairs, currencies)
+    missing = [
+        (restaurant_id, currency)
+        for restaurant_id, currency in pairs
+        if (restaurant_id, currency, AccountKind.RESTAURANT_PAYABLE) not in own
+        or (restaurant_id, currency, AccountKind.RESTAURANT_RESERVED) not in own
+    ]
+    if missing or len(house) < len(currencies):
+        Restaurant.objects.bulk_create(
+            [Restaurant(id=restaurant_id) for restaurant_id in sorted({pair[0] for pair in missing})],
+            ignore_conflicts=True,
+        )
+        wanted = [Account(kind=AccountKind.PROCESSOR_CLEARING, currency=currency) for currency in currencies
+                  if currency not in house]
+        for restaurant_id, currency in missing:
+            wanted.append(Account(kind=AccountKind.RESTAURANT_PAYABLE, currency=currency, restaurant_id=restaurant_id))
+            wanted.append(Account(kind=AccountKind.RESTAURANT_RESERVED, currency=currency, restaurant_id=restaurant_id))
+        Account.objects.bulk_create(wanted, ignore_conflicts=True)
+        house, own = _accounts_fetch_many(pairs, currencies)
     return {
         (restaurant_id, currency): RestaurantAccounts(
             processor=house[currency],
@@ -522,3 +532,18 @@ def _accounts_ensure_many(pairs: list[tuple[str, str]], currencies: list[str]) -
         )
         for restaurant_id, currency in pairs
     }
+
+
+def _accounts_fetch_many(pairs, currencies) -> tuple[dict, dict]:
+    restaurant_ids = {restaurant_id for restaurant_id, _ in pairs}
+    house = {}
+    own = {}
+    accounts = Account.objects.filter(currency__in=currencies).filter(
+        Q(restaurant_id__in=restaurant_ids) | Q(restaurant__isnull=True)
+    )
+    for account in accounts:
+        if account.restaurant_id is None:
+            house[account.currency] = account
+        else:
+            own[(account.restaurant_id, account.currency, account.kind)] = account
+    return house, own
