@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.admin.utils import quote
 from django.test import override_settings
 from django.utils import timezone
+from playwright import sync_api
 
 from payouts.models import PayoutRun
 from tests.admin.conftest import (
@@ -24,12 +25,6 @@ from tests.admin.conftest import (
     staff_user,
 )
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls
-# made by the test itself are still plain synchronous calls.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -37,6 +32,19 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
                  "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 LEDGER_PAGES = ["restaurant", "restaurantbalance", "account", "transaction", "entry"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def allow_orm_beside_playwright():
+    """Playwright's sync API keeps an event loop running in this thread, so Django would
+    refuse the test's own (plain, synchronous) ORM calls; allow them in this module only."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture(scope="module")

@@ -223,3 +223,11 @@ def test_viewers_cannot_export(money_world, viewer_client):
     )
     assert not response.streaming
     assert response.status_code in (200, 302)
+
+
+def test_exported_text_cannot_run_as_a_spreadsheet_formula(money_world, manager_client):
+    ingest("evt_a_failed", "payout_failed", "res_a", money_world.payout_a.amount, occurred_at=at(minutes=5),
+           payout_id=money_world.payout_a.pk, reason="=HYPERLINK(\"http://evil\")")
+    rows = csv_rows(manager_client.get(EXPORT, {"status__exact": "failed"}))
+    assert {row["failure_reason"] for row in rows} == {"'=HYPERLINK(\"http://evil\")"}
+    assert {row["payout_amount_minor"] for row in rows} == {"14000"}
