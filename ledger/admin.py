@@ -234,7 +234,7 @@ class TransactionAdmin(ReadOnlyModelAdmin):
     def get_queryset(self, request):
         return transactions_with_totals()
 
-    @admin.display(description="Total", ordering="total")
+    @admin.display(description="Debits (= credits)", ordering="total")
     def total_display(self, obj):
         return money(obj.total, obj.currency)
 
