@@ -36,7 +36,11 @@ class Command(BaseCommand):
             progress.update(len(outcomes))
             for item in outcomes:
                 if item.outcome in (REJECTED, CONFLICT):
-                    self.stderr.write(f"line {item.number}: {item.outcome}: {item.reason}")
+                    message = f"line {item.number}: {item.outcome}: {item.reason}"
+                    if show_progress:
+                        progress.write(message, file=sys.stderr)  # above the bar, not through it
+                    else:
+                        self.stderr.write(message)
                     if rejects_file:
                         rejects_file.write(
                             json.dumps(
