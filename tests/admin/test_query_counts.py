@@ -14,7 +14,7 @@ from tests.admin.conftest import at, ingest, run_payouts
 
 CHANGELIST_MODELS = [Event, Restaurant, RestaurantBalance, Account, Transaction, Entry, Payout, PayoutRun]
 # Session, user, permissions, the page's count and rows, and a filter or date hierarchy.
-QUERY_BUDGET = 12
+QUERY_BUDGET = 10
 RESTAURANTS = 200
 
 
