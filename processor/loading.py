@@ -199,6 +199,10 @@ def _events_record_one_by_one(items: list[tuple[int, object]]) -> dict[int, Line
             outcomes[number] = LineOutcome(number, event_id, CONFLICT, problem_reason(error))
         except ApplicationError as error:
             outcomes[number] = LineOutcome(number, event_id, REJECTED, problem_reason(error))
+        except DatabaseError as error:
+            # The event's own transaction rolled back: nothing of it was written.
+            logger.error("event not loaded", extra={"event_id": event_id, "error": str(error)})
+            outcomes[number] = LineOutcome(number, event_id, REJECTED, f"database_error: {error}".strip())
         else:
             outcomes[number] = LineOutcome(number, event_id, CREATED if outcome.created else DUPLICATE)
     return outcomes

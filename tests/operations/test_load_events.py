@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from django.db import DatabaseError
 
+from ledger import services as ledger_services
 from ledger.models import Entry, RestaurantBalance, Transaction
 from ledger.selectors import balance_get
 from payouts.models import Payout, PayoutStatus
@@ -221,3 +222,26 @@ def test_an_unexpected_database_error_replays_the_batch_event_by_event(tmp_path,
     assert summary_of(out) == {"read": 5, "created": 3, "duplicate": 1, "conflict": 1, "rejected": 0}
     assert Transaction.objects.count() == 3
     assert RestaurantBalance.objects.get(restaurant_id="res_001").payable == 3 * (12000 - 600)
+
+
+def test_an_event_the_database_refuses_on_its_own_is_rejected_and_the_load_goes_on(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise DatabaseError("simulated failure of the set-based insert")
+
+    def refuse_evt_1(*, event):
+        if event.event_id == "evt_1":
+            raise DatabaseError("simulated constraint violation")
+        return ledger_services.event_post(event=event)
+
+    monkeypatch.setattr(loading, "_ledger_insert_postgresql", broken)
+    monkeypatch.setattr("processor.services.event_post", refuse_evt_1)
+    path = write_jsonl(tmp_path / "events.jsonl", [EventPayloadFactory(event_id=f"evt_{n}") for n in range(3)])
+    rejects = tmp_path / "rejects.jsonl"
+    status, out, _ = load(path, "--rejects", str(rejects))
+    assert status == 1
+    assert summary_of(out) == {"read": 3, "created": 2, "duplicate": 0, "conflict": 0, "rejected": 1}
+    reported = json.loads(rejects.read_text())
+    assert (reported["line"], reported["event_id"], reported["reason"]) == (
+        2, "evt_1", "database_error: simulated constraint violation")
+    assert sorted(Event.objects.values_list("event_id", flat=True)) == ["evt_0", "evt_2"]
+    assert Transaction.objects.count() == 2
