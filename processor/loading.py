@@ -23,7 +23,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q, Value
@@ -66,6 +66,7 @@ class RawLine:
     number: int
     payload: object = None
     error: str | None = None
+    text: str = ""  # the line as read, kept for the rejects file
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class LineOutcome:
     event_id: str | None
     outcome: str
     reason: str = ""
+    text: str = ""
 
 
 @dataclass
@@ -101,9 +103,15 @@ def jsonl_parse(lines: Iterable[bytes | str]) -> Iterator[RawLine]:
         try:
             payload = json.loads(text)
         except (ValueError, RecursionError) as exc:
-            yield RawLine(number, error=f"invalid JSON: {exc}")
+            yield RawLine(number, error=f"invalid JSON: {exc}", text=_as_text(text))
             continue
-        yield RawLine(number, payload=payload)
+        yield RawLine(number, payload=payload, text=_as_text(text))
+
+
+def _as_text(line: bytes | str) -> str:
+    if isinstance(line, bytes):
+        line = line.decode("utf-8", errors="replace")
+    return line.rstrip("\r\n")
 
 
 def problem_reason(error: ApplicationError) -> str:
@@ -167,7 +175,11 @@ def events_load_batch(*, lines: list[RawLine]) -> list[LineOutcome]:
             outcomes.update(_events_record_one_by_one([(number, data) for number, data in valid]))
     # Payout events after the batch: their per-event service locks one balance row each.
     outcomes.update(_events_record_one_by_one([(raw.number, raw.payload) for raw in payout_lines]))
-    return [outcomes[number] for number in sorted(outcomes)]
+    texts = {raw.number: raw.text for raw in lines}
+    return [
+        outcome if outcome.outcome == CREATED else replace(outcome, text=texts.get(number, ""))
+        for number, outcome in sorted(outcomes.items())
+    ]
 
 
 def _batch_validator():

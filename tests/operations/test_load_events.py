@@ -112,6 +112,8 @@ def test_bad_lines_are_rejected_with_line_number_and_reason_and_the_rest_is_load
         (6, "evt_naive", "rejected"),
     ]
     assert reported[0]["reason"].startswith("invalid JSON")
+    assert reported[0]["text"] == '{"event_id": "evt_broken", '  # as read, to fix and load again
+    assert json.loads(reported[1]["text"])["amount"] == 12000.0
     assert reported[1]["reason"].startswith("validation_error: amount: Must be an integer")
     assert "Expected a JSON object" in reported[2]["reason"]
     assert "occurred_at: Must include a UTC offset" in reported[3]["reason"]

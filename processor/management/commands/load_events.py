@@ -20,7 +20,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", help="JSONL file, .jsonl.gz, or '-' for stdin")
         parser.add_argument("--batch-size", type=int, default=1000, help="events per database transaction")
-        parser.add_argument("--rejects", metavar="FILE", help="write rejected and conflicting lines here as JSONL")
+        parser.add_argument(
+            "--rejects", metavar="FILE",
+            help="write rejected and conflicting lines here as JSONL: line, event_id, outcome, reason, text (as read)",
+        )
         parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
     def handle(self, *args, path, batch_size, rejects, no_progress, **options):
@@ -49,6 +52,7 @@ class Command(BaseCommand):
                                     "event_id": item.event_id,
                                     "outcome": item.outcome,
                                     "reason": item.reason,
+                                    "text": item.text,
                                 }
                             )
                             + "\n"
