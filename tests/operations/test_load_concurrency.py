@@ -83,3 +83,59 @@ def test_loader_and_api_writing_the_same_events_at_once_record_each_exactly_once
     assert dict(RestaurantBalance.objects.values_list("restaurant_id", "payable")) == expected
     report = ledger_check_run(store=False)
     assert report.problems == []
+
+
+def test_two_loaders_and_a_payout_run_at_once_neither_deadlock_nor_double_count(tmp_path):
+    from datetime import date
+
+    from payouts.models import Payout
+    from payouts.services import payout_run_execute, payout_run_request
+
+    # Money already there for the payout run to pay while the loaders write more.
+    for n, restaurant_id in enumerate(RESTAURANTS):
+        post_event(APIClient(), EventPayloadFactory(event_id=f"evt_before_{n}", restaurant_id=restaurant_id,
+                                                    amount=50000, fee=2000, occurred_at="2025-10-01T10:00:00Z"))
+    events = [
+        EventPayloadFactory(event_id=f"evt_many_{n:04d}", restaurant_id=RESTAURANTS[n % 4], amount=7000, fee=210,
+                            occurred_at=f"2025-11-{1 + n % 28:02d}T12:00:00Z")
+        for n in range(300)
+    ]
+    forward, backward = tmp_path / "forward.jsonl", tmp_path / "backward.jsonl"
+    forward.write_text("".join(json.dumps(event) + "\n" for event in events))
+    backward.write_text("".join(json.dumps(event) + "\n" for event in reversed(events)))
+    run = payout_run_request(currency="PEN", as_of=date(2025, 10, 31), min_amount=1, enqueue=False)
+    barrier = threading.Barrier(3)
+    errors: list[BaseException] = []
+    results = {}
+
+    def in_thread(name, work):
+        def body():
+            try:
+                barrier.wait()
+                results[name] = work()
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        return threading.Thread(target=body)
+
+    threads = [
+        in_thread("forward", lambda: run_command("load_events", str(forward), "--no-progress", "--batch-size", "25")),
+        in_thread("backward", lambda: run_command("load_events", str(backward), "--no-progress", "--batch-size", "25")),
+        in_thread("payouts", lambda: payout_run_execute(run_id=run.pk)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert results["forward"][0] == 0 and results["backward"][0] == 0
+    assert Transaction.objects.filter(event__event_id__startswith="evt_many_").count() == 300
+    # Each restaurant was paid exactly what it had by 2025-10-31: the first charge, net of its fee.
+    assert sorted(Payout.objects.values_list("restaurant_id", "amount")) == [(r, 48000) for r in RESTAURANTS]
+    for restaurant_id in RESTAURANTS:
+        balance = RestaurantBalance.objects.get(restaurant_id=restaurant_id)
+        assert (balance.payable, balance.reserved) == (75 * (7000 - 210), 48000)
+    assert ledger_check_run(store=False).problems == []
