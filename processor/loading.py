@@ -5,8 +5,8 @@ the unique `event_id` for idempotency, the comparison of business fields for
 replay vs conflict, and the same postings (`charge_lines` / `refund_lines`).
 What differs is the number of round trips: one `INSERT … ON CONFLICT
 (event_id) DO NOTHING RETURNING`, one bulk insert of transactions, one of
-entries and one `UPDATE … SET payable = payable + d` per restaurant and
-currency, all in one database transaction.
+entries and `payable = payable + d` for each restaurant and currency (one
+`UPDATE … FROM (VALUES …)` on PostgreSQL), all in one database transaction.
 
 Lock order, to never deadlock with the API or another loader: events are
 inserted first (sorted by event_id), as the API inserts its event first; then
@@ -383,7 +383,8 @@ def _events_post(events: list[Event]) -> None:
             [RestaurantBalance(restaurant_id=restaurant_id, currency=currency) for restaurant_id, currency in missing],
             ignore_conflicts=True,
         )
-    # Lock every balance row this batch moves, in one fixed order.
+    # Lock every balance row this batch moves, in one fixed order (the filter may take a few more
+    # rows of the same restaurants and currencies: harmless, and far cheaper than a tuple list).
     list(
         RestaurantBalance.objects.select_for_update()
         .filter(restaurant_id__in=restaurant_ids, currency__in=currencies)
