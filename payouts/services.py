@@ -205,7 +205,7 @@ def payout_run_execute(*, run_id) -> PayoutRun:
         run.refresh_from_db()
         logger.info(
             "payout run succeeded",
-            extra={"eligible": run.eligible, "created": run.created, "skipped": run.skipped,
+            extra={"eligible": run.eligible, "payouts_created": run.created, "skipped": run.skipped,
                    "total_amount": run.total_amount},
         )
         return run

@@ -1,5 +1,6 @@
 """Runs are idempotent: reruns, concurrent runs, races with refunds and retried failures pay nobody twice."""
 
+import logging
 import threading
 
 import pytest
@@ -64,7 +65,8 @@ def assert_ledger_consistent():
 
 
 @pytest.mark.django_db
-def test_running_the_same_currency_and_as_of_again_creates_nothing_new():
+def test_running_the_same_currency_and_as_of_again_creates_nothing_new(caplog):
+    caplog.set_level(logging.INFO, logger="mesa247.payouts")
     charge("res_r1", 8000, at="2025-12-01T15:00:00Z")
     charge("res_r2", 9000, at="2025-12-01T15:00:00Z")
     first = run("2025-12-30")
@@ -78,6 +80,10 @@ def test_running_the_same_currency_and_as_of_again_creates_nothing_new():
     assert PayoutSettlement.objects.count() == 2
     assert available_reserved("res_r1") == (0, 8000)
     assert_ledger_consistent()
+    finished = [record for record in caplog.records if record.getMessage() == "payout run succeeded"]
+    assert [(record.run_id, record.payouts_created) for record in finished] == [
+        (str(first.pk), 2), (str(second.pk), 0)
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
