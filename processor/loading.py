@@ -125,28 +125,52 @@ def problem_reason(error: ApplicationError) -> str:
     return f"{error.code}: {error.detail}"
 
 
+@dataclass
+class KnownLedgerRows:
+    """Accounts and balance rows a committed batch has seen, so later batches need not look them up.
+
+    Such rows are never deleted (the ledger is append-only), so what a committed
+    batch saw stays true. What the running batch finds goes to `pending` and is
+    kept only once that batch has committed.
+    """
+
+    accounts: dict = field(default_factory=dict)
+    balances: set = field(default_factory=set)
+    pending_accounts: dict = field(default_factory=dict)
+
+    def commit(self) -> None:
+        self.accounts.update(self.pending_accounts)
+        self.balances.update(self.pending_accounts)
+        self.pending_accounts = {}
+
+    def discard(self) -> None:
+        self.pending_accounts = {}
+
+
 def events_load(*, lines: Iterable[RawLine], batch_size: int = 1000, on_batch=None) -> LoadSummary:
     """Load parsed lines in batches; `on_batch(outcomes)` is called after each batch commits."""
     summary = LoadSummary()
+    known = KnownLedgerRows()
     batch: list[RawLine] = []
     for raw in lines:
         batch.append(raw)
         if len(batch) >= batch_size:
-            outcomes = events_load_batch(lines=batch)
+            outcomes = events_load_batch(lines=batch, known=known)
             summary.add(outcomes)
             if on_batch:
                 on_batch(outcomes)
             batch = []
     if batch:
-        outcomes = events_load_batch(lines=batch)
+        outcomes = events_load_batch(lines=batch, known=known)
         summary.add(outcomes)
         if on_batch:
             on_batch(outcomes)
     return summary
 
 
-def events_load_batch(*, lines: list[RawLine]) -> list[LineOutcome]:
+def events_load_batch(*, lines: list[RawLine], known: KnownLedgerRows | None = None) -> list[LineOutcome]:
     """Validate, then record a batch set-based; one outcome per line, in line order."""
+    known = known if known is not None else KnownLedgerRows()
     outcomes: dict[int, LineOutcome] = {}
     valid: list[tuple[int, dict]] = []
     payout_lines: list[RawLine] = []
@@ -169,8 +193,10 @@ def events_load_batch(*, lines: list[RawLine]) -> list[LineOutcome]:
 
     if valid:
         try:
-            outcomes.update(_events_record_set_based(valid))
+            outcomes.update(_events_record_set_based(valid, known))
+            known.commit()
         except DatabaseError as exc:
+            known.discard()
             logger.warning("batch fell back to one event at a time", extra={"error": str(exc)})
             outcomes.update(_events_record_one_by_one([(number, data) for number, data in valid]))
     # Payout events after the batch: their per-event service locks one balance row each.
@@ -227,7 +253,7 @@ def _as_json_payload(data: dict) -> dict:
 
 
 @transaction.atomic(durable=True)
-def _events_record_set_based(valid: list[tuple[int, dict]]) -> dict[int, LineOutcome]:
+def _events_record_set_based(valid: list[tuple[int, dict]], known: KnownLedgerRows) -> dict[int, LineOutcome]:
     # The first line with an event_id is the one that may create it; later
     # lines with the same id are compared with whatever ends up stored.
     first_by_id: dict[str, tuple[int, dict]] = {}
@@ -255,7 +281,7 @@ def _events_record_set_based(valid: list[tuple[int, dict]]) -> dict[int, LineOut
             outcomes[number] = LineOutcome(number, event_id, DUPLICATE)
 
     if inserted:
-        _events_post([inserted[event_id] for event_id in sorted(inserted)])
+        _events_post([inserted[event_id] for event_id in sorted(inserted)], known)
     return outcomes
 
 
@@ -365,19 +391,26 @@ def _events_insert_portable(events: list[Event]) -> list[tuple[int, str]]:
     return returned
 
 
-def _events_post(events: list[Event]) -> None:
+def _events_post(events: list[Event], known: KnownLedgerRows) -> None:
     """The ledger side of a batch: the same lines as `event_post`, written set-based."""
     pairs = sorted({(event.restaurant_id, event.currency) for event in events})
     restaurant_ids = sorted({restaurant_id for restaurant_id, _ in pairs})
     currencies = sorted({currency for _, currency in pairs})
 
-    accounts = _accounts_ensure_many(pairs, currencies)
-    existing = set(
-        RestaurantBalance.objects.filter(restaurant_id__in=restaurant_ids, currency__in=currencies).values_list(
-            "restaurant_id", "currency"
+    unknown = [pair for pair in pairs if pair not in known.accounts]
+    accounts = {pair: known.accounts[pair] for pair in pairs if pair in known.accounts}
+    if unknown:
+        accounts.update(_accounts_ensure_many(unknown, sorted({currency for _, currency in unknown})))
+    known.pending_accounts.update(accounts)
+    unchecked = [pair for pair in pairs if pair not in known.balances]
+    existing = set()
+    if unchecked:
+        existing = set(
+            RestaurantBalance.objects.filter(
+                restaurant_id__in={pair[0] for pair in unchecked}, currency__in={pair[1] for pair in unchecked}
+            ).values_list("restaurant_id", "currency")
         )
-    )
-    missing = [pair for pair in pairs if pair not in existing]
+    missing = [pair for pair in unchecked if pair not in existing]
     if missing:
         RestaurantBalance.objects.bulk_create(
             [RestaurantBalance(restaurant_id=restaurant_id, currency=currency) for restaurant_id, currency in missing],

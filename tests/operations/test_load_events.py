@@ -247,3 +247,24 @@ def test_an_event_the_database_refuses_on_its_own_is_rejected_and_the_load_goes_
         2, "evt_1", "database_error: simulated constraint violation")
     assert sorted(Event.objects.values_list("event_id", flat=True)) == ["evt_0", "evt_2"]
     assert Transaction.objects.count() == 2
+
+
+def test_after_a_batch_is_rolled_back_the_next_batches_do_not_trust_what_it_saw(tmp_path, monkeypatch):
+    real_insert = loading._ledger_insert_postgresql
+    calls = []
+
+    def fail_first_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise DatabaseError("simulated failure after the batch created res_new's accounts")
+        return real_insert(*args, **kwargs)
+
+    monkeypatch.setattr(loading, "_ledger_insert_postgresql", fail_first_batch)
+    events = [EventPayloadFactory(event_id=f"evt_{n}", restaurant_id="res_new") for n in range(4)]
+    status, out, _ = load(write_jsonl(tmp_path / "events.jsonl", events), "--batch-size", "2")
+    assert status == 0
+    assert summary_of(out)["created"] == 4
+    assert len(calls) == 2  # the first batch fell back to the API's service, the second went set-based
+    balance = balance_get(restaurant_id="res_new", currency="PEN")
+    assert balance.available == 4 * (12000 - 600)
+    assert Entry.objects.filter(transaction__restaurant_id="res_new").values("account").distinct().count() == 2
