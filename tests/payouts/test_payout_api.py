@@ -1,11 +1,12 @@
 """The payouts API: POST /v1/payouts/run, runs, payouts with items, filters and pagination."""
 
+import logging
 import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_q.models import OrmQ
+from django_q.models import OrmQ, Success
 
 from payouts.models import PayoutRun, PayoutRunStatus
 
@@ -232,8 +233,9 @@ def test_payout_list_is_cursor_paginated_newest_first(payout_reader, three_payou
 
 
 def test_in_sync_mode_the_run_executes_once_the_creating_transaction_commits(
-    runner, settings, django_capture_on_commit_callbacks
+    runner, settings, django_capture_on_commit_callbacks, caplog
 ):
+    caplog.set_level(logging.INFO, logger="mesa247.payouts")
     charge("res_sync", 6000, at="2025-12-01T15:00:00Z")
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
 
@@ -249,3 +251,6 @@ def test_in_sync_mode_the_run_executes_once_the_creating_transaction_commits(
     finished = PayoutRun.objects.get()
     assert (finished.status, finished.created, finished.total_amount) == (PayoutRunStatus.SUCCEEDED, 1, 6000)
     assert payout_of("res_sync", "2025-12-30").amount == 6000
+    # django-q2 recorded the task and called the hook, which only logs.
+    assert Success.objects.get().func == "payouts.tasks.payout_run_task"
+    assert "payout run task finished" in [record.getMessage() for record in caplog.records]

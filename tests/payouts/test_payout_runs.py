@@ -2,13 +2,16 @@
 
 import logging
 import threading
+from datetime import date
 
 import pytest
 from django.db import connection
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 
 from ledger.models import AccountKind, Entry, RestaurantBalance, Transaction, TransactionKind
 from payouts import services
+from payouts.exceptions import PayoutRunNotRetryable
 from payouts.models import Payout, PayoutRun, PayoutRunStatus, PayoutSettlement, PayoutStatus
 from payouts.services import payout_run_execute, payout_run_request, payout_run_retry
 
@@ -16,8 +19,6 @@ from .helpers import available_reserved, charge, items_of, payout_of, refund, ru
 
 
 def _request(as_of="2025-12-30", min_amount=1):
-    from datetime import date
-
     return payout_run_request(currency="PEN", as_of=date.fromisoformat(as_of), min_amount=min_amount,
                               enqueue=False)
 
@@ -195,8 +196,6 @@ def test_a_run_failing_after_k_payouts_is_retried_and_finishes_the_rest_without_
 @pytest.mark.django_db
 def test_only_a_failed_run_can_be_retried():
     finished = run("2025-12-30")
-    from payouts.exceptions import PayoutRunNotRetryable
-
     with pytest.raises(PayoutRunNotRetryable):
         payout_run_retry(run_id=finished.pk)
 
@@ -213,3 +212,19 @@ def test_a_run_started_max_attempts_times_without_finishing_is_given_up():
     assert given_up.status == PayoutRunStatus.FAILED
     assert "Gave up after 3 attempts" in given_up.error
     assert not Payout.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_payout_costs_the_same_queries_for_one_charge_or_forty(django_assert_num_queries):
+    """Amounts, settlements and items are computed in SQL, never by looping over entries."""
+    charge("res_small", 1000, at="2025-12-01T15:00:00Z")
+    for n in range(40):
+        charge("res_large", 1000, fee=10, at=f"2025-12-0{1 + n % 9}T15:00:00Z")
+    small_run, large_run = _request(), _request(as_of="2025-12-29")
+
+    with CaptureQueriesContext(connection) as small:
+        services.payout_create_for_restaurant(run=small_run, restaurant_id="res_small")
+    with django_assert_num_queries(len(small.captured_queries)):
+        outcome = services.payout_create_for_restaurant(run=large_run, restaurant_id="res_large")
+    assert outcome.amount == 40 * 990
+    assert items_of(outcome.payout)["gross_sales"] == (40000, 40)
