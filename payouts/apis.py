@@ -92,10 +92,10 @@ class PayoutRunCreateApi(APIView):
         tags=["payouts"],
     )
     def post(self, request):
-        serializer = PayoutRunCreateInputSerializer(data=request.data)
         if not isinstance(request.data, dict):
             raise InvalidInput("The body must be a JSON object.",
                                errors={"non_field_errors": ["Expected a JSON object."]})
+        serializer = PayoutRunCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         run = payout_run_request(**serializer.validated_data, requested_by=request.user)
         return Response(

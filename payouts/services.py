@@ -123,13 +123,18 @@ def payout_run_enqueue(*, run: PayoutRun) -> None:
 
 
 def payout_run_retry(*, run_id) -> PayoutRun:
-    """Queue a failed run again; it finishes the restaurants the failed attempt did not reach."""
+    """Queue a failed run again; it finishes the restaurants the failed attempt did not reach.
+
+    A run still `queued` may be queued again too (its task may have been lost
+    between commit and a non-transactional broker); a second delivery is harmless.
+    """
     with transaction.atomic():
         run = payout_run_get(run_id=run_id)
         run = PayoutRun.objects.select_for_update().get(pk=run.pk)
-        if run.status != PayoutRunStatus.FAILED:
+        if run.status not in (PayoutRunStatus.FAILED, PayoutRunStatus.QUEUED):
             raise PayoutRunNotRetryable(
-                f"Run {run.pk} is {run.status}; only a failed run can be retried.", run_id=str(run.pk)
+                f"Run {run.pk} is {run.status}; only a failed or queued run can be queued again.",
+                run_id=str(run.pk),
             )
         run.status = PayoutRunStatus.QUEUED
         run.save(update_fields=["status"])

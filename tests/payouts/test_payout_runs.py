@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
+from django_q.models import OrmQ
 
 from ledger.models import AccountKind, Entry, RestaurantBalance, Transaction, TransactionKind
 from payouts import services
@@ -194,10 +195,14 @@ def test_a_run_failing_after_k_payouts_is_retried_and_finishes_the_rest_without_
 
 
 @pytest.mark.django_db
-def test_only_a_failed_run_can_be_retried():
+def test_a_succeeded_run_cannot_be_queued_again_but_a_queued_one_can():
     finished = run("2025-12-30")
     with pytest.raises(PayoutRunNotRetryable):
         payout_run_retry(run_id=finished.pk)
+
+    waiting = _request(as_of="2025-12-29")
+    assert payout_run_retry(run_id=waiting.pk).status == PayoutRunStatus.QUEUED
+    assert OrmQ.objects.count() == 1
 
 
 @pytest.mark.django_db
