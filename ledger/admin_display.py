@@ -7,7 +7,7 @@ are new events or reversing transactions, never edits.
 from urllib.parse import urlencode
 
 from django.contrib import admin
-from django.contrib.admin.utils import quote
+from django.contrib.admin.utils import flatten_fieldsets, quote
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -83,6 +83,12 @@ class ReadOnlyModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Identifier columns searched by exact match, so PostgreSQL uses their
     # indexes instead of scanning the table with UPPER(…) LIKE.
     exact_search_fields: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        # Every field on the page is read-only; with fieldsets, they are the list.
+        if self.fieldsets:
+            return flatten_fieldsets(self.fieldsets)
+        return super().get_readonly_fields(request, obj)
 
     def lookup_allowed(self, lookup, value, request=None):
         if lookup in self.extra_lookups:

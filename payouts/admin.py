@@ -95,23 +95,6 @@ class PayoutAdmin(ReadOnlyModelAdmin):
         ),
         ("Why: the ledger behind this payout", {"fields": ["postings", "settled_events", "settled_entries"]}),
     ]
-    readonly_fields = [
-        "id",
-        "restaurant_link",
-        "currency",
-        "as_of",
-        "amount_display",
-        "items_check",
-        "status",
-        "created_at",
-        "paid_at",
-        "failed_at",
-        "failure_reason",
-        "run_link",
-        "postings",
-        "settled_events",
-        "settled_entries",
-    ]
 
     def get_urls(self):
         export = path(

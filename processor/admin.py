@@ -54,20 +54,6 @@ class EventAdmin(ReadOnlyModelAdmin):
         ("Effect", {"fields": ["ledger_link", "payout_link"]}),
         ("Payload", {"fields": ["payload"]}),
     ]
-    readonly_fields = [
-        "event_id",
-        "event_type",
-        "restaurant_id",
-        "currency",
-        "amount_display",
-        "fee_display",
-        "occurred_at",
-        "received_at",
-        "payment_id",
-        "ledger_link",
-        "payout_link",
-        "payload",
-    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("ledger_transaction")

@@ -44,7 +44,8 @@ class Command(BaseCommand):
         event_path = Path(event_file) if event_file else Path(tempfile.gettempdir()) / "mesa247-demo-event.json"
         event_path.write_text(json.dumps(self._example_event(), indent=2) + "\n")
         secret = next(iter(settings.PROCESSOR_WEBHOOK_SECRETS), "")
-        env = f"PROCESSOR_WEBHOOK_SECRETS={secret} " if secret else ""
+        # The same settings as the demo server, so that sign_event runs in a fresh terminal.
+        env = ("DEBUG=true " if settings.DEBUG else "") + (f"PROCESSOR_WEBHOOK_SECRETS={secret} " if secret else "")
 
         self.stdout.write(self.style.SUCCESS("Mesa 24/7 payments: local demo"))
         self.stdout.write(f"""
