@@ -14,6 +14,7 @@ application/problem+json`:
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
@@ -142,6 +143,10 @@ def api_exception_handler(exc, context):
     """DRF exception handler: every error, expected or not, as a problem."""
     if isinstance(exc, ApplicationError):
         return problem_response(exc.as_problem())
+
+    if isinstance(exc, RequestDataTooBig):
+        # Raised while DRF reads a body over DATA_UPLOAD_MAX_MEMORY_SIZE: the client's doing, not a crash.
+        return problem_response(PayloadTooLarge("The body is over the upload size limit.").as_problem())
 
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()

@@ -76,6 +76,14 @@ def test_unhandled_error_is_a_json_500_and_is_logged(reader, restaurant, monkeyp
     assert "RuntimeError: boom" in caplog.text
 
 
+def test_a_body_over_the_upload_limit_is_a_json_413_not_a_crash(token_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    client = token_client("payouts.add_payoutrun")
+    body = {"currency": "PEN", "as_of": "2025-12-30", "min_amount": 5000, "note": "x" * 2048}
+    response = client.post("/v1/payouts/run", body, format="json")
+    assert_problem(response, 413, "payload_too_large")
+
+
 # --- authentication and permissions ---------------------------------------------------
 
 
