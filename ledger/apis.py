@@ -1,11 +1,10 @@
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
-from rest_framework.exceptions import NotFound
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mesa247.errors import InvalidInput, validation_errors
+from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
 from mesa247.schema import PROBLEM_RESPONSES, problem_example
 
@@ -80,21 +79,8 @@ class RestaurantBalanceListApi(APIView):
         )
 
 
-class StatementPagination(CursorPagination):
+class StatementPagination(StrictCursorPagination):
     ordering = "-id"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-    def decode_cursor(self, request):
-        # DRF answers 404 for a bad cursor; it is a bad request parameter.
-        try:
-            return super().decode_cursor(request)
-        except NotFound:
-            raise InvalidInput(
-                "Invalid query parameters.",
-                errors={"cursor": ["Invalid cursor: follow the next/previous links as given."]},
-            ) from None
 
 
 class RestaurantStatementApi(APIView):

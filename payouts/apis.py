@@ -1,10 +1,10 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mesa247.errors import InvalidInput, validation_errors
+from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
 from mesa247.schema import PROBLEM_RESPONSES, problem_example
 
@@ -141,11 +141,8 @@ class PayoutDetailApi(APIView):
         return Response(PayoutOutputSerializer(payout_get(payout_id=payout_id)).data)
 
 
-class PayoutPagination(CursorPagination):
+class PayoutPagination(StrictCursorPagination):
     ordering = ("-created_at", "-id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 class PayoutListApi(APIView):

@@ -94,6 +94,20 @@ def test_a_tampered_cursor_is_400(reader, history):
     assert response.json()["errors"] == {"cursor": ["Invalid cursor: follow the next/previous links as given."]}
 
 
+@pytest.mark.parametrize("page_size", ["abc", "0", "-1", "501", "99999999999999999999999", "2.5"])
+def test_a_page_size_that_is_not_1_to_500_is_400(reader, history, page_size):
+    response = reader.get(f"/v1/restaurants/res_001/ledger?page_size={page_size}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert response.json()["errors"] == {"page_size": ["Must be an integer from 1 to 500."]}
+
+
+def test_page_size_500_is_accepted(reader, history):
+    response = reader.get("/v1/restaurants/res_001/ledger?page_size=500")
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 5
+
+
 def test_statement_of_an_unknown_restaurant_is_404(reader):
     response = reader.get("/v1/restaurants/res_404/ledger")
     assert response.status_code == 404

@@ -232,6 +232,19 @@ def test_payout_list_is_cursor_paginated_newest_first(payout_reader, three_payou
     assert len(set(seen)) == 4
 
 
+def test_a_tampered_payout_list_cursor_is_400(payout_reader, three_payouts):
+    response = payout_reader.get("/v1/payouts?cursor=not-a-cursor")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"cursor": ["Invalid cursor: follow the next/previous links as given."]}
+
+
+@pytest.mark.parametrize("page_size", ["abc", "0", "-3", "501", "1e3"])
+def test_a_payout_list_page_size_that_is_not_1_to_500_is_400(payout_reader, three_payouts, page_size):
+    response = payout_reader.get(f"/v1/payouts?page_size={page_size}")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"page_size": ["Must be an integer from 1 to 500."]}
+
+
 def test_in_sync_mode_the_run_executes_once_the_creating_transaction_commits(
     runner, settings, django_capture_on_commit_callbacks, caplog
 ):
