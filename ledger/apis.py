@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 from mesa247.errors import InvalidInput, validation_errors
 from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
-from mesa247.schema import PROBLEM_RESPONSES, problem_example
+from mesa247.schema import PROBLEM_RESPONSES, auth_examples, problem_example
 
 from .selectors import balance_get, balances_list, statement_entries
 from .serializers import (
@@ -31,6 +31,10 @@ BALANCE_EXAMPLE = {
 RESTAURANT_NOT_FOUND = problem_example(
     404, "restaurant_not_found", "No restaurant 'res_404' has any recorded activity."
 )
+UNSUPPORTED_CURRENCY = problem_example(
+    400, "validation_error", "Invalid query parameters.",
+    errors={"currency": ["Unsupported currency 'EUR'; use one of PEN, USD, MXN."]},
+)
 
 
 def currency_from_query(request) -> str:
@@ -48,7 +52,12 @@ class RestaurantBalanceApi(APIView):
         summary="A restaurant's balance in one currency",
         parameters=[CURRENCY_PARAMETER],
         responses={200: RestaurantBalanceOutputSerializer, **PROBLEM_RESPONSES(400, 401, 403, 404)},
-        examples=[OpenApiExample("Balance", value=BALANCE_EXAMPLE, response_only=True), RESTAURANT_NOT_FOUND],
+        examples=[
+            OpenApiExample("Balance", value=BALANCE_EXAMPLE, response_only=True),
+            UNSUPPORTED_CURRENCY,
+            *auth_examples("ledger.view_restaurantbalance"),
+            RESTAURANT_NOT_FOUND,
+        ],
         tags=["balances"],
     )
     def get(self, request, restaurant_id: str):
@@ -68,6 +77,7 @@ class RestaurantBalanceListApi(APIView):
             OpenApiExample(
                 "Balances", value={"restaurant_id": "res_001", "balances": [BALANCE_EXAMPLE]}, response_only=True
             ),
+            *auth_examples("ledger.view_restaurantbalance"),
             RESTAURANT_NOT_FOUND,
         ],
         tags=["balances"],
@@ -123,6 +133,11 @@ class RestaurantStatementApi(APIView):
                 },
                 response_only=True,
             ),
+            problem_example(
+                400, "validation_error", "Invalid query parameters.",
+                errors={"page_size": ["Must be an integer from 1 to 500."]},
+            ),
+            *auth_examples("ledger.view_entry"),
             RESTAURANT_NOT_FOUND,
         ],
         tags=["balances"],

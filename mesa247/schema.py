@@ -53,3 +53,11 @@ def problem_example(status: int, code: str, detail: str, **extra) -> OpenApiExam
         response_only=True,
         status_codes=[str(status)],
     )
+
+
+def auth_examples(*perms: str) -> list[OpenApiExample]:
+    """The 401 and 403 every token- or session-authenticated endpoint can answer."""
+    return [
+        problem_example(401, "not_authenticated", "Authentication credentials were not provided."),
+        problem_example(403, "permission_denied", f"This needs the permission(s): {', '.join(perms)}."),
+    ]

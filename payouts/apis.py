@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 from mesa247.errors import InvalidInput, validation_errors
 from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
-from mesa247.schema import PROBLEM_RESPONSES, problem_example
+from mesa247.schema import PROBLEM_RESPONSES, auth_examples, problem_example
 
 from .filters import PayoutFilter
 from .models import PayoutStatus
@@ -72,7 +72,7 @@ class PayoutRunCreateApi(APIView):
         request=PayoutRunCreateInputSerializer,
         responses={
             202: OpenApiResponse(PayoutRunCreateOutputSerializer, description="Queued"),
-            **PROBLEM_RESPONSES(400, 401, 403),
+            **PROBLEM_RESPONSES(400, 401, 403, 413, 415),
         },
         examples=[
             OpenApiExample("Run request", value={"currency": "PEN", "as_of": "2025-12-30", "min_amount": 5000},
@@ -86,8 +86,10 @@ class PayoutRunCreateApi(APIView):
             ),
             problem_example(400, "validation_error", "One or more fields are invalid.",
                             errors={"as_of": ["Must not be in the future: today is 2025-12-30 in America/Lima."]}),
-            problem_example(401, "not_authenticated", "Authentication credentials were not provided."),
-            problem_example(403, "permission_denied", "This needs the permission(s): payouts.add_payoutrun."),
+            *auth_examples("payouts.add_payoutrun"),
+            problem_example(413, "payload_too_large", "The body is over the upload size limit."),
+            problem_example(415, "unsupported_media_type",
+                            'Unsupported media type "application/x-www-form-urlencoded" in request.'),
         ],
         tags=["payouts"],
     )
@@ -114,6 +116,7 @@ class PayoutRunDetailApi(APIView):
         responses={200: PayoutRunOutputSerializer, **PROBLEM_RESPONSES(401, 403, 404)},
         examples=[
             OpenApiExample("Succeeded", value=RUN_EXAMPLE, response_only=True),
+            *auth_examples("payouts.view_payoutrun"),
             problem_example(404, "payout_run_not_found", f"No payout run '{RUN_ID_EXAMPLE}' exists.",
                             run_id=RUN_ID_EXAMPLE),
         ],
@@ -133,6 +136,7 @@ class PayoutDetailApi(APIView):
         responses={200: PayoutOutputSerializer, **PROBLEM_RESPONSES(401, 403, 404)},
         examples=[
             OpenApiExample("Payout", value=PAYOUT_EXAMPLE, response_only=True),
+            *auth_examples("payouts.view_payout"),
             problem_example(404, "payout_not_found", "No payout 'po_unknown' exists.", payout_id="po_unknown"),
         ],
         tags=["payouts"],
@@ -167,6 +171,7 @@ class PayoutListApi(APIView):
                            response_only=True),
             problem_example(400, "validation_error", "Invalid query parameters.",
                             errors={"status": ["Select a valid choice. sent is not one of the available choices."]}),
+            *auth_examples("payouts.view_payout"),
         ],
         tags=["payouts"],
     )

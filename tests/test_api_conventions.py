@@ -253,3 +253,34 @@ def test_swagger_ui_uses_local_assets_only(client):
     assert any(asset.endswith("swagger-ui-bundle.js") for asset in assets)
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+
+
+def v1_operations(client):
+    schema = json.loads(client.get("/api/schema/?format=json").content)
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith("/v1/") and isinstance(operation, dict) and "responses" in operation:
+                yield f"{method.upper()} {path}", operation
+
+
+def test_every_v1_response_and_request_body_has_an_example(client):
+    missing = []
+    for name, operation in v1_operations(client):
+        for status, response in operation["responses"].items():
+            if not any(media.get("examples") for media in response.get("content", {}).values()):
+                missing.append(f"{name} {status}")
+        body = operation.get("requestBody", {}).get("content", {})
+        if body and not any(media.get("examples") for media in body.values()):
+            missing.append(f"{name} request")
+    assert missing == []
+
+
+def test_every_authenticated_v1_endpoint_documents_401_and_403_and_every_body_413(client):
+    missing = []
+    for name, operation in v1_operations(client):
+        codes = set(operation["responses"])
+        if not name.startswith("POST /v1/processor/") and not codes >= {"401", "403"}:
+            missing.append(f"{name} 401/403")
+        if name.startswith("POST") and "413" not in codes:
+            missing.append(f"{name} 413")
+    assert missing == []
