@@ -186,6 +186,51 @@ def test_a_missing_file_is_a_clear_error(tmp_path):
         load(tmp_path / "nope.jsonl")
 
 
+def test_a_truncated_gzip_file_loads_its_complete_lines_then_fails_clearly(tmp_path):
+    from django.core.management import CommandError
+
+    events = [EventPayloadFactory(event_id=f"evt_{n:05d}", amount=10000 + n) for n in range(3000)]
+    whole = gzip.compress("".join(json.dumps(event) + "\n" for event in events).encode())
+    path = tmp_path / "events.jsonl.gz"
+    path.write_bytes(whole[: len(whole) // 2])  # a download cut half-way
+    with pytest.raises(CommandError, match=r"Cannot read .*events\.jsonl\.gz after line \d+: Compressed file ended"):
+        load(path, "--batch-size", "500")
+    loaded = Event.objects.count()
+    assert 0 < loaded < 3000
+    # What was loaded are whole lines from the top of the file, each fully posted.
+    assert set(Event.objects.values_list("event_id", flat=True)) == {f"evt_{n:05d}" for n in range(loaded)}
+    assert Transaction.objects.count() == loaded
+    # The complete file loads the rest; what was loaded before is a duplicate.
+    path.write_bytes(whole)
+    status, out, _ = load(path, "--batch-size", "500")
+    assert status == 0
+    assert summary_of(out) == {"read": 3000, "created": 3000 - loaded, "duplicate": loaded, "conflict": 0,
+                               "rejected": 0}
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"not gzip at all\n", "Not a gzipped file"), (b"\x1f\x8b\x08\x00" + b"\x00" * 6 + b"garbage", "")],
+)
+def test_a_gz_file_that_is_not_gzip_is_a_clear_error(tmp_path, content, reason):
+    from django.core.management import CommandError
+
+    path = tmp_path / "events.jsonl.gz"
+    path.write_bytes(content)
+    with pytest.raises(CommandError, match=rf"Cannot read .*events\.jsonl\.gz after line 0: .*{reason}"):
+        load(path)
+    assert Event.objects.count() == 0
+
+
+def test_an_unwritable_rejects_file_is_a_clear_error_before_anything_is_loaded(tmp_path):
+    from django.core.management import CommandError
+
+    path = write_jsonl(tmp_path / "events.jsonl", [EventPayloadFactory(event_id="evt_1")])
+    with pytest.raises(CommandError, match="Cannot write the rejects file .*missing-dir"):
+        load(path, "--rejects", str(tmp_path / "missing-dir" / "rejects.jsonl"))
+    assert Event.objects.count() == 0
+
+
 def test_payout_events_go_through_the_payout_lifecycle(tmp_path):
     charge = EventPayloadFactory(event_id="evt_c", amount=20000, fee=800, occurred_at="2025-11-01T10:00:00Z")
     assert load(write_jsonl(tmp_path / "charges.jsonl", [charge]))[0] == 0

@@ -4,6 +4,7 @@ import gzip
 import json
 import sys
 import time
+import zlib
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -30,7 +31,12 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         stream = self._open(path)
-        rejects_file = open(rejects, "w", encoding="utf-8") if rejects else None  # noqa: SIM115
+        try:
+            rejects_file = open(rejects, "w", encoding="utf-8") if rejects else None  # noqa: SIM115
+        except OSError as exc:
+            self._close(stream)
+            raise CommandError(f"Cannot write the rejects file {rejects}: {exc.strerror or exc}") from exc
+        reader = _Reader(stream)
         show_progress = not no_progress and sys.stderr.isatty()
         progress = tqdm(unit=" events", file=sys.stderr, disable=not show_progress, dynamic_ncols=True)
         started = time.monotonic()
@@ -59,13 +65,12 @@ class Command(BaseCommand):
                         )
 
         try:
-            summary = events_load(lines=jsonl_parse(stream), batch_size=batch_size, on_batch=on_batch)
+            summary = events_load(lines=jsonl_parse(reader), batch_size=batch_size, on_batch=on_batch)
         finally:
             progress.close()
             if rejects_file:
                 rejects_file.close()
-            if stream not in (sys.stdin, getattr(sys.stdin, "buffer", None)):
-                stream.close()
+            self._close(stream)
         elapsed = max(time.monotonic() - started, 1e-9)
         counts = summary.counts
         self.stdout.write(
@@ -73,8 +78,16 @@ class Command(BaseCommand):
             f"conflict {counts[CONFLICT]} · rejected {counts[REJECTED]} · "
             f"{summary.read / elapsed:,.0f} events/s ({elapsed:.1f} s)"
         )
+        if reader.error:
+            # The lines before the damage are whole and were loaded; loading the repaired file again
+            # finds them as duplicates.
+            raise CommandError(f"Cannot read {path} after line {reader.lines}: {reader.error}")
         if not summary.clean:
             sys.exit(1)
+
+    def _close(self, stream) -> None:
+        if stream not in (sys.stdin, getattr(sys.stdin, "buffer", None)):
+            stream.close()
 
     def _open(self, path: str):
         if path == "-":
@@ -85,3 +98,21 @@ class Command(BaseCommand):
             return open(path, "rb")  # noqa: SIM115
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+
+
+class _Reader:
+    """The stream's lines; a read error (a truncated or corrupt .gz, an I/O error) ends them and is kept,
+    so the lines read before it are still loaded and the command can say where the file broke."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.lines = 0
+        self.error = ""
+
+    def __iter__(self):
+        try:
+            for line in self.stream:
+                self.lines += 1
+                yield line
+        except (OSError, EOFError, zlib.error) as exc:
+            self.error = str(exc) or type(exc).__name__
