@@ -113,6 +113,7 @@ class PayoutRunDetailApi(APIView):
     @extend_schema(
         operation_id="payout_run_get",
         summary="A payout run's status and counts",
+        parameters=[OpenApiParameter("run_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
         responses={200: PayoutRunOutputSerializer, **PROBLEM_RESPONSES(401, 403, 404)},
         examples=[
             OpenApiExample("Succeeded", value=RUN_EXAMPLE, response_only=True),

@@ -5,6 +5,7 @@ from .apis import PayoutDetailApi, PayoutListApi, PayoutRunCreateApi, PayoutRunD
 urlpatterns = [
     path("payouts", PayoutListApi.as_view(), name="payout-list"),
     path("payouts/run", PayoutRunCreateApi.as_view(), name="payout-run-create"),
-    path("payouts/runs/<uuid:run_id>", PayoutRunDetailApi.as_view(), name="payout-run-detail"),
+    # Any segment: the selector answers payout_run_not_found for a non-UUID, and matches UUIDs in any case.
+    path("payouts/runs/<str:run_id>", PayoutRunDetailApi.as_view(), name="payout-run-detail"),
     re_path(r"^payouts/(?P<payout_id>[A-Za-z0-9_]{1,64})$", PayoutDetailApi.as_view(), name="payout-detail"),
 ]

@@ -133,6 +133,17 @@ def test_unknown_run_and_payout_are_404_problems(runner, payout_reader):
     assert not_a_uuid.status_code == 404
 
 
+def test_a_run_id_is_found_in_any_letter_case_and_a_non_uuid_is_a_run_404(runner):
+    finished = run("2025-12-30")
+    upper = runner.get(f"/v1/payouts/runs/{str(finished.pk).upper()}")
+    assert upper.status_code == 200
+    assert upper.json()["run_id"] == str(finished.pk)
+    for odd in ("not-a-uuid", "1", "zz" * 40):
+        response = runner.get(f"/v1/payouts/runs/{odd}")
+        assert response.status_code == 404
+        assert response.json()["code"] == "payout_run_not_found"
+
+
 def test_run_detail_shows_counts_and_times(runner):
     charge("res_api_1", 8000, at="2025-12-01T15:00:00Z")
     charge("res_api_2", 1000, at="2025-12-01T15:00:00Z")
