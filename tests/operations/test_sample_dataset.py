@@ -93,3 +93,22 @@ def test_the_generator_is_deterministic_and_writes_valid_events():
     assert len({event["restaurant_id"] for event in events}) == 7
     assert {event["event_type"] for event in events} == {"charge_succeeded", "refund_succeeded"}
     assert len({event["event_id"] for event in events}) < 500  # a few exact resends, like a real processor
+
+
+def test_generate_events_writes_the_generator_lines_and_ends_quietly_when_its_reader_stops():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DEBUG": "true", "DATABASE_URL": "sqlite:///:memory:"}
+    command = [sys.executable, "manage.py", "generate_events", "--restaurants", "7", "--events", "500", "--seed", "11"]
+    whole = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=True)
+    assert whole.stdout.splitlines() == list(generated_lines(restaurants=7, events=500, seed=11))
+    # An operator peeking at a big file: the pipe closes after one line.
+    command[command.index("500")] = "200000"
+    peek = subprocess.run(f"{' '.join(command)} | head -n 1", shell=True, cwd=root, env=env, capture_output=True,
+                          text=True)
+    assert json.loads(peek.stdout)["event_id"] == "gen_11_000000000"
+    assert peek.stderr == ""

@@ -1,5 +1,6 @@
 """manage.py generate_events: deterministic processor events as JSONL on stdout."""
 
+import os
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
@@ -25,11 +26,17 @@ class Command(BaseCommand):
         lines = sample_lines() if sample else generated_lines(restaurants=restaurants, events=events, seed=seed)
         write = sys.stdout.write
         buffer = []
-        for line in lines:
-            buffer.append(line)
-            if len(buffer) >= 10_000:
+        try:
+            for line in lines:
+                buffer.append(line)
+                if len(buffer) >= 10_000:
+                    write("\n".join(buffer) + "\n")
+                    buffer.clear()
+            if buffer:
                 write("\n".join(buffer) + "\n")
-                buffer.clear()
-        if buffer:
-            write("\n".join(buffer) + "\n")
-        sys.stdout.flush()
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader stopped early (`| head`): end quietly, as other Unix tools do. Pointing stdout
+            # at /dev/null keeps the interpreter's final flush from failing again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
