@@ -92,8 +92,27 @@ def _event_record(data: dict) -> Event:
     return event
 
 
+def _json_equal(left, right) -> bool:
+    """Equality of parsed JSON values, where (unlike in Python) true is not 1 and false is not 0."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_json_equal(left[key], right[key]) for key in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(map(_json_equal, left, right))
+    return left == right
+
+
 def _ensure_same_event(existing: Event, data: dict) -> None:
-    differing = [field for field in BUSINESS_FIELDS if getattr(existing, field) != data[field]]
+    differing = [
+        field
+        for field in BUSINESS_FIELDS
+        if not (
+            _json_equal(existing.metadata, data[field])
+            if field == "metadata"
+            else getattr(existing, field) == data[field]
+        )
+    ]
     if differing:
         logger.warning("event conflict", extra={"fields": differing})
         raise EventConflict(

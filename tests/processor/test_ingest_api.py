@@ -167,6 +167,21 @@ def test_conflict_names_every_differing_field(post, frozen):
     assert not Restaurant.objects.filter(pk="res_002").exists()
 
 
+@pytest.mark.parametrize("recorded, resent", [(1, True), (0, False), (True, "true"), ({"a": 1}, {"a": True})])
+def test_metadata_values_of_another_json_type_are_a_conflict(post, frozen, recorded, resent):
+    # Python says True == 1; JSON does not: a boolean is not the number it resembles.
+    assert post({**CHARGE, "metadata": {"vip": recorded}}).status_code == 201
+    response = post({**CHARGE, "metadata": {"vip": resent}})
+    assert response.status_code == 409
+    assert response.json()["fields"] == ["metadata"]
+
+
+def test_metadata_numbers_compare_by_value(post, frozen):
+    assert post({**CHARGE, "metadata": {"party": 4, "tip": [1.5]}}).status_code == 201
+    again = post(raw=json.dumps({**CHARGE, "metadata": {"tip": [1.50], "party": 4}}).encode())
+    assert again.status_code == 200
+
+
 def test_a_charge_and_a_refund_cannot_share_an_event_id(post, frozen):
     post(CHARGE)
     response = post({**CHARGE, "event_type": "refund_succeeded"})
