@@ -6,7 +6,9 @@ this is the independent audit that would notice a disabled trigger, a manual
 query returning only the offending rows, so its cost is a few scans whatever
 the size of the ledger, and Python only formats problems.
 
-The SQL is standard enough to run on PostgreSQL and on the embedded SQLite.
+The SQL is standard enough to run on PostgreSQL and on the embedded SQLite,
+except the check that the protecting triggers are in place, which only
+PostgreSQL has.
 """
 
 import time
@@ -25,6 +27,7 @@ class Check:
     title: str
     sql: str
     message: str  # formatted with the row's columns by name
+    vendor: str | None = None  # only on this database (None: every database)
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class LedgerCheckReport:
             f"{self.counts.get('payouts', 0)} payouts"
         )
         if self.ok:
-            return f"Ledger OK: {len(CHECKS)} checks passed over {examined}."
+            return f"Ledger OK: {len(checks_to_run())} checks passed over {examined}."
         failed = sorted({problem.check for problem in self.problems})
         return f"{len(self.problems)} problem(s) in {', '.join(failed)} over {examined}."
 
@@ -216,6 +219,46 @@ CHECKS = [
     ),
 ]
 
+# The triggers that keep the ledger append-only and balanced at write time (the migrations'
+# .sql files). Data checks see only the damage already done; this sees the open door.
+PROTECTING_TRIGGERS = [
+    ("ledger_entry_append_only", "ledger_entry"),
+    ("ledger_transaction_append_only", "ledger_transaction"),
+    ("ledger_entry_balanced", "ledger_entry"),
+    ("ledger_transaction_has_entries", "ledger_transaction"),
+    ("processor_event_immutable", "processor_event"),
+    ("payouts_payout_guard", "payouts_payout"),
+    ("payouts_item_append_only", "payouts_payoutitem"),
+    ("payouts_settlement_append_only", "payouts_payoutsettlement"),
+    ("payouts_payout_items_sum", "payouts_payout"),
+    ("payouts_item_items_sum", "payouts_payoutitem"),
+    ("payouts_settlement_check", "payouts_payoutsettlement"),
+]
+
+CHECKS.append(
+    Check(
+        "protecting_triggers",
+        "The triggers that refuse changes and unbalanced writes are present and enabled",
+        f"""SELECT expected.trigger, expected.table_name,
+                   CASE WHEN t.oid IS NULL THEN 'missing' ELSE 'disabled' END AS state
+              FROM (VALUES {", ".join(f"('{name}', '{table}')" for name, table in PROTECTING_TRIGGERS)})
+                   AS expected (trigger, table_name)
+              LEFT JOIN pg_trigger t ON t.tgname = expected.trigger
+                                    AND t.tgrelid = to_regclass(expected.table_name)
+             -- 'O' and 'A' fire in ordinary sessions; 'D' is disabled, 'R' fires only on replicas.
+             WHERE t.oid IS NULL OR t.tgenabled NOT IN ('O', 'A')
+             ORDER BY expected.trigger""",
+        "is {state}",
+        vendor="postgresql",
+    )
+)
+
+
+def checks_to_run() -> list[Check]:
+    """The checks that apply to this database."""
+    return [check for check in CHECKS if check.vendor in (None, connection.vendor)]
+
+
 # What the admin keeps of a very broken ledger; the command prints every problem.
 STORED_PROBLEMS_MAX = 500
 
@@ -229,6 +272,8 @@ COUNTS_SQL = """
 
 
 def _subject(row: dict) -> str:
+    if "trigger" in row:
+        return f"trigger {row['trigger']} on {row['table_name']}"
     if "restaurant_id" in row:
         return f"{row['restaurant_id']} {row['currency']}"
     for key in ("transaction_id", "entry_id", "event_id", "payout_id"):
@@ -247,7 +292,7 @@ def _fetch(sql: str) -> list[dict]:
 def ledger_problems() -> list[Problem]:
     """Every problem found, check by check, in a stable order."""
     problems = []
-    for check in CHECKS:
+    for check in checks_to_run():
         for row in _fetch(check.sql):
             shown = {key: (value.isoformat() if isinstance(value, datetime) else value) for key, value in row.items()}
             problems.append(Problem(check.code, _subject(row), check.message.format(**shown)))

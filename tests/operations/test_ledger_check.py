@@ -67,7 +67,7 @@ def processor_account() -> Account:
 def test_a_healthy_ledger_passes_with_one_line_and_the_result_is_stored(ledger):
     status, lines = check()
     assert status == 0
-    assert lines == ["Ledger OK: 12 checks passed over 6 transactions, 16 entries, 4 events, 2 balances, 2 payouts."]
+    assert lines == ["Ledger OK: 13 checks passed over 6 transactions, 16 entries, 4 events, 2 balances, 2 payouts."]
     stored = ledger_check_last()
     assert stored.ok is True
     assert stored.summary == lines[0]
@@ -230,11 +230,31 @@ def test_an_entry_settled_by_two_payouts_is_reported(ledger):
     assert lines[1:] == [f"  [entry_settled_twice] entry {entry_id}: is settled by 2 payouts"]
 
 
+def test_a_protecting_trigger_left_disabled_or_dropped_is_reported(ledger):
+    # The data is still sound, but nothing stops the next UPDATE of an entry.
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # settle what is pending before altering tables
+        cursor.execute("ALTER TABLE ledger_entry DISABLE TRIGGER ledger_entry_append_only")
+        cursor.execute("DROP TRIGGER processor_event_immutable ON processor_event")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    status, lines = check()
+    assert status == 1
+    assert lines[1:] == [
+        "  [protecting_triggers] trigger ledger_entry_append_only on ledger_entry: is disabled",
+        "  [protecting_triggers] trigger processor_event_immutable on processor_event: is missing",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE ledger_entry ENABLE TRIGGER ledger_entry_append_only")
+    assert check()[1][1:] == [
+        "  [protecting_triggers] trigger processor_event_immutable on processor_event: is missing"
+    ]
+
+
 def test_list_checks_names_every_check():
     status, out, _ = run_command("ledger_check", "--list-checks")
     assert status == 0
     assert [line.split()[0] for line in out.splitlines()] == [
         "unbalanced_transaction", "too_few_entries", "entry_currency", "event_not_posted", "payout_change_repeated",
         "payout_postings", "payable_projection", "reserved_projection", "last_event_at", "reserved_open_payouts",
-        "payout_items_sum", "entry_settled_twice",
+        "payout_items_sum", "entry_settled_twice", "protecting_triggers",
     ]

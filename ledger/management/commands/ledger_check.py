@@ -11,7 +11,8 @@ class Command(BaseCommand):
     help = (
         "Verify the ledger: balanced transactions with ≥ 2 entries in their accounts' currency, one transaction "
         "per event and per payout state change, projections = sums of entries, reserved = open payouts, payout "
-        "items = amounts, entries settled at most once. Stores the result for the admin. Exit 1 on any problem."
+        "items = amounts, entries settled at most once, the protecting triggers in place. Stores the result "
+        "for the admin. Exit 1 on any problem."
     )
 
     def add_arguments(self, parser):
@@ -21,7 +22,8 @@ class Command(BaseCommand):
     def handle(self, *args, no_store, list_checks, **options):
         if list_checks:
             for check in CHECKS:
-                self.stdout.write(f"{check.code:24} {check.title}")
+                only = f" ({check.vendor} only)" if check.vendor else ""
+                self.stdout.write(f"{check.code:24} {check.title}{only}")
             return
         report = ledger_check_run(store=not no_store)
         if report.ok:
