@@ -48,7 +48,7 @@ class PayoutRunRequestForm(forms.Form):
     def add_service_errors(self, errors: dict[str, list[str]] | None, detail: str) -> None:
         if not errors:
             self.add_error(None, detail)
-        for name, messages in errors.items():
+        for name, messages in (errors or {}).items():
             self.add_error(name if name in self.fields else None, messages)
 
 

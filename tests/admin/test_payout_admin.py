@@ -162,6 +162,22 @@ def test_the_run_form_queues_the_same_task_as_the_api_and_shows_the_run(manager,
     assert "queued" in manager_client.get(response["Location"]).content.decode()
 
 
+def test_a_service_refusal_without_field_errors_is_shown_on_the_form(manager_client, monkeypatch):
+    from mesa247.errors import ApplicationError
+
+    def refuse(**kwargs):
+        raise ApplicationError("Payout runs are paused for the month-end close.")
+
+    monkeypatch.setattr("payouts.admin.payout_run_request", refuse)
+    response = manager_client.post(
+        RUN_FORM, {"currency": "PEN", "as_of": timezone.localdate().isoformat(), "min_amount": "5000"}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == ["Payout runs are paused for the month-end close."]
+    assert "paused for the month-end close" in response.content.decode()
+    assert PayoutRun.objects.count() == 0
+
+
 def test_with_a_sync_worker_the_run_from_the_form_pays_the_restaurants(
     manager_client, django_capture_on_commit_callbacks
 ):
