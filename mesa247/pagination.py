@@ -1,9 +1,12 @@
-"""Cursor pagination whose bad query parameters are 400 problems, not silent defaults or 404s."""
+"""Cursor pagination whose bad query parameters are 400 problems, not silent defaults, 404s or 500s."""
 
+from django.core.exceptions import ValidationError
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 
 from .errors import InvalidInput
+
+BIGINT_RANGE = range(-(2**63), 2**63)
 
 
 class StrictCursorPagination(CursorPagination):
@@ -22,12 +25,26 @@ class StrictCursorPagination(CursorPagination):
             )
         return int(raw)
 
+    def paginate_queryset(self, queryset, request, view=None):
+        self.model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
+
     def decode_cursor(self, request):
-        # DRF answers 404 for a bad cursor; it is a bad request parameter.
+        # DRF answers 404 for an undecodable cursor, and a decodable one whose
+        # position is not a value of the ordering field would fail in the query.
         try:
-            return super().decode_cursor(request)
-        except NotFound:
+            cursor = super().decode_cursor(request)
+            if cursor is not None and cursor.position is not None:
+                self._position_check(cursor.position)
+        except (NotFound, ValidationError, ValueError):
             raise InvalidInput(
                 "Invalid query parameters.",
                 errors={"cursor": ["Invalid cursor: follow the next/previous links as given."]},
             ) from None
+        return cursor
+
+    def _position_check(self, position: str) -> None:
+        field = self.model._meta.get_field(self.ordering[0].lstrip("-"))
+        value = field.to_python(position)
+        if isinstance(value, int) and value not in BIGINT_RANGE:
+            raise ValueError("position out of range")

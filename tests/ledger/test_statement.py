@@ -1,5 +1,6 @@
 """GET /v1/restaurants/{id}/ledger: the restaurant's entries, newest first, cursor-paginated."""
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -106,6 +107,14 @@ def test_page_size_500_is_accepted(reader, history):
     response = reader.get("/v1/restaurants/res_001/ledger?page_size=500")
     assert response.status_code == 200
     assert len(response.json()["results"]) == 5
+
+
+@pytest.mark.parametrize("decoded", ["p=abc", "p=2025-01-01", "r=1&p=%00", "p=99999999999999999999999999", "p=-1.5"])
+def test_a_cursor_with_a_position_that_is_not_an_entry_id_is_400(reader, history, decoded):
+    cursor = base64.b64encode(decoded.encode()).decode()
+    response = reader.get("/v1/restaurants/res_001/ledger", {"cursor": cursor})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"cursor": ["Invalid cursor: follow the next/previous links as given."]}
 
 
 def test_statement_of_an_unknown_restaurant_is_404(reader):

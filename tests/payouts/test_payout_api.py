@@ -1,5 +1,6 @@
 """The payouts API: POST /v1/payouts/run, runs, payouts with items, filters and pagination."""
 
+import base64
 import logging
 import uuid
 from datetime import timedelta
@@ -254,6 +255,14 @@ def test_a_payout_list_page_size_that_is_not_1_to_500_is_400(payout_reader, thre
     response = payout_reader.get(f"/v1/payouts?page_size={page_size}")
     assert response.status_code == 400
     assert response.json()["errors"] == {"page_size": ["Must be an integer from 1 to 500."]}
+
+
+@pytest.mark.parametrize("decoded", ["p=abc", "p=notadate", "o=5&p=x", "p=%00", "p=99999999999999999999999999"])
+def test_a_payout_list_cursor_with_a_position_that_is_not_a_time_is_400(payout_reader, three_payouts, decoded):
+    cursor = base64.b64encode(decoded.encode()).decode()
+    response = payout_reader.get("/v1/payouts", {"cursor": cursor})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"cursor": ["Invalid cursor: follow the next/previous links as given."]}
 
 
 def test_in_sync_mode_the_run_executes_once_the_creating_transaction_commits(
