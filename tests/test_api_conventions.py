@@ -84,6 +84,13 @@ def test_a_body_over_the_upload_limit_is_a_json_413_not_a_crash(token_client, se
     assert_problem(response, 413, "payload_too_large")
 
 
+def test_json_nested_too_deeply_is_a_400_not_a_crash(token_client):
+    client = token_client("payouts.add_payoutrun")
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = client.post("/v1/payouts/run", body, content_type="application/json")
+    assert_problem(response, 400, "malformed_json")
+
+
 # --- authentication and permissions ---------------------------------------------------
 
 
