@@ -199,7 +199,7 @@ class ProcessorEventBatchApi(APIView):
             ),
             problem_example(413, "payload_too_large", "The body is over 8388608 bytes."),
             problem_example(415, "unsupported_media_type", "Send Content-Type: application/json, not text/plain."),
-            OpenApiExample("Two events", value={"events": [CHARGE_EXAMPLE]}, request_only=True),
+            OpenApiExample("One event", value={"events": [CHARGE_EXAMPLE]}, request_only=True),
             OpenApiExample(
                 "Results",
                 value={
