@@ -117,3 +117,48 @@ def test_the_demo_flow_on_sqlite_serves_the_readme_numbers(demo_env, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_bin_demo_serves_prints_the_finance_login_and_ctrl_c_stops_web_and_worker(tmp_path):
+    """`make run` itself (bin/demo), as a person runs it in a terminal, then Ctrl-C."""
+    import signal
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # A fresh terminal: none of the test run's settings.
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+    env.update(DEMO_DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}", PORT=str(port), LOG_LEVEL="WARNING")
+    log = tmp_path / "demo.log"
+    with log.open("w") as output:
+        # A session of its own: Ctrl-C in a terminal signals the whole foreground process group.
+        demo = subprocess.Popen(["bin/demo"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        for _ in range(600):
+            if "worker running; Ctrl-C stops both" in log.read_text() or demo.poll() is not None:
+                break
+            time.sleep(0.1)
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail(f"bin/demo did not serve on port {port}:\n{log.read_text()}")
+        text = log.read_text()
+        assert "read 1048 · created 1023 · duplicate 24 · conflict 1 · rejected 0" in text
+        assert "Ledger OK" in text
+        assert re.search(r"username\s+finance\n\s+password\s+\S{12,}", text)
+    finally:
+        os.killpg(demo.pid, signal.SIGINT)
+        try:
+            demo.wait(timeout=30)
+        finally:
+            leftovers = subprocess.run(["pgrep", "-g", str(demo.pid)], capture_output=True, text=True).stdout
+            if leftovers:
+                os.killpg(demo.pid, signal.SIGKILL)
+    assert leftovers == "", f"processes left running after Ctrl-C: {leftovers}"
