@@ -1,11 +1,18 @@
 """Payout events on POST /v1/processor/events: created → paid → failed, created → failed."""
 
+import json
+import threading
+from collections import Counter
+
 import pytest
+from django.db import connection
 from django.db.models import Sum
+from rest_framework.test import APIClient
 
 from ledger.models import Entry, Transaction, TransactionKind
 from payouts.models import PayoutStatus
 from processor.models import Event
+from tests.conftest import post_event
 
 from .helpers import (
     available_reserved,
@@ -172,3 +179,43 @@ def test_a_late_backdated_refund_is_settled_by_the_next_payout_and_shown_in_its_
         "carried_balance": (0, None),
     }
     assert available_reserved("res_life") == (0, 9500 + 4100)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_payout_paid_and_a_payout_failed_arriving_at_once_apply_one_after_the_other():
+    """The payout row lock orders them: paid then returned, or failed then a refused paid; never both from created."""
+    charge("res_race_po", 10000, fee=500, at="2025-12-01T15:00:00Z")
+    run("2025-12-30")
+    racing = payout_of("res_race_po", "2025-12-30")
+    bodies = [
+        json.dumps(payout_paid_payload(racing, event_id="evt_race_paid")).encode(),
+        json.dumps(payout_failed_payload(racing, event_id="evt_race_failed")).encode(),
+    ]
+    barrier = threading.Barrier(2)
+    statuses = {}
+
+    def send(body):
+        try:
+            client = APIClient()
+            barrier.wait(timeout=30)
+            statuses[json.loads(body)["event_type"]] = post_event(client, None, raw=body).status_code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    racing.refresh_from_db()
+    assert racing.status == PayoutStatus.FAILED
+    kinds = Counter(Transaction.objects.filter(payout=racing).values_list("kind", flat=True))
+    if statuses == {"payout_paid": 201, "payout_failed": 201}:
+        assert kinds == {TransactionKind.PAYOUT_RESERVE: 1, TransactionKind.PAYOUT_PAID: 1,
+                         TransactionKind.PAYOUT_RETURNED: 1}
+    else:
+        assert statuses == {"payout_paid": 422, "payout_failed": 201}
+        assert kinds == {TransactionKind.PAYOUT_RESERVE: 1, TransactionKind.PAYOUT_FAILED: 1}
+    assert available_reserved("res_race_po") == (9500, 0)
+    assert ledger_totals() == {"processor_clearing": 9500, "restaurant_payable": -9500, "restaurant_reserved": 0}
