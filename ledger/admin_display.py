@@ -7,7 +7,9 @@ are new events or reversing transactions, never edits.
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import flatten_fieldsets, quote
+from django.core.exceptions import BadRequest
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -89,6 +91,20 @@ class ReadOnlyModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if self.fieldsets:
             return flatten_fieldsets(self.fieldsets)
         return super().get_readonly_fields(request, obj)
+
+    def get_changelist_instance(self, request):
+        # PostgreSQL text cannot hold NUL: such a filter value would fail in the database (a 500).
+        if any("\x00" in value for values in request.GET.lists() for value in values[1]):
+            raise BadRequest("Filters and searches cannot contain null characters.")
+        return super().get_changelist_instance(request)
+
+    def changelist_queryset(self, request):
+        """The rows the changelist shows with the request's filters and search; a malformed filter is a 400
+        (the changelist page itself shows Django's error page for it)."""
+        try:
+            return self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters as error:
+            raise BadRequest(f"Invalid filter: {error}") from error
 
     def lookup_allowed(self, lookup, value, request=None):
         if lookup in self.extra_lookups:

@@ -119,8 +119,7 @@ class PayoutAdmin(ReadOnlyModelAdmin):
         """The payouts the changelist shows with the same filters and search, as CSV."""
         if not self.has_export_permission(request):
             raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
-        return payouts_csv_response(payouts=changelist.get_queryset(request), filename_hint="filtered")
+        return payouts_csv_response(payouts=self.changelist_queryset(request), filename_hint="filtered")
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj):

@@ -119,3 +119,20 @@ def test_transactions_filter_by_kind_and_search_by_event_id(money_world, viewer_
     assert sorted(t.event.event_id for t in by_kind.context["cl"].result_list) == ["evt_a3", "evt_b2"]
     by_event = viewer_client.get(admin_url(Transaction), {"q": "evt_c_paid"})
     assert [t.kind for t in by_event.context["cl"].result_list] == ["payout_paid"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/admin/processor/event/", {"restaurant_id": "res_a\x00"}),
+        ("/admin/ledger/entry/", {"account__restaurant__id__exact": "\x00"}),
+        ("/admin/payouts/payout/", {"restaurant__id__exact": "res_a\x00"}),
+        ("/admin/payouts/payout/export/", {"restaurant__id__exact": "\x00"}),
+        ("/admin/ledger/restaurantbalance/", {"q": "res_a", "currency": "\x00"}),
+    ],
+)
+def test_a_null_character_in_a_filter_is_a_bad_request_not_a_server_error(money_world, superuser_client, path,
+                                                                           params):
+    # PostgreSQL text cannot hold NUL; a hand-edited or forged URL gets a 400, never a 500.
+    superuser_client.raise_request_exception = False
+    assert superuser_client.get(path, params).status_code == 400

@@ -247,3 +247,10 @@ def test_exported_text_cannot_run_as_a_spreadsheet_formula(money_world, manager_
     rows = csv_rows(manager_client.get(EXPORT, {"status__exact": "failed"}))
     assert {row["failure_reason"] for row in rows} == {"'=HYPERLINK(\"http://evil\")"}
     assert {row["payout_amount_minor"] for row in rows} == {"14000"}
+
+
+def test_exporting_with_a_malformed_filter_is_a_bad_request(money_world, manager_client):
+    manager_client.raise_request_exception = False
+    response = manager_client.get(EXPORT, {"as_of__exact": "2025-02-30"})
+    assert response.status_code == 400
+    assert not getattr(response, "streaming", False)
