@@ -222,6 +222,28 @@ def test_a_gz_file_that_is_not_gzip_is_a_clear_error(tmp_path, content, reason):
     assert Event.objects.count() == 0
 
 
+def test_ctrl_c_keeps_the_committed_batches_says_so_and_a_second_load_finishes(tmp_path, monkeypatch):
+    from django.core.management import CommandError
+
+    events = [EventPayloadFactory(event_id=f"evt_{n}") for n in range(7)]
+    lines = [(json.dumps(event) + "\n").encode() for event in events]
+
+    def interrupted_after_five_lines():
+        yield from lines[:5]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": interrupted_after_five_lines()})())
+    with pytest.raises(CommandError, match=r"Interrupted after line 4: read 4 · created 4 ") as interrupted:
+        run_command("load_events", "-", "--no-progress", "--batch-size", "2")
+    assert interrupted.value.returncode == 130
+    # Two whole batches committed; the fifth line's batch was rolled back.
+    assert sorted(Event.objects.values_list("event_id", flat=True)) == [f"evt_{n}" for n in range(4)]
+    assert Transaction.objects.count() == 4
+    status, out, _ = load(write_jsonl(tmp_path / "events.jsonl", events))
+    assert status == 0
+    assert summary_of(out) == {"read": 7, "created": 3, "duplicate": 4, "conflict": 0, "rejected": 0}
+
+
 def test_an_unwritable_rejects_file_is_a_clear_error_before_anything_is_loaded(tmp_path):
     from django.core.management import CommandError
 

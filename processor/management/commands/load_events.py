@@ -9,7 +9,7 @@ import zlib
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from processor.loading import CONFLICT, CREATED, DUPLICATE, REJECTED, events_load, jsonl_parse
+from processor.loading import CONFLICT, CREATED, DUPLICATE, REJECTED, LoadSummary, events_load, jsonl_parse
 
 
 class Command(BaseCommand):
@@ -40,8 +40,13 @@ class Command(BaseCommand):
         show_progress = not no_progress and sys.stderr.isatty()
         progress = tqdm(unit=" events", file=sys.stderr, disable=not show_progress, dynamic_ncols=True)
         started = time.monotonic()
+        committed = LoadSummary()  # what is recorded so far, for a Ctrl-C
+        last_line = 0
 
         def on_batch(outcomes):
+            nonlocal last_line
+            committed.add(outcomes)
+            last_line = max([last_line, *(item.number for item in outcomes)])
             progress.update(len(outcomes))
             for item in outcomes:
                 if item.outcome in (REJECTED, CONFLICT):
@@ -66,18 +71,20 @@ class Command(BaseCommand):
 
         try:
             summary = events_load(lines=jsonl_parse(reader), batch_size=batch_size, on_batch=on_batch)
+        except KeyboardInterrupt:
+            # Each batch is one database transaction: the one in progress rolled back, the others stay.
+            raise CommandError(
+                f"Interrupted after line {last_line}: {_counts(committed)}. The batch in progress was not "
+                "recorded; loading the file again finishes the load (recorded lines count as duplicates).",
+                returncode=130,
+            ) from None
         finally:
             progress.close()
             if rejects_file:
                 rejects_file.close()
             self._close(stream)
         elapsed = max(time.monotonic() - started, 1e-9)
-        counts = summary.counts
-        self.stdout.write(
-            f"read {summary.read} · created {counts[CREATED]} · duplicate {counts[DUPLICATE]} · "
-            f"conflict {counts[CONFLICT]} · rejected {counts[REJECTED]} · "
-            f"{summary.read / elapsed:,.0f} events/s ({elapsed:.1f} s)"
-        )
+        self.stdout.write(f"{_counts(summary)} · {summary.read / elapsed:,.0f} events/s ({elapsed:.1f} s)")
         if reader.error:
             # The lines before the damage are whole and were loaded; loading the repaired file again
             # finds them as duplicates.
@@ -98,6 +105,14 @@ class Command(BaseCommand):
             return open(path, "rb")  # noqa: SIM115
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _counts(summary: LoadSummary) -> str:
+    counts = summary.counts
+    return (
+        f"read {summary.read} · created {counts[CREATED]} · duplicate {counts[DUPLICATE]} · "
+        f"conflict {counts[CONFLICT]} · rejected {counts[REJECTED]}"
+    )
 
 
 class _Reader:
