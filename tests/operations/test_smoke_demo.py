@@ -7,6 +7,7 @@ operator would; the numbers are checked against events/README.md.
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -19,7 +20,15 @@ from processor.signature import signature_header
 
 from .conftest import ROOT, expected_sample_balances
 
-PORT = int(os.environ.get("MESA247_SMOKE_PORT", "8103"))
+
+def free_port() -> int:
+    """A port nobody listens on, so that concurrent test runs on one machine do not meet."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+PORT = int(os.environ.get("MESA247_SMOKE_PORT") or free_port())
 BASE = f"http://127.0.0.1:{PORT}"
 
 
@@ -122,11 +131,8 @@ def test_the_demo_flow_on_sqlite_serves_the_readme_numbers(demo_env, tmp_path):
 def test_bin_demo_serves_prints_the_finance_login_and_ctrl_c_stops_web_and_worker(tmp_path):
     """`make run` itself (bin/demo), as a person runs it in a terminal, then Ctrl-C."""
     import signal
-    import socket
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     # A fresh terminal: none of the test run's settings.
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
     env.update(DEMO_DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}", PORT=str(port), LOG_LEVEL="WARNING")
