@@ -164,7 +164,11 @@ def test_bin_demo_serves_prints_the_finance_login_and_ctrl_c_stops_web_and_worke
         try:
             demo.wait(timeout=30)
         finally:
-            leftovers = subprocess.run(["pgrep", "-g", str(demo.pid)], capture_output=True, text=True).stdout
-            if leftovers:
-                os.killpg(demo.pid, signal.SIGKILL)
-    assert leftovers == "", f"processes left running after Ctrl-C: {leftovers}"
+            # Everything the demo started, whatever process group it runs in, is in its session
+            # (exited processes not yet reaped by their new parent do not count).
+            session = subprocess.run(["ps", "-o", "pid=,stat=,etime=,args=", "-s", str(demo.pid)],
+                                     capture_output=True, text=True).stdout
+            leftovers = "".join(line + "\n" for line in session.splitlines() if not line.split()[1].startswith("Z"))
+            for line in leftovers.splitlines():
+                os.kill(int(line.split()[0]), signal.SIGKILL)
+    assert leftovers == "", f"processes left running after Ctrl-C:\n{leftovers}\n{log.read_text()[-3000:]}"
