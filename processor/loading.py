@@ -46,7 +46,7 @@ from mesa247.errors import ApplicationError, InvalidInput, validation_errors
 from .exceptions import EventConflict
 from .models import Event, EventType
 from .serializers import ProcessorEventInputSerializer
-from .services import _ensure_same_event, event_ingest, event_validate
+from .services import _ensure_same_event, event_build, event_ingest, event_validate
 
 logger = logging.getLogger("mesa247.processor")
 
@@ -291,22 +291,7 @@ def _events_insert(rows: list[dict]) -> dict[str, Event]:
         return {}
     rows = sorted(rows, key=lambda data: data["event_id"])  # a fixed order: concurrent loaders cannot deadlock
     received_at = timezone.now()
-    events = [
-        Event(
-            event_id=data["event_id"],
-            event_type=data["event_type"],
-            occurred_at=data["occurred_at"],
-            restaurant_id=data["restaurant_id"],
-            currency=data["currency"],
-            amount=data["amount"],
-            fee=data["fee"],
-            metadata=data["metadata"],
-            payment_id=data["metadata"].get("payment_id"),
-            payout_ref=data["metadata"].get("payout_id"),
-            received_at=received_at,
-        )
-        for data in rows
-    ]
+    events = [event_build(data, received_at=received_at) for data in rows]
     by_id = {event.event_id: event for event in events}
     if connection.vendor == "postgresql":
         returned = _events_insert_postgresql(events)

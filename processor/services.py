@@ -65,12 +65,10 @@ def event_ingest(*, payload) -> IngestOutcome:
         return IngestOutcome(event=event, created=True)
 
 
-@transaction.atomic(durable=True)
-def _event_record(data: dict) -> Event:
+def event_build(data: dict, **fields) -> Event:
+    """An unsaved Event from validated data; the API and the loader store the same rows."""
     metadata = data["metadata"]
-    # The insert comes first: a concurrent duplicate waits here on the unique
-    # index and fails once the winner commits, before touching anything else.
-    event = Event.objects.create(
+    return Event(
         event_id=data["event_id"],
         event_type=data["event_type"],
         occurred_at=data["occurred_at"],
@@ -81,7 +79,16 @@ def _event_record(data: dict) -> Event:
         metadata=metadata,
         payment_id=metadata.get("payment_id"),
         payout_ref=metadata.get("payout_id"),
+        **fields,
     )
+
+
+@transaction.atomic(durable=True)
+def _event_record(data: dict) -> Event:
+    # The insert comes first: a concurrent duplicate waits here on the unique
+    # index and fails once the winner commits, before touching anything else.
+    event = event_build(data)
+    event.save(force_insert=True)
     if event.event_type in (EventType.CHARGE_SUCCEEDED, EventType.REFUND_SUCCEEDED):
         restaurant_ensure(restaurant_id=event.restaurant_id)
         event_post(event=event)
