@@ -36,7 +36,11 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
 
 
-DEBUG = env_bool("DEBUG", False)
+# With neither DEBUG nor DATABASE_URL set, this is a zero-setup local run on the
+# embedded SQLite file: DEBUG on, answering localhost only. Any deployment names
+# its database, and then DEBUG is off unless it is asked for.
+LOCAL_DEVELOPMENT_DEFAULTS = not os.environ.get("DATABASE_URL") and not os.environ.get("DEBUG")
+DEBUG = env_bool("DEBUG", LOCAL_DEVELOPMENT_DEFAULTS)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
