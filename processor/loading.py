@@ -46,7 +46,7 @@ from mesa247.errors import ApplicationError, InvalidInput, validation_errors
 from .exceptions import EventConflict
 from .models import Event, EventType
 from .serializers import ProcessorEventInputSerializer
-from .services import _ensure_same_event, event_build, event_ingest, event_validate
+from .services import event_build, event_ensure_same, event_ingest, event_validate
 
 logger = logging.getLogger("mesa247.processor")
 
@@ -274,7 +274,7 @@ def _events_record_set_based(valid: list[tuple[int, dict]], known: KnownLedgerRo
             outcomes[number] = LineOutcome(number, event_id, CREATED)
             continue
         try:
-            _ensure_same_event(stored[event_id], data)
+            event_ensure_same(existing=stored[event_id], data=data)
         except EventConflict as error:
             outcomes[number] = LineOutcome(number, event_id, CONFLICT, problem_reason(error))
         else:

@@ -58,7 +58,7 @@ def event_ingest(*, payload) -> IngestOutcome:
             existing = Event.objects.filter(event_id=data["event_id"]).first()
             if existing is None:
                 raise
-            _ensure_same_event(existing, data)
+            event_ensure_same(existing=existing, data=data)
             logger.info("event replayed", extra={"event_type": existing.event_type})
             return IngestOutcome(event=existing, created=False)
         logger.info("event recorded", extra={"event_type": event.event_type, "amount": event.amount})
@@ -110,7 +110,8 @@ def _json_equal(left, right) -> bool:
     return left == right
 
 
-def _ensure_same_event(existing: Event, data: dict) -> None:
+def event_ensure_same(*, existing: Event, data: dict) -> None:
+    """Raise EventConflict naming every business field in which `data` differs from the stored event."""
     differing = [
         field
         for field in BUSINESS_FIELDS
