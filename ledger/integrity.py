@@ -77,6 +77,24 @@ PAYABLE_AND_RESERVED_SUMS = """
      GROUP BY a.restaurant_id, a.currency
 """
 
+
+def _projection_check(column: str) -> Check:
+    """The projection's `column` against the sum of the restaurant's entries on that account."""
+    return Check(
+        f"{column}_projection",
+        f"Projected {column} = −sum of the restaurant's {column} entries",
+        f"""WITH sums AS ({PAYABLE_AND_RESERVED_SUMS})
+            SELECT COALESCE(b.restaurant_id, s.restaurant_id) AS restaurant_id,
+                   COALESCE(b.currency, s.currency) AS currency,
+                   b.{column} AS projected, COALESCE(s.{column}, 0) AS from_entries
+              FROM ledger_restaurantbalance b
+              FULL OUTER JOIN sums s ON s.restaurant_id = b.restaurant_id AND s.currency = b.currency
+             WHERE b.{column} IS NULL OR b.{column} <> COALESCE(s.{column}, 0)
+             ORDER BY 1, 2""",
+        f"projected {column} {{projected}}, but its entries sum to {{from_entries}}",
+    )
+
+
 CHECKS = [
     Check(
         "unbalanced_transaction",
@@ -150,32 +168,8 @@ CHECKS = [
         "is {status} but has postings reserve×{reserve}, paid×{paid}, failed×{failed}, "
         "returned×{returned}",
     ),
-    Check(
-        "payable_projection",
-        "Projected payable = −sum of the restaurant's payable entries",
-        f"""WITH sums AS ({PAYABLE_AND_RESERVED_SUMS})
-            SELECT COALESCE(b.restaurant_id, s.restaurant_id) AS restaurant_id,
-                   COALESCE(b.currency, s.currency) AS currency,
-                   b.payable AS projected, COALESCE(s.payable, 0) AS from_entries
-              FROM ledger_restaurantbalance b
-              FULL OUTER JOIN sums s ON s.restaurant_id = b.restaurant_id AND s.currency = b.currency
-             WHERE b.payable IS NULL OR b.payable <> COALESCE(s.payable, 0)
-             ORDER BY 1, 2""",
-        "projected payable {projected}, but its entries sum to {from_entries}",
-    ),
-    Check(
-        "reserved_projection",
-        "Projected reserved = −sum of the restaurant's reserved entries",
-        f"""WITH sums AS ({PAYABLE_AND_RESERVED_SUMS})
-            SELECT COALESCE(b.restaurant_id, s.restaurant_id) AS restaurant_id,
-                   COALESCE(b.currency, s.currency) AS currency,
-                   b.reserved AS projected, COALESCE(s.reserved, 0) AS from_entries
-              FROM ledger_restaurantbalance b
-              FULL OUTER JOIN sums s ON s.restaurant_id = b.restaurant_id AND s.currency = b.currency
-             WHERE b.reserved IS NULL OR b.reserved <> COALESCE(s.reserved, 0)
-             ORDER BY 1, 2""",
-        "projected reserved {projected}, but its entries sum to {from_entries}",
-    ),
+    _projection_check("payable"),
+    _projection_check("reserved"),
     Check(
         "last_event_at",
         "Projected last_event_at = latest occurred_at of the restaurant's events in that currency",
