@@ -17,6 +17,7 @@ from .admin_display import (
     change_link,
     changelist_link,
     money,
+    money_display,
 )
 from .admin_selectors import accounts_with_balances, restaurant_balances_annotated, transactions_with_totals
 from .models import Account, AccountKind, Entry, LedgerCheckResult, Restaurant, RestaurantBalance, Transaction
@@ -126,21 +127,10 @@ class RestaurantBalanceAdmin(ReadOnlyModelAdmin):
     def get_queryset(self, request):
         return restaurant_balances_annotated(now=timezone.now())
 
-    @admin.display(description="Available", ordering="available")
-    def available_display(self, obj):
-        return money(obj.available, obj.currency)
-
-    @admin.display(description="Pending", ordering="pending")
-    def pending_display(self, obj):
-        return money(obj.pending, obj.currency)
-
-    @admin.display(description="Reserved", ordering="reserved")
-    def reserved_display(self, obj):
-        return money(obj.reserved, obj.currency)
-
-    @admin.display(description="Payable (available + pending)", ordering="payable")
-    def payable_display(self, obj):
-        return money(obj.payable, obj.currency)
+    available_display = money_display("available", "Available")
+    pending_display = money_display("pending", "Pending")
+    reserved_display = money_display("reserved", "Reserved")
+    payable_display = money_display("payable", "Payable (available + pending)")
 
     @admin.display(description="Why")
     def why(self, obj):
@@ -234,9 +224,7 @@ class TransactionAdmin(ReadOnlyModelAdmin):
     def get_queryset(self, request):
         return transactions_with_totals()
 
-    @admin.display(description="Debits (= credits)", ordering="total")
-    def total_display(self, obj):
-        return money(obj.total, obj.currency)
+    total_display = money_display("total", "Debits (= credits)")
 
     @admin.display(description="Caused by")
     def cause(self, obj):

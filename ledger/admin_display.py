@@ -35,6 +35,16 @@ def major_units(amount: int, currency: str) -> str:
     return money(amount, currency).split(" ", 1)[1].replace(",", "")
 
 
+def money_display(field: str, description: str):
+    """An admin column or field showing the integer `field` as money in the row's `currency`."""
+
+    @admin.display(description=description, ordering=field)
+    def display(model_admin, obj):
+        return money(getattr(obj, field), obj.currency)
+
+    return display
+
+
 def local_time(value) -> str:
     """An instant in the business time zone, to the minute, as the rest of the admin shows it."""
     if value is None:

@@ -21,6 +21,7 @@ from ledger.admin_display import (
     changelist_link,
     local_time,
     money,
+    money_display,
 )
 from ledger.models import Entry, RestaurantBalance, Transaction
 from mesa247.errors import ApplicationError
@@ -283,13 +284,8 @@ class PayoutRunAdmin(ReadOnlyModelAdmin):
     def short_id(self, obj):
         return str(obj.pk)[:8]
 
-    @admin.display(description="Minimum", ordering="min_amount")
-    def min_amount_display(self, obj):
-        return money(obj.min_amount, obj.currency)
-
-    @admin.display(description="Total paid out", ordering="total_amount")
-    def total_amount_display(self, obj):
-        return money(obj.total_amount, obj.currency)
+    min_amount_display = money_display("min_amount", "Minimum")
+    total_amount_display = money_display("total_amount", "Total paid out")
 
     @admin.display(description="Duration", ordering="duration")
     def duration_display(self, obj):

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 
-from ledger.admin_display import ReadOnlyModelAdmin, change_link, money
+from ledger.admin_display import ReadOnlyModelAdmin, change_link, money_display
 
 from .models import Event, EventType
 
@@ -58,13 +58,8 @@ class EventAdmin(ReadOnlyModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("ledger_transaction")
 
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, obj):
-        return money(obj.amount, obj.currency)
-
-    @admin.display(description="Fee", ordering="fee")
-    def fee_display(self, obj):
-        return money(obj.fee, obj.currency)
+    amount_display = money_display("amount", "Amount")
+    fee_display = money_display("fee", "Fee")
 
     @admin.display(description="Ledger transaction")
     def ledger_link(self, obj):
