@@ -29,7 +29,6 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 from ledger.models import (
     Account,
@@ -41,12 +40,12 @@ from ledger.models import (
     TransactionKind,
 )
 from ledger.services import RestaurantAccounts, charge_lines, refund_lines
-from mesa247.errors import ApplicationError, InvalidInput, validation_errors
+from mesa247.errors import ApplicationError, InvalidInput
 
 from .exceptions import EventConflict
 from .models import Event, EventType
 from .serializers import ProcessorEventInputSerializer
-from .services import event_build, event_ensure_same, event_ingest, event_validate
+from .services import event_build, event_ensure_same, event_ingest, event_validate, payload_event_id
 
 logger = logging.getLogger("mesa247.processor")
 
@@ -174,17 +173,17 @@ def events_load_batch(*, lines: list[RawLine], known: KnownLedgerRows | None = N
     outcomes: dict[int, LineOutcome] = {}
     valid: list[tuple[int, dict]] = []
     payout_lines: list[RawLine] = []
-    validate = _batch_validator()
+    serializer = ProcessorEventInputSerializer()  # one for the batch: building one per line costs more
     for raw in lines:
         if raw.error is not None:
             outcomes[raw.number] = LineOutcome(raw.number, None, REJECTED, raw.error)
             continue
-        event_id = raw.payload.get("event_id") if isinstance(raw.payload, dict) else None
-        event_id = event_id if isinstance(event_id, str) else None
         try:
-            data = validate(raw.payload)
+            data = event_validate(payload=raw.payload, serializer=serializer)
         except InvalidInput as error:
-            outcomes[raw.number] = LineOutcome(raw.number, event_id, REJECTED, problem_reason(error))
+            outcomes[raw.number] = LineOutcome(
+                raw.number, payload_event_id(raw.payload), REJECTED, problem_reason(error)
+            )
             continue
         if data["event_type"] in POSTED_TYPES:
             valid.append((raw.number, data))
@@ -198,7 +197,8 @@ def events_load_batch(*, lines: list[RawLine], known: KnownLedgerRows | None = N
         except DatabaseError as exc:
             known.discard()
             logger.warning("batch fell back to one event at a time", extra={"error": str(exc)})
-            outcomes.update(_events_record_one_by_one([(number, data) for number, data in valid]))
+            payloads = {raw.number: raw.payload for raw in lines}
+            outcomes.update(_events_record_one_by_one([(number, payloads[number]) for number, _ in valid]))
     # Payout events after the batch: their per-event service locks one balance row each.
     outcomes.update(_events_record_one_by_one([(raw.number, raw.payload) for raw in payout_lines]))
     texts = {raw.number: raw.text for raw in lines}
@@ -208,29 +208,11 @@ def events_load_batch(*, lines: list[RawLine], known: KnownLedgerRows | None = N
     ]
 
 
-def _batch_validator():
-    """`event_validate`'s rules with one serializer reused for the batch (building one per line costs more
-    than validating it). Anything but a JSON object goes to `event_validate` itself, for its exact message."""
-    serializer = ProcessorEventInputSerializer()
-
-    def validate(payload) -> dict:
-        if not isinstance(payload, dict):
-            return event_validate(payload=payload)
-        try:
-            return dict(serializer.run_validation(payload))
-        except ValidationError as exc:
-            raise InvalidInput("One or more fields are invalid.", errors=validation_errors(exc.detail)) from None
-
-    return validate
-
-
 def _events_record_one_by_one(items: list[tuple[int, object]]) -> dict[int, LineOutcome]:
+    """Each (line number, payload as read) through the single-event service, in its own transaction."""
     outcomes = {}
     for number, payload in items:
-        event_id = payload.get("event_id") if isinstance(payload, dict) else None
-        if isinstance(payload, dict) and not isinstance(payload.get("occurred_at"), str):
-            # Validated data carries a datetime: the single-event service wants the JSON shape.
-            payload = _as_json_payload(payload)
+        event_id = payload_event_id(payload)
         try:
             outcome = event_ingest(payload=payload)
         except EventConflict as error:
@@ -244,12 +226,6 @@ def _events_record_one_by_one(items: list[tuple[int, object]]) -> dict[int, Line
         else:
             outcomes[number] = LineOutcome(number, event_id, CREATED if outcome.created else DUPLICATE)
     return outcomes
-
-
-def _as_json_payload(data: dict) -> dict:
-    payload = dict(data)
-    payload["occurred_at"] = data["occurred_at"].isoformat()
-    return payload
 
 
 @transaction.atomic(durable=True)

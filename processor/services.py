@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from rest_framework.exceptions import ValidationError
 
 from ledger.services import event_post, restaurant_ensure
 from mesa247.errors import ApplicationError, InvalidInput, validation_errors
@@ -35,17 +36,28 @@ class IngestOutcome:
         return 201 if self.created else 200
 
 
-def event_validate(*, payload) -> dict:
-    """Check one event's shape and values; raise InvalidInput with field errors."""
+def event_validate(*, payload, serializer: ProcessorEventInputSerializer | None = None) -> dict:
+    """Check one event's shape and values; raise InvalidInput with field errors.
+
+    A caller validating many events passes one `serializer` to reuse (building one per
+    event costs more than validating it).
+    """
     if not isinstance(payload, dict):
         raise InvalidInput(
             "The event must be a JSON object.",
             errors={"non_field_errors": ["Expected a JSON object, got " + type(payload).__name__ + "."]},
         )
-    serializer = ProcessorEventInputSerializer(data=payload)
-    if not serializer.is_valid():
-        raise InvalidInput("One or more fields are invalid.", errors=validation_errors(serializer.errors))
-    return dict(serializer.validated_data)
+    serializer = serializer or ProcessorEventInputSerializer()
+    try:
+        return dict(serializer.run_validation(payload))
+    except ValidationError as exc:
+        raise InvalidInput("One or more fields are invalid.", errors=validation_errors(exc.detail)) from None
+
+
+def payload_event_id(payload) -> str | None:
+    """The event_id of a payload that may be invalid, to name it in an answer; None if there is none."""
+    event_id = payload.get("event_id") if isinstance(payload, dict) else None
+    return event_id if isinstance(event_id, str) else None
 
 
 def event_ingest(*, payload) -> IngestOutcome:
@@ -175,8 +187,7 @@ def events_ingest_batch(*, payloads: list) -> list[BatchResult]:
     """Ingest each event on its own, in order; one result per event, as the single endpoint would answer."""
     results = []
     for index, payload in enumerate(payloads):
-        event_id = payload.get("event_id") if isinstance(payload, dict) else None
-        event_id = event_id if isinstance(event_id, str) else None
+        event_id = payload_event_id(payload)
         try:
             outcome = event_ingest(payload=payload)
         except ApplicationError as error:
