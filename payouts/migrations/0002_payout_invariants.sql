@@ -32,22 +32,15 @@ CREATE TRIGGER payouts_payout_guard
     BEFORE UPDATE OR DELETE ON payouts_payout
     FOR EACH ROW EXECUTE FUNCTION payouts_payout_guard();
 
--- 2. Items and settlements are append-only.
-CREATE OR REPLACE FUNCTION payouts_refuse_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% on % refused: payout breakdowns are append-only', TG_OP, TG_TABLE_NAME
-        USING ERRCODE = 'restrict_violation';
-END;
-$$;
-
+-- 2. Items and settlements are append-only, refused by the ledger's own
+--    ledger_refuse_change() (ledger 0003_ledger_invariants).
 CREATE TRIGGER payouts_item_append_only
     BEFORE UPDATE OR DELETE ON payouts_payoutitem
-    FOR EACH ROW EXECUTE FUNCTION payouts_refuse_change();
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
 
 CREATE TRIGGER payouts_settlement_append_only
     BEFORE UPDATE OR DELETE ON payouts_payoutsettlement
-    FOR EACH ROW EXECUTE FUNCTION payouts_refuse_change();
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
 
 -- 3. A payout's items sum exactly to its amount, checked at commit so that the
 --    payout and its items can be inserted one after the other.
