@@ -56,6 +56,24 @@ def post_event(client, payload, *, path="/v1/processor/events", secret=SECRET, t
     return client.generic("POST", path, data=body, content_type=content_type, headers=headers)
 
 
+def problem_body(status: int, code: str, title: str, detail: str, **extra) -> dict:
+    """The exact problem JSON (RFC 9457) the API answers for an error."""
+    return {"type": f"urn:mesa247:problem:{code}", "title": title, "status": status, "code": code, "detail": detail,
+            **extra}
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    """The response is a problem of this status and code, with a title and a detail; its body, for more checks."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"] == f"urn:mesa247:problem:{code}"
+    assert body["title"] and body["detail"]
+    return body
+
+
 @pytest.fixture
 def post(client_anon):
     def _post(payload=None, **kwargs):

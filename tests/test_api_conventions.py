@@ -11,6 +11,7 @@ from django.test import Client
 from pythonjsonlogger.json import JsonFormatter
 from rest_framework.test import APIClient
 
+from tests.conftest import assert_problem
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,17 +22,6 @@ BALANCE = "/v1/restaurants/res_001/balance"
 @pytest.fixture
 def restaurant(post, event_payload):
     assert post(event_payload(event_id="evt_conv_1")).status_code == 201
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"] == f"urn:mesa247:problem:{code}"
-    assert body["title"] and body["detail"]
-    return body
 
 
 # --- errors ----------------------------------------------------------------------

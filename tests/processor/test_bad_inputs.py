@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
+from tests.conftest import assert_problem
+
 from .conftest import NOTHING, row_counts
 
 pytestmark = pytest.mark.django_db
@@ -151,13 +153,7 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(post, body, content_type,
     with time_machine.travel(NOW, tick=False):
         response = post(raw=body, content_type=content_type if content_type is not None else "application/json")
 
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    problem = response.json()
-    assert problem["status"] == status
-    assert problem["code"] == code
-    assert problem["type"] == f"urn:mesa247:problem:{code}"
-    assert problem["title"] and problem["detail"]
+    problem = assert_problem(response, status, code)
     if errors is not None:
         assert problem["errors"] == errors
     assert row_counts() == NOTHING

@@ -8,6 +8,7 @@ import time_machine
 
 from ledger.models import Entry, Restaurant, Transaction
 from processor.models import Event
+from tests.conftest import problem_body
 from tests.factories import RefundPayloadFactory
 
 from .conftest import NOTHING, row_counts
@@ -132,15 +133,11 @@ def test_same_event_id_with_another_amount_answers_409_naming_the_field(post, fr
 
     assert response.status_code == 409
     assert response["Content-Type"] == "application/problem+json"
-    assert response.json() == {
-        "type": "urn:mesa247:problem:event_conflict",
-        "title": "Event id already used with a different payload",
-        "status": 409,
-        "code": "event_conflict",
-        "detail": "Event evt_000123 was already recorded with a different amount; nothing was written.",
-        "errors": {"amount": ["Differs from the recorded event."]},
-        "fields": ["amount"],
-    }
+    assert response.json() == problem_body(
+        409, "event_conflict", "Event id already used with a different payload",
+        "Event evt_000123 was already recorded with a different amount; nothing was written.",
+        errors={"amount": ["Differs from the recorded event."]}, fields=["amount"],
+    )
     assert row_counts() == before
     assert Event.objects.get().amount == 12000
 
@@ -217,65 +214,44 @@ def test_payout_event_without_payout_id_is_a_400(post, frozen):
 def test_get_is_405_in_the_problem_shape(client_anon):
     response = client_anon.get("/v1/processor/events")
     assert response.status_code == 405
-    assert response.json() == {
-        "type": "urn:mesa247:problem:method_not_allowed",
-        "title": "Method not allowed",
-        "status": 405,
-        "code": "method_not_allowed",
-        "detail": 'Method "GET" not allowed.',
-    }
+    assert response.json() == problem_body(405, "method_not_allowed", "Method not allowed", 'Method "GET" not allowed.')
 
 
 def test_a_400_body_lists_field_errors(post, frozen):
     response = post({**CHARGE, "amount": 12000.0, "currency": "pen"})
     assert response.status_code == 400
-    assert response.json() == {
-        "type": "urn:mesa247:problem:validation_error",
-        "title": "Invalid request",
-        "status": 400,
-        "code": "validation_error",
-        "detail": "One or more fields are invalid.",
-        "errors": {
+    assert response.json() == problem_body(
+        400, "validation_error", "Invalid request", "One or more fields are invalid.",
+        errors={
             "currency": ["Unsupported currency 'pen'; use an upper-case code of: PEN, USD, MXN."],
             "amount": ["Must be an integer number of minor units (no decimals, strings or booleans)."],
         },
-    }
+    )
 
 
 def test_413_for_a_body_over_64_kb(post):
     response = post(raw=b"{" + b" " * (64 * 1024) + b"}")
     assert response.status_code == 413
-    assert response.json() == {
-        "type": "urn:mesa247:problem:payload_too_large",
-        "title": "Payload too large",
-        "status": 413,
-        "code": "payload_too_large",
-        "detail": "The body is over 65536 bytes.",
-    }
+    assert response.json() == problem_body(
+        413, "payload_too_large", "Payload too large", "The body is over 65536 bytes."
+    )
 
 
 def test_415_for_a_body_that_is_not_json(post):
     response = post(raw=b"event_id=evt_1", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
-    assert response.json() == {
-        "type": "urn:mesa247:problem:unsupported_media_type",
-        "title": "Unsupported media type",
-        "status": 415,
-        "code": "unsupported_media_type",
-        "detail": "Send Content-Type: application/json, not application/x-www-form-urlencoded.",
-    }
+    assert response.json() == problem_body(
+        415, "unsupported_media_type", "Unsupported media type",
+        "Send Content-Type: application/json, not application/x-www-form-urlencoded.",
+    )
 
 
 def test_401_for_a_missing_signature(post):
     response = post(CHARGE, signature=False)
     assert response.status_code == 401
-    assert response.json() == {
-        "type": "urn:mesa247:problem:signature_missing",
-        "title": "Invalid webhook signature",
-        "status": 401,
-        "code": "signature_missing",
-        "detail": "The X-Mesa-Signature header is missing.",
-    }
+    assert response.json() == problem_body(
+        401, "signature_missing", "Invalid webhook signature", "The X-Mesa-Signature header is missing."
+    )
 
 
 def test_checks_run_in_order_size_then_signature_then_media_type_then_json(post):

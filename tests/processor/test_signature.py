@@ -11,7 +11,7 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from processor.signature import signature_compute
-from tests.conftest import OLD_SECRET, SECRET, sign
+from tests.conftest import OLD_SECRET, SECRET, problem_body, sign
 
 from .conftest import NOTHING, row_counts
 
@@ -26,13 +26,7 @@ def body(event_payload):
 
 
 def problem_401(code: str, detail: str) -> dict:
-    return {
-        "type": f"urn:mesa247:problem:{code}",
-        "title": "Invalid webhook signature",
-        "status": 401,
-        "code": code,
-        "detail": detail,
-    }
+    return problem_body(401, code, "Invalid webhook signature", detail)
 
 
 def test_valid_signature_with_the_current_secret_is_accepted(post, body, secrets_configured):
