@@ -6,7 +6,6 @@ from django.utils import timezone
 
 # Who may see the dashboard's figures: anyone who may view the balances.
 DASHBOARD_PERMISSION = "ledger.view_restaurantbalance"
-RUN_PAYOUTS_PERMISSION = "payouts.add_payoutrun"
 
 
 class FinanceAdminSite(admin.AdminSite):
@@ -16,6 +15,7 @@ class FinanceAdminSite(admin.AdminSite):
 
     def index(self, request, extra_context=None):
         from payouts.admin_selectors import dashboard_get
+        from payouts.admin_views import RUN_PAYOUTS_PERMISSION
 
         extra_context = dict(extra_context or {})
         if request.user.has_perm(DASHBOARD_PERMISSION):
