@@ -27,7 +27,6 @@ class EventAdmin(ReadOnlyModelAdmin):
         "ledger_link",
     ]
     list_filter = ["event_type", "currency", "occurred_at"]
-    list_select_related = ["ledger_transaction"]
     # The payout page links to "the events this payout settled".
     extra_lookups = ("ledger_transaction__entries__settlement__payout__id__exact",)
     exact_search_fields = ("event_id", "restaurant_id", "payment_id", "payout_ref")
