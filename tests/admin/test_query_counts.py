@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.utils import quote as admin_quote
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -74,3 +75,26 @@ def test_dashboard_query_count_does_not_grow_with_restaurants_or_runs(
     with django_assert_max_num_queries(QUERY_BUDGET):
         superuser_client.get(url)
     assert count_queries(superuser_client, url) == small
+
+
+def test_detail_pages_query_count_does_not_grow_with_their_lists(superuser_client):
+    """A payout settling 2 events and one settling 30 cost the same queries; so do their transactions and balances."""
+    for restaurant_id, events in (("res_few", 2), ("res_many", 30)):
+        for n in range(events):
+            ingest(f"evt_{restaurant_id}_{n}", "charge_succeeded", restaurant_id, 10000, fee=300,
+                   occurred_at=at(days=10), payment_id=f"pay_{restaurant_id}_{n}")
+    run_payouts(currency="PEN", min_amount=1)
+
+    def detail_queries(model, pk) -> int:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[admin_quote(pk)])
+        superuser_client.get(url)  # warm the session
+        return count_queries(superuser_client, url)
+
+    for model, lookup in (
+        (Payout, "restaurant_id"),
+        (RestaurantBalance, "restaurant_id"),
+        (Restaurant, "id"),
+        (Transaction, "payout__restaurant_id"),
+    ):
+        few, many = (model.objects.filter(**{lookup: rid}).order_by("pk").first().pk for rid in ("res_few", "res_many"))
+        assert detail_queries(model, few) == detail_queries(model, many), model
