@@ -67,7 +67,8 @@ def event_ingest(*, payload) -> IngestOutcome:
         try:
             event = _event_record(data)
         except IntegrityError:
-            existing = Event.objects.filter(event_id=data["event_id"]).first()
+            # With its transaction: the replay answers the original body, which names it.
+            existing = Event.objects.select_related("ledger_transaction").filter(event_id=data["event_id"]).first()
             if existing is None:
                 raise
             event_ensure_same(existing=existing, data=data)
