@@ -21,13 +21,15 @@ def _entries_sum(entries: QuerySet, group_by: str) -> Subquery:
     )
 
 
+def payable_not_matured(*, now: datetime) -> QuerySet:
+    """The payable entries that are not yet effective: what pending is made of (minus their sum)."""
+    return Entry.objects.filter(account__kind=AccountKind.RESTAURANT_PAYABLE, effective_at__gt=now)
+
+
 def pending_subquery(*, now: datetime) -> Coalesce:
     """Restaurant-facing pending of a RestaurantBalance row: its payable entries not yet matured."""
-    not_matured = Entry.objects.filter(
-        account__restaurant_id=OuterRef("restaurant_id"),
-        account__currency=OuterRef("currency"),
-        account__kind=AccountKind.RESTAURANT_PAYABLE,
-        effective_at__gt=now,
+    not_matured = payable_not_matured(now=now).filter(
+        account__restaurant_id=OuterRef("restaurant_id"), account__currency=OuterRef("currency")
     )
     # Payable is a liability (credit-normal): what we owe is minus the sum.
     return Coalesce(-_entries_sum(not_matured, "account_id"), Value(0), output_field=BigIntegerField())
@@ -66,7 +68,7 @@ def currency_totals(*, now: datetime) -> dict[str, dict[str, int]]:
     ):
         totals[row["currency"]] = {"payable": row["payable"] or 0, "reserved": row["reserved"] or 0, "pending": 0}
     for row in (
-        Entry.objects.filter(account__kind=AccountKind.RESTAURANT_PAYABLE, effective_at__gt=now)
+        payable_not_matured(now=now)
         .order_by()
         .values("currency")
         .annotate(total=Sum("amount"))
