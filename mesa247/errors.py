@@ -23,6 +23,7 @@ from rest_framework.response import Response
 logger = logging.getLogger("mesa247.errors")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+INTERNAL_ERROR_DETAIL = "The server failed to process the request. It has been logged."
 
 
 class ApplicationError(Exception):
@@ -181,17 +182,20 @@ def api_exception_handler(exc, context):
 
     logger.exception("unhandled error in API view")
     return problem_response(
-        problem(status=500, code="internal_error", title="Internal server error",
-                detail="The server failed to process the request. It has been logged.")
+        problem(status=500, code="internal_error", title="Internal server error", detail=INTERNAL_ERROR_DETAIL)
     )
+
+
+def _json_problem(status: int, code: str, title: str, detail: str) -> JsonResponse:
+    """A problem answered outside DRF (Django's error handlers), in the same shape."""
+    return JsonResponse(problem(status=status, code=code, title=title, detail=detail), status=status,
+                        content_type=PROBLEM_CONTENT_TYPE)
 
 
 @csrf_exempt  # a POST to an unknown path is a 404, not a CSRF failure page
 def json_not_found(request, exception=None):
     """404 for any path under /v1/ that matches no endpoint."""
-    body = problem(status=404, code="not_found", title="Not found",
-                   detail=f"No endpoint at {request.path}.")
-    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
+    return _json_problem(404, "not_found", "Not found", f"No endpoint at {request.path}.")
 
 
 def handler404(request, exception=None):
@@ -205,9 +209,7 @@ def handler404(request, exception=None):
 def handler400(request, exception=None):
     """A request Django refuses before any view (e.g. a Host not in ALLOWED_HOSTS)."""
     if request.path.startswith("/v1/"):
-        body = problem(status=400, code="bad_request", title="Bad request",
-                       detail="The request was refused before reaching an endpoint.")
-        return JsonResponse(body, status=400, content_type=PROBLEM_CONTENT_TYPE)
+        return _json_problem(400, "bad_request", "Bad request", "The request was refused before reaching an endpoint.")
     from django.views.defaults import bad_request
 
     return bad_request(request, exception)
@@ -215,9 +217,8 @@ def handler400(request, exception=None):
 
 def handler403(request, exception=None):
     if request.path.startswith("/v1/"):
-        body = problem(status=403, code="permission_denied", title="Permission denied",
-                       detail="You do not have permission to perform this action.")
-        return JsonResponse(body, status=403, content_type=PROBLEM_CONTENT_TYPE)
+        return _json_problem(403, "permission_denied", "Permission denied",
+                             "You do not have permission to perform this action.")
     from django.views.defaults import permission_denied
 
     return permission_denied(request, exception)
@@ -225,9 +226,7 @@ def handler403(request, exception=None):
 
 def handler500(request):
     if request.path.startswith("/v1/"):
-        body = problem(status=500, code="internal_error", title="Internal server error",
-                       detail="The server failed to process the request. It has been logged.")
-        return JsonResponse(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
+        return _json_problem(500, "internal_error", "Internal server error", INTERNAL_ERROR_DETAIL)
     from django.views.defaults import server_error
 
     return server_error(request)

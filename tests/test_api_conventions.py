@@ -7,10 +7,11 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from pythonjsonlogger.json import JsonFormatter
 from rest_framework.test import APIClient
 
+from mesa247 import errors
 from tests.conftest import assert_problem
 from tests.factories import UserFactory
 
@@ -52,6 +53,25 @@ def test_wrong_method_is_a_json_405(reader, restaurant):
 def test_host_not_allowed_is_a_json_400_under_v1(reader):
     response = reader.get(BALANCE, HTTP_HOST="evil.example")
     assert_problem(response, 400, "bad_request")
+
+
+@pytest.mark.parametrize(
+    "handler, status, code",
+    [(errors.handler400, 400, "bad_request"), (errors.handler403, 403, "permission_denied"),
+     (errors.handler404, 404, "not_found"), (errors.handler500, 500, "internal_error")],
+)
+def test_django_error_pages_are_problems_under_v1_and_html_elsewhere(handler, status, code):
+    request = RequestFactory().get("/v1/restaurants/res_001/balance")
+    response = handler(request) if handler is errors.handler500 else handler(request, Exception("refused"))
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/problem+json"
+    body = json.loads(response.content)
+    assert body["code"] == code and body["status"] == status and body["title"] and body["detail"]
+
+    elsewhere = RequestFactory().get("/admin/")
+    response = handler(elsewhere) if handler is errors.handler500 else handler(elsewhere, Exception("refused"))
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("text/html")
 
 
 def test_unhandled_error_is_a_json_500_and_is_logged(reader, restaurant, monkeypatch, caplog):
