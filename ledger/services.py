@@ -85,8 +85,12 @@ def balance_lock(*, restaurant_id: str, currency: str) -> RestaurantBalance:
     current balance (creating a payout) takes this lock first; postings that
     do not depend on it still update the row atomically and so queue behind it.
     """
-    balance_ensure(restaurant_id=restaurant_id, currency=currency)
-    return RestaurantBalance.objects.select_for_update().get(restaurant_id=restaurant_id, currency=currency)
+    locked = RestaurantBalance.objects.select_for_update().filter(restaurant_id=restaurant_id, currency=currency)
+    balance = locked.first()
+    if balance is None:
+        balance_ensure(restaurant_id=restaurant_id, currency=currency)
+        balance = locked.get()
+    return balance
 
 
 def transaction_post(
@@ -141,7 +145,6 @@ def transaction_post(
     # Restaurant-facing figures: liabilities are credit-normal.
     payable_delta = -sum(line.amount for line in lines if line.account.pk == accounts.payable.pk)
     reserved_delta = -sum(line.amount for line in lines if line.account.pk == accounts.reserved.pk)
-    balance_ensure(restaurant_id=restaurant_id, currency=currency)
     changes = {
         "payable": F("payable") + payable_delta,
         "reserved": F("reserved") + reserved_delta,
@@ -149,7 +152,11 @@ def transaction_post(
     }
     if occurred_at is not None:
         changes["last_event_at"] = Greatest(Coalesce(F("last_event_at"), Value(occurred_at)), Value(occurred_at))
-    RestaurantBalance.objects.filter(restaurant_id=restaurant_id, currency=currency).update(**changes)
+    projection = RestaurantBalance.objects.filter(restaurant_id=restaurant_id, currency=currency)
+    # The row exists but for the restaurant's first posting in the currency: create it only then.
+    if not projection.update(**changes):
+        balance_ensure(restaurant_id=restaurant_id, currency=currency)
+        projection.update(**changes)
     return ledger_transaction
 
 
