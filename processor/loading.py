@@ -45,7 +45,14 @@ from mesa247.errors import ApplicationError, InvalidInput
 from .exceptions import EventConflict
 from .models import Event, EventType
 from .serializers import ProcessorEventInputSerializer
-from .services import event_build, event_ensure_same, event_ingest, event_validate, payload_event_id
+from .services import (
+    POSTED_TYPES,
+    event_build,
+    event_ensure_same,
+    event_ingest,
+    event_validate,
+    payload_event_id,
+)
 
 logger = logging.getLogger("mesa247.processor")
 
@@ -54,8 +61,6 @@ DUPLICATE = "duplicate"
 CONFLICT = "conflict"
 REJECTED = "rejected"
 OUTCOMES = (CREATED, DUPLICATE, CONFLICT, REJECTED)
-
-POSTED_TYPES = (EventType.CHARGE_SUCCEEDED, EventType.REFUND_SUCCEEDED)
 
 
 @dataclass(frozen=True)

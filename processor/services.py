@@ -25,6 +25,9 @@ logger = logging.getLogger("mesa247.processor")
 # (timestamps as instants, metadata as parsed JSON) to tell a replay from a conflict.
 BUSINESS_FIELDS = ("event_type", "occurred_at", "restaurant_id", "currency", "amount", "fee", "metadata")
 
+# The events that post a ledger transaction of their own; payout events apply to a payout instead.
+POSTED_TYPES = (EventType.CHARGE_SUCCEEDED, EventType.REFUND_SUCCEEDED)
+
 
 @dataclass(frozen=True)
 class IngestOutcome:
@@ -102,7 +105,7 @@ def _event_record(data: dict) -> Event:
     # index and fails once the winner commits, before touching anything else.
     event = event_build(data)
     event.save(force_insert=True)
-    if event.event_type in (EventType.CHARGE_SUCCEEDED, EventType.REFUND_SUCCEEDED):
+    if event.event_type in POSTED_TYPES:
         restaurant_ensure(restaurant_id=event.restaurant_id)
         event_post(event=event)
     else:
