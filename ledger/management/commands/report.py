@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ledger.reports import REPORTS, report_run
+from payouts.selectors import payout_cutoff
 
 
 class Command(BaseCommand):
@@ -54,8 +55,7 @@ class Command(BaseCommand):
                 raise CommandError(f"--as-of must be YYYY-MM-DD, got {as_of!r}.") from None
             if min_amount < 1:
                 raise CommandError("--min-amount must be at least 1.")
-            cutoff = datetime.combine(as_of_date + timedelta(days=1), time.min, tzinfo=zone)
-            params.update(as_of=as_of_date, cutoff=cutoff, min_amount=min_amount)
+            params.update(as_of=as_of_date, cutoff=payout_cutoff(as_of=as_of_date), min_amount=min_amount)
         result = report_run(name=name, params=params)
         output_format = format or ("table" if sys.stdout.isatty() else "csv")
         if output_format == "json":
