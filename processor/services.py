@@ -17,7 +17,7 @@ from mesa247.observability import log_context
 
 from .exceptions import EventConflict
 from .models import Event, EventType
-from .serializers import ProcessorEventInputSerializer
+from .serializers import ProcessorEventInputSerializer, ProcessorEventOutputSerializer
 
 logger = logging.getLogger("mesa247.processor")
 
@@ -149,8 +149,6 @@ def event_ensure_same(*, existing: Event, data: dict) -> None:
 
 def event_body(event: Event) -> dict:
     """The response for an event; the same body on every replay."""
-    from .serializers import ProcessorEventOutputSerializer
-
     ledger_transaction = getattr(event, "ledger_transaction", None) if event.pk else None
     return ProcessorEventOutputSerializer(
         {
