@@ -125,8 +125,5 @@ class PayoutSettlement(models.Model):
     entry = models.OneToOneField("ledger.Entry", on_delete=models.PROTECT, related_name="settlement")
     payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="settlements")
 
-    class Meta:
-        indexes = [models.Index(fields=["payout"], name="settlement_payout_idx")]
-
     def __str__(self) -> str:
         return f"{self.payout_id} settles entry {self.entry_id}"
