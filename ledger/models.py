@@ -135,7 +135,8 @@ class Entry(models.Model):
     """One line of a transaction. Append-only: the database refuses UPDATE and DELETE."""
 
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    # Indexed by the (account, …) indexes below, which lead with it.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries", db_index=False)
     currency = models.CharField(max_length=3)
     amount = models.BigIntegerField(help_text="Minor units; debit positive, credit negative.")
     entry_type = models.CharField(max_length=16, choices=EntryType.choices)
