@@ -139,8 +139,11 @@ def test_bin_demo_serves_prints_the_finance_login_and_ctrl_c_stops_web_and_worke
     log = tmp_path / "demo.log"
     with log.open("w") as output:
         # A session of its own: Ctrl-C in a terminal signals the whole foreground process group.
+        # SIGINT handled as in a terminal even when the suite itself runs in the background (`make test &`),
+        # which starts it ignored: a shell cannot trap a signal ignored on entry.
         demo = subprocess.Popen(["bin/demo"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         for _ in range(600):
             if "worker running; Ctrl-C stops both" in log.read_text() or demo.poll() is not None:
