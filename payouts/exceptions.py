@@ -1,4 +1,4 @@
-from mesa247.errors import ApplicationError, NotFound
+from mesa247.errors import ApplicationError, Conflict, NotFound
 
 
 class PayoutNotFound(NotFound):
@@ -11,9 +11,8 @@ class PayoutRunNotFound(NotFound):
     title = "Payout run not found"
 
 
-class PayoutRunNotRetryable(ApplicationError):
+class PayoutRunNotRetryable(Conflict):
     code = "payout_run_not_retryable"
-    http_status = 409
     title = "Payout run cannot be retried"
 
 
