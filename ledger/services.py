@@ -93,6 +93,23 @@ def balance_lock(*, restaurant_id: str, currency: str) -> RestaurantBalance:
     return balance
 
 
+def lines_checked(*, lines: list[Line], currency: str) -> list[Line]:
+    """The non-zero lines of one transaction, refused unless they balance in its currency.
+
+    The same rules the database holds at commit, checked before anything is written.
+    """
+    lines = [line for line in lines if line.amount != 0]
+    if len(lines) < 2:
+        raise UnbalancedTransaction("A transaction needs at least two non-zero entries.")
+    total = sum(line.amount for line in lines)
+    if total != 0:
+        raise UnbalancedTransaction(f"Entries sum to {total}, not 0.")
+    for line in lines:
+        if line.account.currency != currency:
+            raise CurrencyMismatch(f"Account {line.account.pk} is in {line.account.currency}, not {currency}.")
+    return lines
+
+
 def transaction_post(
     *,
     kind: str,
@@ -108,15 +125,7 @@ def transaction_post(
     """Record one balanced transaction and move the restaurant's balance projection with it."""
     if not connection.in_atomic_block:
         raise RuntimeError("transaction_post must run inside the caller's database transaction")
-    lines = [line for line in lines if line.amount != 0]
-    if len(lines) < 2:
-        raise UnbalancedTransaction("A transaction needs at least two non-zero entries.")
-    total = sum(line.amount for line in lines)
-    if total != 0:
-        raise UnbalancedTransaction(f"Entries sum to {total}, not 0.")
-    for line in lines:
-        if line.account.currency != currency:
-            raise CurrencyMismatch(f"Account {line.account.pk} is in {line.account.currency}, not {currency}.")
+    lines = lines_checked(lines=lines, currency=currency)
 
     now = timezone.now()
     ledger_transaction = Transaction.objects.create(
@@ -191,18 +200,24 @@ def refund_lines(*, accounts: RestaurantAccounts, amount: int, fee: int, occurre
     ]
 
 
-def event_post(*, event) -> Transaction:
-    """Post a charge or refund event; the caller holds the database transaction."""
+def event_postings(*, event, accounts: RestaurantAccounts) -> tuple[str, list[Line]]:
+    """The transaction kind and the checked lines of a charge or refund event."""
     from processor.models import EventType
 
-    accounts = accounts_ensure(restaurant_id=event.restaurant_id, currency=event.currency)
     if event.event_type == EventType.CHARGE_SUCCEEDED:
         kind, build = TransactionKind.CHARGE, charge_lines
     elif event.event_type == EventType.REFUND_SUCCEEDED:
         kind, build = TransactionKind.REFUND, refund_lines
     else:
-        raise ValueError(f"event_post does not post {event.event_type}")
+        raise ValueError(f"{event.event_type} events are not posted from their own fields")
     lines = build(accounts=accounts, amount=event.amount, fee=event.fee, occurred_at=event.occurred_at)
+    return kind, lines_checked(lines=lines, currency=event.currency)
+
+
+def event_post(*, event) -> Transaction:
+    """Post a charge or refund event; the caller holds the database transaction."""
+    accounts = accounts_ensure(restaurant_id=event.restaurant_id, currency=event.currency)
+    kind, lines = event_postings(event=event, accounts=accounts)
     return transaction_post(
         kind=kind,
         restaurant_id=event.restaurant_id,
@@ -223,6 +238,8 @@ __all__ = [
     "balance_lock",
     "charge_lines",
     "event_post",
+    "event_postings",
+    "lines_checked",
     "maturity_of",
     "refund_lines",
     "restaurant_ensure",

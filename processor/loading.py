@@ -37,13 +37,12 @@ from ledger.models import (
     Restaurant,
     RestaurantBalance,
     Transaction,
-    TransactionKind,
 )
-from ledger.services import RestaurantAccounts, charge_lines, refund_lines
+from ledger.services import RestaurantAccounts, event_postings
 from mesa247.errors import ApplicationError, InvalidInput
 
 from .exceptions import EventConflict
-from .models import Event, EventType
+from .models import Event
 from .serializers import ProcessorEventInputSerializer
 from .services import (
     POSTED_TYPES,
@@ -399,16 +398,7 @@ def _events_post(events: list[Event], known: KnownLedgerRows) -> None:
     for event in events:
         key = (event.restaurant_id, event.currency)
         restaurant_accounts = accounts[key]
-        if event.event_type == EventType.CHARGE_SUCCEEDED:
-            kind, build = TransactionKind.CHARGE, charge_lines
-        else:
-            kind, build = TransactionKind.REFUND, refund_lines
-        lines = build(
-            accounts=restaurant_accounts, amount=event.amount, fee=event.fee, occurred_at=event.occurred_at
-        )
-        lines = [line for line in lines if line.amount != 0]
-        if sum(line.amount for line in lines) != 0 or len(lines) < 2:
-            raise DatabaseError(f"event {event.event_id} would post an unbalanced transaction")
+        kind, lines = event_postings(event=event, accounts=restaurant_accounts)
         transactions.append(
             Transaction(
                 kind=kind,
