@@ -1,12 +1,14 @@
-# Mesa 24/7 payments back office. `make run` for a local demo on SQLite,
-# `make test` for the whole suite on PostgreSQL.
+# Mesa 24/7 payments back office. `make run` for a local demo, `make test` for
+# the whole suite; both on the checkout's embedded PostgreSQL (.data/postgres/)
+# unless DATABASE_URL names a server.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mesa247
+# Starts the embedded server for the command (unless DATABASE_URL is set) and stops it after, if it started it.
+WITH_DATABASE := $(PY) -m mesa247.embedded_postgres run --
 
-.PHONY: setup run test lint schema clean bench
+.PHONY: setup run test lint schema clean bench db-stop
 
 setup: $(VENV)/.installed
 
@@ -16,24 +18,29 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
 
-# Local demo on the embedded SQLite database (DEBUG on, demo signing secret):
-# migrate, load the sample, finance login and API token, web on :8000 and a worker.
+# Local demo (DEBUG on, demo signing secret): embedded PostgreSQL, migrate, load the
+# sample, finance login and API token, web on :8000 and a worker. Ctrl-C stops all three.
 run: setup
 	DEBUG=true PROCESSOR_WEBHOOK_SECRETS=$${PROCESSOR_WEBHOOK_SECRETS:-whsec_local_demo} bin/demo
 
-# The whole suite, on PostgreSQL (DATABASE_URL, default: local server, database mesa247).
+# The whole suite: on DATABASE_URL when set, else on the embedded PostgreSQL.
 test: setup
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) -m pytest $(PYTEST_ARGS)
+	$(WITH_DATABASE) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
 
-# Loader and generator throughput, balance read latency (PostgreSQL; not part of `make test`).
+# Throughput and latency over HTTP against the production setup (not part of `make test`).
 bench: setup
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) -m bench.run $(BENCH_ARGS)
+	$(WITH_DATABASE) $(PY) -m bench.run $(BENCH_ARGS)
 
 schema: setup
 	DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file openapi.yaml
 
+# Stop the embedded PostgreSQL (its data stays in .data/postgres/).
+db-stop: setup
+	$(PY) -m mesa247.embedded_postgres stop
+
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
+	-[ ! -x $(PY) ] || $(PY) -m mesa247.embedded_postgres stop
+	rm -rf $(VENV) .data staticfiles .pytest_cache .ruff_cache

@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from mesa247 import embedded_postgres
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -37,8 +39,8 @@ def env_int(name: str, default: int) -> int:
 
 
 # With neither DEBUG nor DATABASE_URL set, this is a zero-setup local run on the
-# embedded SQLite file: DEBUG on, answering localhost only. Any deployment names
-# its database, and then DEBUG is off unless it is asked for.
+# checkout's embedded PostgreSQL: DEBUG on, answering localhost only. Any
+# deployment names its database, and then DEBUG is off unless it is asked for.
 LOCAL_DEVELOPMENT_DEFAULTS = not os.environ.get("DATABASE_URL") and not os.environ.get("DEBUG")
 DEBUG = env_bool("DEBUG", LOCAL_DEVELOPMENT_DEFAULTS)
 
@@ -101,19 +103,13 @@ TEMPLATES = [
 WSGI_APPLICATION = "mesa247.wsgi.application"
 
 # --- Database -------------------------------------------------------------
-# PostgreSQL in production and tests; the embedded SQLite file is the
-# zero-setup default for a local run. IMMEDIATE makes SQLite take its write
-# lock when a transaction begins, so concurrent writers queue instead of
-# failing half-way with "database is locked".
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+# PostgreSQL only. A deployment names its server with DATABASE_URL; without it,
+# every process of the checkout shares its embedded server (.data/postgres/),
+# started here by whichever process needs it first.
+DATABASE_URL = os.environ.get("DATABASE_URL") or embedded_postgres.ensure_running()
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(f"DATABASE_URL must name a PostgreSQL database (postgres://…), not {DATABASE_URL!r}.")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

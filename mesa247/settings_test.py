@@ -1,14 +1,13 @@
-"""Settings for the test suite: PostgreSQL, fixed secrets, fast hashing.
+"""Settings for the test suite: fixed secrets, fast hashing.
 
 Everything the tests' expectations depend on is set outright, so a variable
 exported in the developer's shell (a demo secret, another time zone) cannot
 change what the suite checks. Only the database location is taken from the
-environment.
+environment: DATABASE_URL, or else the checkout's embedded PostgreSQL.
 """
 
 import os
 
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mesa247")
 os.environ.update(
     {
         "DEBUG": "false",

@@ -243,12 +243,8 @@ def _run_lock(*, currency: str, as_of: date):
     A PostgreSQL session-level advisory lock (released on unlock or when the
     connection ends, so a killed worker never leaves it behind). The
     per-restaurant transactions cannot share one outer transaction, hence not
-    the transaction-level variant. SQLite serializes writers by itself, and the
-    unique (restaurant, currency, as_of) still refuses a second payout.
+    the transaction-level variant.
     """
-    if connection.vendor != "postgresql":
-        yield
-        return
     key = run_lock_key(currency=currency, as_of=as_of)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [key])

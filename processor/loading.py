@@ -6,7 +6,7 @@ replay vs conflict, and the same postings (`charge_lines` / `refund_lines`).
 What differs is the number of round trips: one `INSERT … ON CONFLICT
 (event_id) DO NOTHING RETURNING`, one bulk insert of transactions, one of
 entries and `payable = payable + d` for each restaurant and currency (one
-`UPDATE … FROM (VALUES …)` on PostgreSQL), all in one database transaction.
+`UPDATE … FROM (VALUES …)`), all in one database transaction.
 
 Lock order, to never deadlock with the API or another loader: events are
 inserted first (sorted by event_id), as the API inserts its event first; then
@@ -26,14 +26,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Q
 from django.utils import timezone
 
 from ledger.models import (
     Account,
     AccountKind,
-    Entry,
     Restaurant,
     RestaurantBalance,
     Transaction,
@@ -273,10 +271,7 @@ def _events_insert(rows: list[dict]) -> dict[str, Event]:
     received_at = timezone.now()
     events = [event_build(data, received_at=received_at) for data in rows]
     by_id = {event.event_id: event for event in events}
-    if connection.vendor == "postgresql":
-        returned = _events_insert_postgresql(events)
-    else:
-        returned = _events_insert_portable(events)
+    returned = _events_insert_postgresql(events)
     inserted: dict[str, Event] = {}
     for pk, event_id in returned:
         event = by_id[event_id]
@@ -332,28 +327,6 @@ def _events_insert_postgresql(events: list[Event]) -> list[tuple[int, str]]:
             ],
         )
         return cursor.fetchall()
-
-
-def _events_insert_portable(events: list[Event]) -> list[tuple[int, str]]:
-    """SQLite: multi-row VALUES with ON CONFLICT DO NOTHING RETURNING (SQLite ≥ 3.35)."""
-    columns = [Event._meta.get_field(name) for name in EVENT_COLUMNS]
-    column_sql = ", ".join(connection.ops.quote_name(column.column) for column in columns)
-    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    returned = []
-    # SQLite caps the number of parameters per statement; 500 rows × 11 stay far below it.
-    for start in range(0, len(events), 500):
-        chunk = events[start : start + 500]
-        params = []
-        for event in chunk:
-            params.extend(column.get_db_prep_save(getattr(event, column.attname), connection) for column in columns)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO processor_event ({column_sql}) VALUES {', '.join([row_sql] * len(chunk))} "
-                "ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id",
-                params,
-            )
-            returned.extend(cursor.fetchall())
-    return returned
 
 
 def _events_post(events: list[Event], known: KnownLedgerRows) -> None:
@@ -414,10 +387,7 @@ def _events_post(events: list[Event], known: KnownLedgerRows) -> None:
         if key not in last_event_at or event.occurred_at > last_event_at[key]:
             last_event_at[key] = event.occurred_at
 
-    if connection.vendor == "postgresql":
-        _ledger_insert_postgresql(transactions, lines_per_transaction)
-    else:
-        _ledger_insert_portable(transactions, lines_per_transaction)
+    _ledger_insert_postgresql(transactions, lines_per_transaction)
     _balances_move(pairs, payable_delta, last_event_at, now)
 
 
@@ -459,53 +429,24 @@ def _ledger_insert_postgresql(transactions: list[Transaction], lines_per_transac
         )
 
 
-def _ledger_insert_portable(transactions: list[Transaction], lines_per_transaction: list[list]) -> None:
-    Transaction.objects.bulk_create(transactions, batch_size=500)
-    Entry.objects.bulk_create(
-        [
-            Entry(
-                transaction=ledger_transaction,
-                account=line.account,
-                currency=ledger_transaction.currency,
-                amount=line.amount,
-                entry_type=line.entry_type,
-                effective_at=line.effective_at,
-            )
-            for ledger_transaction, lines in zip(transactions, lines_per_transaction, strict=True)
-            for line in lines
-        ],
-        batch_size=1000,
-    )
-
-
 def _balances_move(pairs, payable_delta, last_event_at, now) -> None:
     """`payable = payable + d` and the latest `last_event_at`, atomically per row, like `transaction_post`."""
-    if connection.vendor == "postgresql":
-        # One statement for the whole batch: UPDATE … FROM (VALUES …).
-        values = ", ".join(["(%s, %s, %s::bigint, %s::timestamptz)"] * len(pairs))
-        params = []
-        for key in pairs:
-            params.extend([key[0], key[1], payable_delta[key], last_event_at[key]])
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                UPDATE ledger_restaurantbalance AS balance
-                   SET payable = balance.payable + moved.delta,
-                       last_event_at = GREATEST(COALESCE(balance.last_event_at, moved.at), moved.at),
-                       updated_at = %s
-                  FROM (VALUES {values}) AS moved (restaurant_id, currency, delta, at)
-                 WHERE balance.restaurant_id = moved.restaurant_id AND balance.currency = moved.currency
-                """,
-                [now, *params],
-            )
-        return
+    # One statement for the whole batch: UPDATE … FROM (VALUES …).
+    values = ", ".join(["(%s, %s, %s::bigint, %s::timestamptz)"] * len(pairs))
+    params = []
     for key in pairs:
-        restaurant_id, currency = key
-        occurred_at = last_event_at[key]
-        RestaurantBalance.objects.filter(restaurant_id=restaurant_id, currency=currency).update(
-            payable=F("payable") + payable_delta[key],
-            last_event_at=Greatest(Coalesce(F("last_event_at"), Value(occurred_at)), Value(occurred_at)),
-            updated_at=now,
+        params.extend([key[0], key[1], payable_delta[key], last_event_at[key]])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE ledger_restaurantbalance AS balance
+               SET payable = balance.payable + moved.delta,
+                   last_event_at = GREATEST(COALESCE(balance.last_event_at, moved.at), moved.at),
+                   updated_at = %s
+              FROM (VALUES {values}) AS moved (restaurant_id, currency, delta, at)
+             WHERE balance.restaurant_id = moved.restaurant_id AND balance.currency = moved.currency
+            """,
+            [now, *params],
         )
 
 

@@ -1,10 +1,11 @@
 import json
-import os
 import time
+from urllib.parse import quote
 
 import psycopg
 import pytest
 from django.conf import settings
+from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -16,18 +17,24 @@ OLD_SECRET = "whsec_test_previous"
 
 
 def pytest_sessionstart(session):
-    """Fail at once, and say why, when PostgreSQL is not there."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        pytest.exit(f"The test suite runs on PostgreSQL; DATABASE_URL is {url!r}.", returncode=3)
+    """Fail at once, and say why, when the PostgreSQL named by DATABASE_URL is not there."""
+    url = settings.DATABASE_URL
     try:
         psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", connect_timeout=5).close()
     except psycopg.OperationalError as exc:
         pytest.exit(
             f"PostgreSQL is unreachable at {url}: {exc}\n"
-            "Start it (e.g. `pg_ctlcluster --skip-systemctl-redirect 15 main start`) or set DATABASE_URL.",
+            "Start it, or unset DATABASE_URL to run on the checkout's embedded PostgreSQL.",
             returncode=3,
         )
+
+
+def database_url(name: str) -> str:
+    """The URL of database `name` on the server the tests use, for a subprocess (a socket path is percent-encoded)."""
+    database = connection.settings_dict
+    host = quote(database["HOST"] or "127.0.0.1", safe="")
+    port = f":{database['PORT']}" if database["PORT"] else ""
+    return f"postgres://{database['USER'] or 'postgres'}@{host}{port}/{name}"
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 from django.db import migrations
 
-from mesa247.migration_sql import run_postgresql_file
+from mesa247.migration_sql import run_sql_file
 
 
 class Migration(migrations.Migration):
     dependencies = [("ledger", "0002_initial")]
 
-    operations = [run_postgresql_file(__file__, "0003_ledger_invariants")]
+    operations = [run_sql_file(__file__, "0003_ledger_invariants")]

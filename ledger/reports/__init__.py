@@ -7,7 +7,6 @@ binds them safely through the database driver. Q1, Q2 and Q4 live here, Q3 in
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 
 from django.apps import apps
@@ -71,21 +70,12 @@ def report_sql_for_driver(sql: str) -> str:
     return PARAMETER.sub(lambda match: f"%({match.group(1)})s", sql).strip().rstrip(";")
 
 
-def _db_value(value):
-    """Timestamps and dates in the form the database stores them (SQLite compares them as text)."""
-    if isinstance(value, datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    if isinstance(value, date):
-        return connection.ops.adapt_datefield_value(value)
-    return value
-
-
 def report_run(*, name: str, params: dict) -> ReportResult:
     report = REPORTS[name]
     missing = set(report.parameters) - set(params)
     if missing:
         raise ValueError(f"Report {name} needs {', '.join(sorted(missing))}.")
-    bound = {key: _db_value(params[key]) for key in report.parameters}
+    bound = {key: params[key] for key in report.parameters}
     with connection.cursor() as cursor:
         cursor.execute(report_sql_for_driver(report.sql()), bound)
         columns = [column[0] for column in cursor.description]

@@ -1,9 +1,9 @@
 from django.db import migrations
 
-from mesa247.migration_sql import run_postgresql_file
+from mesa247.migration_sql import run_sql_file
 
 
 class Migration(migrations.Migration):
     dependencies = [("processor", "0001_initial")]
 
-    operations = [run_postgresql_file(__file__, "0002_events_append_only")]
+    operations = [run_sql_file(__file__, "0002_events_append_only")]

@@ -85,4 +85,4 @@ def test_the_dockerfile_builds_python_311_collects_static_and_serves_gunicorn():
     assert "\nUSER mesa\n" in dockerfile
     assert (ROOT / "mesa247" / "wsgi.py").exists()
     ignored = (ROOT / ".dockerignore").read_text().split()
-    assert {".git", ".venv", "db.sqlite3", ".env", "staticfiles"} <= set(ignored)
+    assert {".git", ".venv", ".data", ".env", "staticfiles"} <= set(ignored)

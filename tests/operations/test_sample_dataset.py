@@ -102,7 +102,7 @@ def test_generate_events_writes_the_generator_lines_and_ends_quietly_when_its_re
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "DEBUG": "true", "DATABASE_URL": "sqlite:///:memory:"}
+    env = {**os.environ, "DEBUG": "true"}
     command = [sys.executable, "manage.py", "generate_events", "--restaurants", "7", "--events", "500", "--seed", "11"]
     whole = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=True)
     assert whole.stdout.splitlines() == list(generated_lines(restaurants=7, events=500, seed=11))

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 
 from payouts.models import Payout
+from tests.conftest import database_url
 
 from .helpers import charge
 
@@ -22,14 +23,10 @@ WAIT_SECONDS = 60
 @pytest.fixture
 def worker():
     """`manage.py qcluster` on the test database, stopped (and its output kept) at the end."""
-    database = connection.settings_dict
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "mesa247.settings_test",
-        "DATABASE_URL": (
-            f"postgres://{database['USER'] or 'postgres'}@{database['HOST'] or '127.0.0.1'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        ),
+        "DATABASE_URL": database_url(connection.settings_dict["NAME"]),
         "Q_WORKERS": "1",
     }
     with tempfile.TemporaryFile() as output:

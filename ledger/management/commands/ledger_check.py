@@ -22,8 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args, no_store, list_checks, **options):
         if list_checks:
             for check in CHECKS:
-                only = f" ({check.vendor} only)" if check.vendor else ""
-                self.stdout.write(f"{check.code:24} {check.title}{only}")
+                self.stdout.write(f"{check.code:24} {check.title}")
             return
         report = ledger_check_run(store=not no_store)
         if report.ok:
