@@ -8,9 +8,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from processor.models import Event
-
-from .admin_display import (
+from mesa247.admin_display import (
     ReadOnlyModelAdmin,
     ReadOnlyTabularInline,
     admin_changelist_url,
@@ -19,6 +17,7 @@ from .admin_display import (
     money,
     money_display,
 )
+
 from .admin_selectors import accounts_with_balances, restaurant_balances_annotated, transactions_with_totals
 from .models import Account, AccountKind, Entry, LedgerCheckResult, Restaurant, RestaurantBalance, Transaction
 
@@ -28,6 +27,9 @@ SHORT_ACCOUNT_KIND = {
     AccountKind.RESTAURANT_RESERVED: "Reserved",
 }
 STATEMENT_LOOKUPS = ("account__restaurant__id__exact", "account__currency__exact", "account__kind__exact")
+# Pages of the apps above the ledger, linked by label (the ledger imports neither).
+PAYOUT = "payouts.payout"
+EVENT = "processor.event"
 
 
 def signed(amount: int, currency: str) -> str:
@@ -46,14 +48,12 @@ def statement_url(restaurant_id: str, currency: str | None = None) -> str:
 
 def restaurant_links(restaurant_id: str, currency: str | None = None):
     """Where a restaurant's figures come from: its entries, payouts and processor events."""
-    from payouts.models import Payout
-
     currency_filter = {"currency": currency} if currency else {}
     return format_html(
         '<a href="{}">statement</a> · {} · {}',
         statement_url(restaurant_id, currency),
-        changelist_link(Payout, "payouts", restaurant__id__exact=restaurant_id, **currency_filter),
-        changelist_link(Event, "events", restaurant_id=restaurant_id, **currency_filter),
+        changelist_link(PAYOUT, "payouts", restaurant__id__exact=restaurant_id, **currency_filter),
+        changelist_link(EVENT, "events", restaurant_id=restaurant_id, **currency_filter),
     )
 
 
@@ -120,7 +120,6 @@ class RestaurantBalanceAdmin(ReadOnlyModelAdmin):
         "last_event_at",
         "updated_at",
         "why",
-        "open_payouts",
     ]
     fields = readonly_fields
 
@@ -135,19 +134,6 @@ class RestaurantBalanceAdmin(ReadOnlyModelAdmin):
     @admin.display(description="Why")
     def why(self, obj):
         return restaurant_links(obj.restaurant_id, obj.currency)
-
-    @admin.display(description="Open payouts (reserved)")
-    def open_payouts(self, obj):
-        from payouts.models import Payout, PayoutStatus
-
-        payouts = Payout.objects.filter(
-            restaurant_id=obj.restaurant_id, currency=obj.currency, status=PayoutStatus.CREATED
-        ).order_by("-as_of")[:20]
-        return format_html_join(
-            "",
-            "<div>{} as of {}: {}</div>",
-            ((change_link(Payout, p.pk), p.as_of, money(p.amount, p.currency)) for p in payouts),
-        ) or "None."
 
 
 @admin.register(Account)
@@ -190,22 +176,18 @@ class EntryInline(ReadOnlyTabularInline):
 
 
 def settled_by_link(entry: Entry):
-    from payouts.models import Payout
-
     settlement = getattr(entry, "settlement", None)
     if settlement is None:
         return "—" if entry.account.kind == AccountKind.RESTAURANT_PAYABLE else ""
-    return change_link(Payout, settlement.payout_id)
+    return change_link(PAYOUT, settlement.payout_id)
 
 
 def cause_link(transaction: Transaction):
-    from payouts.models import Payout
-
     parts = []
     if transaction.event_id:
-        parts.append(change_link(Event, transaction.event_id, f"event {transaction.event.event_id}"))
+        parts.append(change_link(EVENT, transaction.event_id, f"event {transaction.event.event_id}"))
     if transaction.payout_id:
-        parts.append(change_link(Payout, transaction.payout_id, f"payout {transaction.payout_id}"))
+        parts.append(change_link(PAYOUT, transaction.payout_id, f"payout {transaction.payout_id}"))
     return format_html_join(" · ", "{}", ((part,) for part in parts)) or "—"
 
 

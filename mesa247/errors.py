@@ -16,6 +16,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -201,32 +202,24 @@ def json_not_found(request, exception=None):
 def handler404(request, exception=None):
     if request.path.startswith("/v1/"):
         return json_not_found(request, exception)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
 
 
 def handler400(request, exception=None):
     """A request Django refuses before any view (e.g. a Host not in ALLOWED_HOSTS)."""
     if request.path.startswith("/v1/"):
         return _json_problem(400, "bad_request", "Bad request", "The request was refused before reaching an endpoint.")
-    from django.views.defaults import bad_request
-
-    return bad_request(request, exception)
+    return defaults.bad_request(request, exception)
 
 
 def handler403(request, exception=None):
     if request.path.startswith("/v1/"):
         return _json_problem(403, "permission_denied", "Permission denied",
                              "You do not have permission to perform this action.")
-    from django.views.defaults import permission_denied
-
-    return permission_denied(request, exception)
+    return defaults.permission_denied(request, exception)
 
 
 def handler500(request):
     if request.path.startswith("/v1/"):
         return _json_problem(500, "internal_error", "Internal server error", INTERNAL_ERROR_DETAIL)
-    from django.views.defaults import server_error
-
-    return server_error(request)
+    return defaults.server_error(request)

@@ -53,7 +53,7 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 
 INSTALLED_APPS = [
-    "mesa247.admin_site.FinanceAdminConfig",  # django.contrib.admin with the finance dashboard
+    "mesa247.apps.FinanceAdminConfig",  # django.contrib.admin with the finance dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

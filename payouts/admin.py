@@ -13,7 +13,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from ledger.admin_display import (
+from ledger.admin import RestaurantBalanceAdmin as LedgerRestaurantBalanceAdmin
+from ledger.models import Entry, RestaurantBalance, Transaction
+from mesa247.admin_display import (
     ReadOnlyModelAdmin,
     ReadOnlyTabularInline,
     admin_changelist_url,
@@ -23,16 +25,16 @@ from ledger.admin_display import (
     money,
     money_display,
 )
-from ledger.models import Entry, RestaurantBalance, Transaction
 from mesa247.errors import ApplicationError
-from processor.models import Event
 
-from .admin_selectors import payout_postings, payout_settled_events
+from .admin_selectors import payout_postings, payout_settled_events, payouts_open
 from .admin_views import EXPORT_PERMISSION, RUN_PAYOUTS_PERMISSION, PayoutRunRequestForm, payouts_csv_response
 from .models import Payout, PayoutItem, PayoutRun, PayoutRunStatus
 from .services import payout_run_request
 
 SETTLED_EVENTS_SHOWN = 50
+# The processor's event pages, linked by label (payouts does not import the processor).
+EVENT = "processor.event"
 SETTLED_EVENTS_LOOKUP = "ledger_transaction__entries__settlement__payout__id__exact"
 
 
@@ -51,6 +53,26 @@ class PayoutItemInline(ReadOnlyTabularInline):
     def amount_display(self, obj):
         return format_html('<span class="payout-item-amount" data-minor="{}">{}</span>', obj.amount,
                            money(obj.amount, obj.payout.currency))
+
+
+admin.site.unregister(RestaurantBalance)
+
+
+@admin.register(RestaurantBalance)
+class RestaurantBalanceAdmin(LedgerRestaurantBalanceAdmin):
+    """The ledger's balance page, with the open payouts that hold its reserved money."""
+
+    readonly_fields = [*LedgerRestaurantBalanceAdmin.readonly_fields, "open_payouts"]
+    fields = readonly_fields
+
+    @admin.display(description="Open payouts (reserved)")
+    def open_payouts(self, obj):
+        payouts = payouts_open(restaurant_id=obj.restaurant_id, currency=obj.currency)
+        return format_html_join(
+            "",
+            "<div>{} as of {}: {}</div>",
+            ((change_link(Payout, p.pk), p.as_of, money(p.amount, p.currency)) for p in payouts),
+        ) or "None."
 
 
 @admin.register(Payout)
@@ -157,7 +179,7 @@ class PayoutAdmin(ReadOnlyModelAdmin):
                     change_link(Transaction, posting.pk, f"#{posting.pk}"),
                     posting.get_kind_display(),
                     local_time(posting.posted_at),
-                    format_html(" · by event {}", change_link(Event, posting.event_id, posting.event.event_id))
+                    format_html(" · by event {}", change_link(EVENT, posting.event_id, posting.event.event_id))
                     if posting.event_id
                     else "",
                 )
@@ -167,14 +189,14 @@ class PayoutAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="Events settled by this payout")
     def settled_events(self, obj):
-        events = payout_settled_events(payout=obj)
-        shown = list(events[: SETTLED_EVENTS_SHOWN + 1])
+        transactions = payout_settled_events(payout=obj)
+        shown = [posting.event for posting in transactions[: SETTLED_EVENTS_SHOWN + 1]]
         lines = format_html_join(
             "",
             "<div>{} · {} · {} · occurred {}</div>",
             (
                 (
-                    change_link(Event, event.pk, event.event_id),
+                    change_link(EVENT, event.pk, event.event_id),
                     event.get_event_type_display(),
                     money(event.amount, event.currency),
                     local_time(event.occurred_at),
@@ -187,7 +209,7 @@ class PayoutAdmin(ReadOnlyModelAdmin):
         more = ""
         if len(shown) > SETTLED_EVENTS_SHOWN:
             more = format_html("<div>… and more: {}</div>",
-                               changelist_link(Event, "see them all", **{SETTLED_EVENTS_LOOKUP: obj.pk}))
+                               changelist_link(EVENT, "see them all", **{SETTLED_EVENTS_LOOKUP: obj.pk}))
         return format_html("{}{}", lines, more)
 
     @admin.display(description="Settled entries")

@@ -14,7 +14,6 @@ from django.db.models import Count, QuerySet, Sum
 from ledger.admin_selectors import currency_totals, restaurant_negative_count
 from ledger.integrity import ledger_check_last
 from ledger.models import Transaction
-from processor.models import Event
 
 from .models import Payout, PayoutItem, PayoutRun, PayoutStatus
 
@@ -94,10 +93,21 @@ def payout_postings(*, payout: Payout) -> QuerySet:
 
 
 def payout_settled_events(*, payout: Payout) -> QuerySet:
-    """The processor events whose payable entries this payout settled (settlement → entry → transaction → event)."""
-    return Event.objects.filter(ledger_transaction__entries__settlement__payout=payout).distinct().order_by(
-        "occurred_at", "id"
+    """The ledger transactions, with their processor events, whose payable entries this payout settled
+    (settlement → entry → transaction → event), in the order the events occurred."""
+    return (
+        Transaction.objects.filter(entries__settlement__payout=payout, event__isnull=False)
+        .select_related("event")
+        .distinct()
+        .order_by("event__occurred_at", "event_id")
     )
+
+
+def payouts_open(*, restaurant_id: str, currency: str, limit: int = 20) -> QuerySet:
+    """The restaurant's created, not yet settled payouts: the money its reserved balance holds."""
+    return Payout.objects.filter(
+        restaurant_id=restaurant_id, currency=currency, status=PayoutStatus.CREATED
+    ).order_by("-as_of")[:limit]
 
 
 def payout_export_items(*, payouts: QuerySet) -> Iterator[PayoutItem]:

@@ -10,7 +10,7 @@ from django.core.validators import RegexValidator
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from ledger.admin_display import major_units
+from mesa247.admin_display import major_units
 
 from .admin_selectors import payout_export_items
 

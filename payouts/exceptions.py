@@ -1,4 +1,4 @@
-from mesa247.errors import ApplicationError, Conflict, NotFound
+from mesa247.errors import ApplicationError, Conflict, NotFound, Unprocessable
 
 
 class PayoutNotFound(NotFound):
@@ -22,3 +22,11 @@ class PayoutItemsMismatch(ApplicationError):
     code = "payout_items_mismatch"
     http_status = 500
     title = "Payout items do not sum to its amount"
+
+
+class PayoutEventRejected(Unprocessable):
+    """A payout event that cannot apply: unknown payout, mismatch, or illegal transition."""
+
+    def __init__(self, detail: str, *, code: str, **extra):
+        self.code = code
+        super().__init__(detail, **extra)

@@ -5,9 +5,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from processor.serializers import MinorUnitsField
+from mesa247.fields import MinorUnitsField
 
 from .models import PayoutItemType, PayoutRunStatus, PayoutStatus
+from .selectors import payout_items
 
 
 @extend_schema_field(OpenApiTypes.DATE)
@@ -98,8 +99,6 @@ class PayoutOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(PayoutItemOutputSerializer(many=True))
     def get_items(self, payout) -> list:
-        from .selectors import payout_items
-
         return PayoutItemOutputSerializer(payout_items(payout=payout), many=True).data
 
 

@@ -6,7 +6,9 @@ from django.contrib import admin
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 
-from ledger.admin_display import ReadOnlyModelAdmin, change_link, money_display
+from ledger.models import Transaction
+from mesa247.admin_display import ReadOnlyModelAdmin, change_link, money_display
+from payouts.models import Payout
 
 from .models import Event, EventType
 
@@ -62,8 +64,6 @@ class EventAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="Ledger transaction")
     def ledger_link(self, obj):
-        from ledger.models import Transaction
-
         ledger_transaction = getattr(obj, "ledger_transaction", None)
         if ledger_transaction is None:
             return "—"
@@ -71,8 +71,6 @@ class EventAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="Payout")
     def payout_link(self, obj):
-        from payouts.models import Payout
-
         if obj.event_type not in PAYOUT_EVENT_TYPES or not obj.payout_ref:
             return "—"
         return change_link(Payout, obj.payout_ref)

@@ -1,4 +1,4 @@
-from mesa247.errors import Conflict, SignatureInvalid, Unprocessable
+from mesa247.errors import Conflict, SignatureInvalid
 
 
 class SignatureError(SignatureInvalid):
@@ -12,11 +12,3 @@ class EventConflict(Conflict):
 
     code = "event_conflict"
     title = "Event id already used with a different payload"
-
-
-class PayoutEventRejected(Unprocessable):
-    """A payout event that cannot apply: unknown payout, mismatch, or illegal transition."""
-
-    def __init__(self, detail: str, *, code: str, **extra):
-        self.code = code
-        super().__init__(detail, **extra)

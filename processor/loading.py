@@ -2,16 +2,16 @@
 
 A batch goes through exactly the API's rules: `event_validate` for the shape,
 the unique `event_id` for idempotency, the comparison of business fields for
-replay vs conflict, and the same postings (`charge_lines` / `refund_lines`).
-What differs is the number of round trips: one `INSERT … ON CONFLICT
-(event_id) DO NOTHING RETURNING`, one bulk insert of transactions, one of
-entries and `payable = payable + d` for each restaurant and currency (one
-`UPDATE … FROM (VALUES …)`), all in one database transaction.
+replay vs conflict, and the same ledger recipes (`event_posting`). What
+differs is the number of round trips: one `INSERT … ON CONFLICT (event_id) DO
+NOTHING RETURNING` for the events, then the ledger's `transactions_post`
+records every transaction, entry and balance move of the batch in one
+statement, all in one database transaction.
 
 Lock order, to never deadlock with the API or another loader: events are
 inserted first (sorted by event_id), as the API inserts its event first; then
-accounts and balance rows, the balance rows locked in (restaurant, currency)
-order. The API holds at most one balance row at a time.
+the ledger moves the balance rows in (restaurant, currency) order. The API
+holds at most one balance row at a time.
 
 Payout events need per-event logic (the payout lifecycle) and go through the
 single-event service. If the set-based path meets an unexpected database
@@ -21,22 +21,13 @@ correctness.
 
 import json
 import logging
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from ledger.models import (
-    Account,
-    AccountKind,
-    Restaurant,
-    RestaurantBalance,
-    Transaction,
-)
-from ledger.services import RestaurantAccounts, event_postings
+from ledger.services import accounts_ensure_many, transactions_post
 from mesa247.errors import ApplicationError, InvalidInput
 
 from .exceptions import EventConflict
@@ -47,6 +38,7 @@ from .services import (
     event_build,
     event_ensure_same,
     event_ingest,
+    event_posting,
     event_validate,
     payload_event_id,
 )
@@ -126,52 +118,28 @@ def problem_reason(error: ApplicationError) -> str:
     return f"{error.code}: {error.detail}"
 
 
-@dataclass
-class KnownLedgerRows:
-    """Accounts and balance rows a committed batch has seen, so later batches need not look them up.
-
-    Such rows are never deleted (the ledger is append-only), so what a committed
-    batch saw stays true. What the running batch finds goes to `pending` and is
-    kept only once that batch has committed.
-    """
-
-    accounts: dict = field(default_factory=dict)
-    balances: set = field(default_factory=set)
-    pending_accounts: dict = field(default_factory=dict)
-
-    def commit(self) -> None:
-        self.accounts.update(self.pending_accounts)
-        self.balances.update(self.pending_accounts)
-        self.pending_accounts = {}
-
-    def discard(self) -> None:
-        self.pending_accounts = {}
-
-
 def events_load(*, lines: Iterable[RawLine], batch_size: int = 1000, on_batch=None) -> LoadSummary:
     """Load parsed lines in batches; `on_batch(outcomes)` is called after each batch commits."""
     summary = LoadSummary()
-    known = KnownLedgerRows()
     batch: list[RawLine] = []
     for raw in lines:
         batch.append(raw)
         if len(batch) >= batch_size:
-            outcomes = events_load_batch(lines=batch, known=known)
+            outcomes = events_load_batch(lines=batch)
             summary.add(outcomes)
             if on_batch:
                 on_batch(outcomes)
             batch = []
     if batch:
-        outcomes = events_load_batch(lines=batch, known=known)
+        outcomes = events_load_batch(lines=batch)
         summary.add(outcomes)
         if on_batch:
             on_batch(outcomes)
     return summary
 
 
-def events_load_batch(*, lines: list[RawLine], known: KnownLedgerRows | None = None) -> list[LineOutcome]:
+def events_load_batch(*, lines: list[RawLine]) -> list[LineOutcome]:
     """Validate, then record a batch set-based; one outcome per line, in line order."""
-    known = known if known is not None else KnownLedgerRows()
     outcomes: dict[int, LineOutcome] = {}
     valid: list[tuple[int, dict]] = []
     payout_lines: list[RawLine] = []
@@ -194,10 +162,8 @@ def events_load_batch(*, lines: list[RawLine], known: KnownLedgerRows | None = N
 
     if valid:
         try:
-            outcomes.update(_events_record_set_based(valid, known))
-            known.commit()
+            outcomes.update(_events_record_set_based(valid))
         except DatabaseError as exc:
-            known.discard()
             logger.warning("batch fell back to one event at a time", extra={"error": str(exc)})
             payloads = {raw.number: raw.payload for raw in lines}
             outcomes.update(_events_record_one_by_one([(number, payloads[number]) for number, _ in valid]))
@@ -231,7 +197,7 @@ def _events_record_one_by_one(items: list[tuple[int, object]]) -> dict[int, Line
 
 
 @transaction.atomic(durable=True)
-def _events_record_set_based(valid: list[tuple[int, dict]], known: KnownLedgerRows) -> dict[int, LineOutcome]:
+def _events_record_set_based(valid: list[tuple[int, dict]]) -> dict[int, LineOutcome]:
     # The first line with an event_id is the one that may create it; later
     # lines with the same id are compared with whatever ends up stored.
     first_by_id: dict[str, tuple[int, dict]] = {}
@@ -259,7 +225,7 @@ def _events_record_set_based(valid: list[tuple[int, dict]], known: KnownLedgerRo
             outcomes[number] = LineOutcome(number, event_id, DUPLICATE)
 
     if inserted:
-        _events_post([inserted[event_id] for event_id in sorted(inserted)], known)
+        _events_post([inserted[event_id] for event_id in sorted(inserted)])
     return outcomes
 
 
@@ -329,168 +295,11 @@ def _events_insert_postgresql(events: list[Event]) -> list[tuple[int, str]]:
         return cursor.fetchall()
 
 
-def _events_post(events: list[Event], known: KnownLedgerRows) -> None:
-    """The ledger side of a batch: the same lines as `event_post`, written set-based."""
-    pairs = sorted({(event.restaurant_id, event.currency) for event in events})
-    restaurant_ids = sorted({restaurant_id for restaurant_id, _ in pairs})
-    currencies = sorted({currency for _, currency in pairs})
-
-    unknown = [pair for pair in pairs if pair not in known.accounts]
-    accounts = {pair: known.accounts[pair] for pair in pairs if pair in known.accounts}
-    if unknown:
-        accounts.update(_accounts_ensure_many(unknown, sorted({currency for _, currency in unknown})))
-    known.pending_accounts.update(accounts)
-    unchecked = [pair for pair in pairs if pair not in known.balances]
-    existing = set()
-    if unchecked:
-        existing = set(
-            RestaurantBalance.objects.filter(
-                restaurant_id__in={pair[0] for pair in unchecked}, currency__in={pair[1] for pair in unchecked}
-            ).values_list("restaurant_id", "currency")
-        )
-    missing = [pair for pair in unchecked if pair not in existing]
-    if missing:
-        RestaurantBalance.objects.bulk_create(
-            [RestaurantBalance(restaurant_id=restaurant_id, currency=currency) for restaurant_id, currency in missing],
-            ignore_conflicts=True,
-        )
-    # Lock every balance row this batch moves, in one fixed order (the filter may take a few more
-    # rows of the same restaurants and currencies: harmless, and far cheaper than a tuple list).
-    list(
-        RestaurantBalance.objects.select_for_update()
-        .filter(restaurant_id__in=restaurant_ids, currency__in=currencies)
-        .order_by("restaurant_id", "currency")
-        .values_list("pk", flat=True)
+def _events_post(events: list[Event]) -> None:
+    """The ledger side of a batch: the API's postings, recorded by the ledger in one statement."""
+    accounts = accounts_ensure_many(pairs=[(event.restaurant_id, event.currency) for event in events])
+    transactions_post(
+        postings=[
+            event_posting(event=event, accounts=accounts[(event.restaurant_id, event.currency)]) for event in events
+        ]
     )
-
-    now = timezone.now()
-    transactions = []
-    lines_per_transaction = []
-    payable_delta: dict[tuple[str, str], int] = defaultdict(int)
-    last_event_at: dict[tuple[str, str], object] = {}
-    for event in events:
-        key = (event.restaurant_id, event.currency)
-        restaurant_accounts = accounts[key]
-        kind, lines = event_postings(event=event, accounts=restaurant_accounts)
-        transactions.append(
-            Transaction(
-                kind=kind,
-                restaurant_id=event.restaurant_id,
-                currency=event.currency,
-                event=event,
-                memo=event.event_id,
-                posted_at=now,
-            )
-        )
-        lines_per_transaction.append(lines)
-        payable_delta[key] -= sum(line.amount for line in lines if line.account.pk == restaurant_accounts.payable.pk)
-        if key not in last_event_at or event.occurred_at > last_event_at[key]:
-            last_event_at[key] = event.occurred_at
-
-    _ledger_insert_postgresql(transactions, lines_per_transaction)
-    _balances_move(pairs, payable_delta, last_event_at, now)
-
-
-def _ledger_insert_postgresql(transactions: list[Transaction], lines_per_transaction: list[list]) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO ledger_transaction (kind, restaurant_id, currency, event_id, posted_at, memo)
-            SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::timestamptz[], %s::text[])
-            RETURNING id, event_id
-            """,
-            [
-                [item.kind for item in transactions],
-                [item.restaurant_id for item in transactions],
-                [item.currency for item in transactions],
-                [item.event.pk for item in transactions],
-                [item.posted_at for item in transactions],
-                [item.memo for item in transactions],
-            ],
-        )
-        transaction_by_event = {event_pk: pk for pk, event_pk in cursor.fetchall()}
-        columns = ([], [], [], [], [], [])
-        for item, lines in zip(transactions, lines_per_transaction, strict=True):
-            transaction_pk = transaction_by_event[item.event.pk]
-            for line in lines:
-                columns[0].append(transaction_pk)
-                columns[1].append(line.account.pk)
-                columns[2].append(item.currency)
-                columns[3].append(line.amount)
-                columns[4].append(str(line.entry_type))
-                columns[5].append(line.effective_at)
-        cursor.execute(
-            """
-            INSERT INTO ledger_entry (transaction_id, account_id, currency, amount, entry_type, effective_at)
-            SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::text[],
-                                 %s::timestamptz[])
-            """,
-            list(columns),
-        )
-
-
-def _balances_move(pairs, payable_delta, last_event_at, now) -> None:
-    """`payable = payable + d` and the latest `last_event_at`, atomically per row, like `transaction_post`."""
-    # One statement for the whole batch: UPDATE … FROM (VALUES …).
-    values = ", ".join(["(%s, %s, %s::bigint, %s::timestamptz)"] * len(pairs))
-    params = []
-    for key in pairs:
-        params.extend([key[0], key[1], payable_delta[key], last_event_at[key]])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE ledger_restaurantbalance AS balance
-               SET payable = balance.payable + moved.delta,
-                   last_event_at = GREATEST(COALESCE(balance.last_event_at, moved.at), moved.at),
-                   updated_at = %s
-              FROM (VALUES {values}) AS moved (restaurant_id, currency, delta, at)
-             WHERE balance.restaurant_id = moved.restaurant_id AND balance.currency = moved.currency
-            """,
-            [now, *params],
-        )
-
-
-def _accounts_ensure_many(pairs: list[tuple[str, str]], currencies: list[str]) -> dict:
-    """The accounts of every (restaurant, currency), creating what is missing (and the restaurants first)."""
-    house, own = _accounts_fetch_many(pairs, currencies)
-    missing = [
-        (restaurant_id, currency)
-        for restaurant_id, currency in pairs
-        if (restaurant_id, currency, AccountKind.RESTAURANT_PAYABLE) not in own
-        or (restaurant_id, currency, AccountKind.RESTAURANT_RESERVED) not in own
-    ]
-    if missing or len(house) < len(currencies):
-        Restaurant.objects.bulk_create(
-            [Restaurant(id=restaurant_id) for restaurant_id in sorted({pair[0] for pair in missing})],
-            ignore_conflicts=True,
-        )
-        wanted = [Account(kind=AccountKind.PROCESSOR_CLEARING, currency=currency) for currency in currencies
-                  if currency not in house]
-        for restaurant_id, currency in missing:
-            wanted.append(Account(kind=AccountKind.RESTAURANT_PAYABLE, currency=currency, restaurant_id=restaurant_id))
-            wanted.append(Account(kind=AccountKind.RESTAURANT_RESERVED, currency=currency, restaurant_id=restaurant_id))
-        Account.objects.bulk_create(wanted, ignore_conflicts=True)
-        house, own = _accounts_fetch_many(pairs, currencies)
-    return {
-        (restaurant_id, currency): RestaurantAccounts(
-            processor=house[currency],
-            payable=own[(restaurant_id, currency, AccountKind.RESTAURANT_PAYABLE)],
-            reserved=own[(restaurant_id, currency, AccountKind.RESTAURANT_RESERVED)],
-        )
-        for restaurant_id, currency in pairs
-    }
-
-
-def _accounts_fetch_many(pairs, currencies) -> tuple[dict, dict]:
-    restaurant_ids = {restaurant_id for restaurant_id, _ in pairs}
-    house = {}
-    own = {}
-    accounts = Account.objects.filter(currency__in=currencies).filter(
-        Q(restaurant_id__in=restaurant_ids) | Q(restaurant__isnull=True)
-    )
-    for account in accounts:
-        if account.restaurant_id is None:
-            house[account.currency] = account
-        else:
-            own[(account.restaurant_id, account.currency, account.kind)] = account
-    return house, own

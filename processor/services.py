@@ -11,9 +11,17 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import ValidationError
 
-from ledger.services import event_post, restaurant_ensure
+from ledger.services import (
+    Posting,
+    RestaurantAccounts,
+    accounts_ensure,
+    charge_posting,
+    refund_posting,
+    transactions_post,
+)
 from mesa247.errors import ApplicationError, InvalidInput, validation_errors
 from mesa247.observability import log_context
+from payouts.services import payout_mark_failed, payout_mark_paid
 
 from .exceptions import EventConflict
 from .models import Event, EventType
@@ -25,8 +33,11 @@ logger = logging.getLogger("mesa247.processor")
 # (timestamps as instants, metadata as parsed JSON) to tell a replay from a conflict.
 BUSINESS_FIELDS = ("event_type", "occurred_at", "restaurant_id", "currency", "amount", "fee", "metadata")
 
-# The events that post a ledger transaction of their own; payout events apply to a payout instead.
-POSTED_TYPES = (EventType.CHARGE_SUCCEEDED, EventType.REFUND_SUCCEEDED)
+# The events that post a ledger transaction of their own, and the ledger's recipe for each.
+POSTING_RECIPES = {EventType.CHARGE_SUCCEEDED: charge_posting, EventType.REFUND_SUCCEEDED: refund_posting}
+POSTED_TYPES = tuple(POSTING_RECIPES)
+# Payout events apply to a payout instead, which posts its own transaction.
+PAYOUT_TRANSITIONS = {EventType.PAYOUT_PAID: payout_mark_paid, EventType.PAYOUT_FAILED: payout_mark_failed}
 
 
 @dataclass(frozen=True)
@@ -106,13 +117,21 @@ def _event_record(data: dict) -> Event:
     event = event_build(data)
     event.save(force_insert=True)
     if event.event_type in POSTED_TYPES:
-        restaurant_ensure(restaurant_id=event.restaurant_id)
         event_post(event=event)
     else:
-        from payouts.services import payout_event_apply
-
-        payout_event_apply(event=event)
+        PAYOUT_TRANSITIONS[event.event_type](event=event)
     return event
+
+
+def event_posting(*, event: Event, accounts: RestaurantAccounts) -> Posting:
+    """The ledger posting of a charge or refund event."""
+    return POSTING_RECIPES[event.event_type](event=event, accounts=accounts)
+
+
+def event_post(*, event: Event) -> int:
+    """Post a charge or refund event; the caller holds the database transaction. The transaction's id."""
+    accounts = accounts_ensure(restaurant_id=event.restaurant_id, currency=event.currency)
+    return transactions_post(postings=[event_posting(event=event, accounts=accounts)])[0]
 
 
 def _json_equal(left, right) -> bool:

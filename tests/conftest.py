@@ -9,6 +9,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from ledger.services import accounts_forget
 from processor.signature import signature_header
 from tests.factories import EventPayloadFactory, UserFactory
 
@@ -35,6 +36,13 @@ def database_url(name: str) -> str:
     host = quote(database["HOST"] or "127.0.0.1", safe="")
     port = f":{database['PORT']}" if database["PORT"] else ""
     return f"postgres://{database['USER'] or 'postgres'}@{host}{port}/{name}"
+
+
+@pytest.fixture(autouse=True)
+def _forget_ledger_accounts():
+    """Accounts are kept in memory once committed; a test that commits, then empties the database, drops them."""
+    yield
+    accounts_forget()
 
 
 @pytest.fixture

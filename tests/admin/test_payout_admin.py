@@ -43,7 +43,7 @@ def test_payout_page_shows_items_that_sum_to_its_amount(money_world, viewer_clie
 
 
 def test_links_to_a_payout_survive_the_admins_escaping_of_its_id(money_world, viewer_client):
-    from ledger.admin_display import admin_change_url
+    from mesa247.admin_display import admin_change_url
 
     # "_12" would decode to a control character if the id were not escaped.
     assert unquote(admin_change_url(Payout, "po_12ab").split("/")[-3]) == "po_12ab"

@@ -10,12 +10,12 @@ from datetime import date
 import pytest
 from django.db import DatabaseError
 
-from ledger import services as ledger_services
 from ledger.models import Entry, RestaurantBalance, Transaction
 from ledger.selectors import balance_get
 from payouts.models import Payout, PayoutStatus
 from payouts.services import payout_run_execute, payout_run_request
 from processor import loading
+from processor import services as processor_services
 from processor.models import Event
 from tests.conftest import post_event
 from tests.factories import EventPayloadFactory, RefundPayloadFactory
@@ -282,7 +282,7 @@ def test_an_unexpected_database_error_replays_the_batch_event_by_event(tmp_path,
         calls.append(1)
         raise DatabaseError("simulated failure of the set-based insert")
 
-    monkeypatch.setattr(loading, "_ledger_insert_postgresql", broken)
+    monkeypatch.setattr(loading, "transactions_post", broken)
     events = [EventPayloadFactory(event_id=f"evt_{n}") for n in range(3)]
     path = write_jsonl(tmp_path / "events.jsonl", [*events, events[1], dict(events[2], amount=13000)])
     status, out, _ = load(path)
@@ -297,12 +297,14 @@ def test_an_event_the_database_refuses_on_its_own_is_rejected_and_the_load_goes_
     def broken(*args, **kwargs):
         raise DatabaseError("simulated failure of the set-based insert")
 
+    real_event_post = processor_services.event_post
+
     def refuse_evt_1(*, event):
         if event.event_id == "evt_1":
             raise DatabaseError("simulated constraint violation")
-        return ledger_services.event_post(event=event)
+        return real_event_post(event=event)
 
-    monkeypatch.setattr(loading, "_ledger_insert_postgresql", broken)
+    monkeypatch.setattr(loading, "transactions_post", broken)
     monkeypatch.setattr("processor.services.event_post", refuse_evt_1)
     path = write_jsonl(tmp_path / "events.jsonl", [EventPayloadFactory(event_id=f"evt_{n}") for n in range(3)])
     rejects = tmp_path / "rejects.jsonl"
@@ -317,7 +319,7 @@ def test_an_event_the_database_refuses_on_its_own_is_rejected_and_the_load_goes_
 
 
 def test_after_a_batch_is_rolled_back_the_next_batches_do_not_trust_what_it_saw(tmp_path, monkeypatch):
-    real_insert = loading._ledger_insert_postgresql
+    real_insert = loading.transactions_post
     calls = []
 
     def fail_first_batch(*args, **kwargs):
@@ -326,7 +328,7 @@ def test_after_a_batch_is_rolled_back_the_next_batches_do_not_trust_what_it_saw(
             raise DatabaseError("simulated failure after the batch created res_new's accounts")
         return real_insert(*args, **kwargs)
 
-    monkeypatch.setattr(loading, "_ledger_insert_postgresql", fail_first_batch)
+    monkeypatch.setattr(loading, "transactions_post", fail_first_batch)
     events = [EventPayloadFactory(event_id=f"evt_{n}", restaurant_id="res_new") for n in range(4)]
     status, out, _ = load(write_jsonl(tmp_path / "events.jsonl", events), "--batch-size", "2")
     assert status == 0

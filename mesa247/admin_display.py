@@ -52,15 +52,21 @@ def local_time(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
 
 
+def _admin_url_name(model, view: str) -> str:
+    """`model` is a model class or an "app_label.model_name" label: an app links to pages of the apps
+    above it by label, without importing them."""
+    label = model if isinstance(model, str) else model._meta.label_lower
+    app_label, model_name = label.lower().split(".")
+    return f"admin:{app_label}_{model_name}_{view}"
+
+
 def admin_change_url(model, pk) -> str:
-    opts = model._meta
     # The admin escapes "_" and other characters in primary keys ("po_12…" would otherwise decode wrongly).
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(pk)])
+    return reverse(_admin_url_name(model, "change"), args=[quote(pk)])
 
 
 def admin_changelist_url(model, **filters) -> str:
-    opts = model._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    url = reverse(_admin_url_name(model, "changelist"))
     return f"{url}?{urlencode(filters)}" if filters else url
 
 

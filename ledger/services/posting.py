@@ -1,0 +1,311 @@
+"""The one writer of the ledger: accounts, balanced transactions and the balance projection.
+
+`transactions_post` records any number of transactions in one SQL statement:
+their rows, their entries, and the move of each restaurant's balance
+projection (an upsert adding the deltas, so the row is created on first use).
+`transaction_post` is the same for one. Callers hold the database
+transaction, so an event or payout, its postings and the projection commit or
+roll back together.
+
+Accounts never change once created, so the ones a committed transaction has
+seen are kept in memory per process; what a transaction creates is kept only
+after it commits.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ..exceptions import CurrencyMismatch, UnbalancedTransaction
+from ..models import Account, AccountKind, Restaurant, RestaurantBalance
+
+
+@dataclass(frozen=True)
+class RestaurantAccounts:
+    processor: Account
+    payable: Account
+    reserved: Account
+
+
+@dataclass(frozen=True)
+class Line:
+    account: Account
+    amount: int
+    entry_type: str
+    effective_at: datetime
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One balanced transaction to record, with what caused it (an event's pk, or a payout's id)."""
+
+    kind: str
+    restaurant_id: str
+    currency: str
+    lines: list[Line]
+    event_id: int | None = None
+    payout_id: str | None = None
+    memo: str = ""
+    # The moment of the business fact, for the projection's last_event_at (None: leave it).
+    occurred_at: datetime | None = None
+
+
+# --- Accounts -------------------------------------------------------------------
+
+_known_accounts: dict[tuple[str, str], RestaurantAccounts] = {}
+
+
+def accounts_forget() -> None:
+    """Drop the accounts kept in memory (tests that empty the database call it)."""
+    _known_accounts.clear()
+
+
+def restaurant_ensure(*, restaurant_id: str) -> None:
+    """Create the restaurant on its first event (INSERT … ON CONFLICT DO NOTHING)."""
+    Restaurant.objects.bulk_create([Restaurant(id=restaurant_id)], ignore_conflicts=True)
+
+
+def accounts_ensure(*, restaurant_id: str, currency: str) -> RestaurantAccounts:
+    """The restaurant's accounts in a currency, creating them (and the restaurant) on first use."""
+    return accounts_ensure_many(pairs=[(restaurant_id, currency)])[(restaurant_id, currency)]
+
+
+def accounts_ensure_many(*, pairs) -> dict[tuple[str, str], RestaurantAccounts]:
+    """The accounts of every (restaurant, currency), creating what is missing: a few queries per call, not per pair."""
+    pairs = sorted(set(pairs))
+    found = {pair: _known_accounts[pair] for pair in pairs if pair in _known_accounts}
+    unknown = [pair for pair in pairs if pair not in found]
+    if not unknown:
+        return found
+    currencies = sorted({currency for _, currency in unknown})
+    house, own = _accounts_fetch(unknown, currencies)
+    missing = [
+        (restaurant_id, currency)
+        for restaurant_id, currency in unknown
+        if (restaurant_id, currency, AccountKind.RESTAURANT_PAYABLE) not in own
+        or (restaurant_id, currency, AccountKind.RESTAURANT_RESERVED) not in own
+    ]
+    if missing or len(house) < len(currencies):
+        Restaurant.objects.bulk_create(
+            [Restaurant(id=restaurant_id) for restaurant_id in sorted({pair[0] for pair in missing})],
+            ignore_conflicts=True,
+        )
+        wanted = [
+            Account(kind=AccountKind.PROCESSOR_CLEARING, currency=currency)
+            for currency in currencies
+            if currency not in house
+        ]
+        for restaurant_id, currency in missing:
+            wanted.append(Account(kind=AccountKind.RESTAURANT_PAYABLE, currency=currency, restaurant_id=restaurant_id))
+            wanted.append(Account(kind=AccountKind.RESTAURANT_RESERVED, currency=currency, restaurant_id=restaurant_id))
+        Account.objects.bulk_create(wanted, ignore_conflicts=True)
+        house, own = _accounts_fetch(unknown, currencies)
+    # Every restaurant with accounts has its balance row, so postings only ever move existing rows.
+    RestaurantBalance.objects.bulk_create(
+        [RestaurantBalance(restaurant_id=restaurant_id, currency=currency) for restaurant_id, currency in unknown],
+        ignore_conflicts=True,
+    )
+    fetched = {
+        (restaurant_id, currency): RestaurantAccounts(
+            processor=house[currency],
+            payable=own[(restaurant_id, currency, AccountKind.RESTAURANT_PAYABLE)],
+            reserved=own[(restaurant_id, currency, AccountKind.RESTAURANT_RESERVED)],
+        )
+        for restaurant_id, currency in unknown
+    }
+    # Rows this transaction created vanish if it rolls back: keep them only once it has committed.
+    transaction.on_commit(lambda: _known_accounts.update(fetched))
+    return found | fetched
+
+
+def _accounts_fetch(pairs, currencies) -> tuple[dict, dict]:
+    restaurant_ids = {restaurant_id for restaurant_id, _ in pairs}
+    house, own = {}, {}
+    accounts = Account.objects.filter(currency__in=currencies).filter(
+        Q(restaurant_id__in=restaurant_ids) | Q(restaurant__isnull=True)
+    )
+    for account in accounts:
+        if account.restaurant_id is None:
+            house[account.currency] = account
+        else:
+            own[(account.restaurant_id, account.currency, account.kind)] = account
+    return house, own
+
+
+# --- Transactions -----------------------------------------------------------------
+
+
+def lines_checked(*, lines: list[Line], currency: str) -> list[Line]:
+    """The non-zero lines of one transaction, refused unless they balance in its currency.
+
+    The same rules the database holds, checked before anything is written.
+    """
+    lines = [line for line in lines if line.amount != 0]
+    if len(lines) < 2:
+        raise UnbalancedTransaction("A transaction needs at least two non-zero entries.")
+    total = sum(line.amount for line in lines)
+    if total != 0:
+        raise UnbalancedTransaction(f"Entries sum to {total}, not 0.")
+    for line in lines:
+        if line.account.currency != currency:
+            raise CurrencyMismatch(f"Account {line.account.pk} is in {line.account.currency}, not {currency}.")
+    return lines
+
+
+def transaction_post(
+    *,
+    kind: str,
+    restaurant_id: str,
+    currency: str,
+    lines: list[Line],
+    event_id: int | None = None,
+    payout_id: str | None = None,
+    memo: str = "",
+    occurred_at: datetime | None = None,
+) -> int:
+    """Record one balanced transaction and move the restaurant's balance projection with it; its id."""
+    posting = Posting(kind, restaurant_id, currency, lines, event_id, payout_id, memo, occurred_at)
+    return transactions_post(postings=[posting])[0]
+
+
+def transactions_post(*, postings: list[Posting]) -> list[int]:
+    """Record many balanced transactions and their projection moves in one statement; their ids, in order."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("transaction_post must run inside the caller's database transaction")
+    checked = [lines_checked(lines=posting.lines, currency=posting.currency) for posting in postings]
+    if not postings:
+        return []
+    now = timezone.now()
+    moves = projection_moves(postings=postings, checked=checked)
+    with connection.cursor() as cursor:
+        cursor.execute(POST_SQL, _post_parameters(postings, checked, moves, now))
+        rows = cursor.fetchall()
+    if rows[0][1] != len(moves):
+        # A balance row was missing: the accounts were not ensured through this module. Roll back.
+        raise RuntimeError(
+            f"Moved {rows[0][1]} of {len(moves)} balance rows; every posting's accounts must be ensured first."
+        )
+    return [row[0] for row in rows]
+
+
+@dataclass
+class ProjectionMove:
+    payable: int = 0
+    reserved: int = 0
+    last_event_at: datetime | None = None
+
+
+def projection_moves(*, postings: list[Posting], checked: list[list[Line]]) -> dict[tuple[str, str], ProjectionMove]:
+    """How each (restaurant, currency) balance row moves: restaurant-facing, so liabilities count credit-normal."""
+    moves: dict[tuple[str, str], ProjectionMove] = defaultdict(ProjectionMove)
+    for posting, lines in zip(postings, checked, strict=True):
+        move = moves[(posting.restaurant_id, posting.currency)]
+        for line in lines:
+            if line.account.kind == AccountKind.RESTAURANT_PAYABLE:
+                move.payable -= line.amount
+            elif line.account.kind == AccountKind.RESTAURANT_RESERVED:
+                move.reserved -= line.amount
+        if posting.occurred_at is not None and (move.last_event_at is None or posting.occurred_at > move.last_event_at):
+            move.last_event_at = posting.occurred_at
+    return moves
+
+
+# Transaction ids are drawn first, so entries can name them in the same statement.
+# The balance rows (they exist: `accounts_ensure_many` creates them with the
+# accounts) are locked in (restaurant, currency) order, so concurrent writers
+# never deadlock, then moved by the deltas. Constraint and trigger checks run
+# at the end of the statement, when every row of it is there.
+POST_SQL = """
+WITH posting AS MATERIALIZED (
+    SELECT nextval(pg_get_serial_sequence('ledger_transaction', 'id')) AS id, p.*
+      FROM unnest(%(kind)s::text[], %(restaurant_id)s::text[], %(currency)s::text[], %(event_id)s::bigint[],
+                  %(payout_id)s::text[], %(memo)s::text[])
+           WITH ORDINALITY AS p (kind, restaurant_id, currency, event_id, payout_id, memo, n)
+), locked AS MATERIALIZED (
+    SELECT balance.id, move.payable, move.reserved, move.last_event_at
+      FROM ledger_restaurantbalance AS balance
+      JOIN unnest(%(move_restaurant_id)s::text[], %(move_currency)s::text[], %(move_payable)s::bigint[],
+                  %(move_reserved)s::bigint[], %(move_last_event_at)s::timestamptz[])
+           AS move (restaurant_id, currency, payable, reserved, last_event_at)
+        ON balance.restaurant_id = move.restaurant_id AND balance.currency = move.currency
+     ORDER BY balance.restaurant_id, balance.currency
+       FOR UPDATE OF balance
+), new_transaction AS (
+    INSERT INTO ledger_transaction (id, kind, restaurant_id, currency, event_id, payout_id, posted_at, memo)
+    SELECT id, kind, restaurant_id, currency, event_id, payout_id, %(now)s, memo FROM posting ORDER BY n
+), new_entry AS (
+    INSERT INTO ledger_entry (transaction_id, account_id, currency, amount, entry_type, effective_at)
+    SELECT posting.id, line.account_id, posting.currency, line.amount, line.entry_type, line.effective_at
+      FROM unnest(%(line_n)s::bigint[], %(line_account_id)s::bigint[], %(line_amount)s::bigint[],
+                  %(line_entry_type)s::text[], %(line_effective_at)s::timestamptz[])
+           AS line (n, account_id, amount, entry_type, effective_at)
+      JOIN posting USING (n)
+), moved AS (
+    UPDATE ledger_restaurantbalance AS balance
+       SET payable = balance.payable + locked.payable,
+           reserved = balance.reserved + locked.reserved,
+           last_event_at = GREATEST(balance.last_event_at, locked.last_event_at),
+           updated_at = %(now)s
+      FROM locked
+     WHERE balance.id = locked.id
+    RETURNING 1
+)
+SELECT id, (SELECT count(*) FROM moved) FROM posting ORDER BY n
+"""
+
+
+def _post_parameters(postings, checked, moves, now) -> dict:
+    parameters = {
+        "now": now,
+        "kind": [posting.kind for posting in postings],
+        "restaurant_id": [posting.restaurant_id for posting in postings],
+        "currency": [posting.currency for posting in postings],
+        "event_id": [posting.event_id for posting in postings],
+        "payout_id": [posting.payout_id for posting in postings],
+        "memo": [posting.memo for posting in postings],
+        "line_n": [],
+        "line_account_id": [],
+        "line_amount": [],
+        "line_entry_type": [],
+        "line_effective_at": [],
+    }
+    for n, lines in enumerate(checked, start=1):
+        for line in lines:
+            parameters["line_n"].append(n)
+            parameters["line_account_id"].append(line.account.pk)
+            parameters["line_amount"].append(line.amount)
+            parameters["line_entry_type"].append(str(line.entry_type))
+            parameters["line_effective_at"].append(line.effective_at)
+    keys = sorted(moves)
+    parameters.update(
+        move_restaurant_id=[key[0] for key in keys],
+        move_currency=[key[1] for key in keys],
+        move_payable=[moves[key].payable for key in keys],
+        move_reserved=[moves[key].reserved for key in keys],
+        move_last_event_at=[moves[key].last_event_at for key in keys],
+    )
+    return parameters
+
+
+# --- Locks ------------------------------------------------------------------------------
+
+
+def balance_lock(*, restaurant_id: str, currency: str) -> RestaurantBalance:
+    """Lock the restaurant's balance row (creating it if needed) until the transaction ends.
+
+    Everything that moves a restaurant's money in a way that depends on its
+    current balance (creating a payout) takes this lock first; postings that
+    do not depend on it still move the row atomically and so queue behind it.
+    """
+    locked = RestaurantBalance.objects.select_for_update().filter(restaurant_id=restaurant_id, currency=currency)
+    balance = locked.first()
+    if balance is None:
+        RestaurantBalance.objects.bulk_create(
+            [RestaurantBalance(restaurant_id=restaurant_id, currency=currency)], ignore_conflicts=True
+        )
+        balance = locked.get()
+    return balance

@@ -1,0 +1,104 @@
+"""Every posting the ledger knows, as a recipe: what caused it → its balanced lines.
+
+Sign convention (see ledger.models): debit positive, credit negative; a
+restaurant's payable and reserved accounts are liabilities (credit-normal).
+
+    charge A, fee F          processor +A / payable −A (gross); payable +F / processor −F (fee)
+    refund A, fee R returned payable +A / processor −A; processor +R / payable −R
+    payout created P         payable +P / reserved −P
+    payout paid P            reserved +P / processor −P
+    payout failed P          reserved +P / payable −P
+    paid payout returned P   processor +P / payable −P
+
+Causes are read by attribute (an event has `pk`, `event_id`, `restaurant_id`,
+`currency`, `amount`, `fee`, `occurred_at`; a payout `pk`, `restaurant_id`,
+`currency`, `amount`), so the ledger needs nothing from the apps that own them.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from ..models import EntryType, TransactionKind
+from .posting import Line, Posting, RestaurantAccounts
+
+
+def maturity_of(occurred_at: datetime) -> datetime:
+    return occurred_at + timedelta(days=settings.MATURITY_WINDOW_DAYS)
+
+
+def immediate_effect(occurred_at: datetime) -> datetime:
+    """Refunds count at once: never later than now, never later than when they occurred."""
+    return min(occurred_at, timezone.now())
+
+
+def charge_lines(*, accounts: RestaurantAccounts, amount: int, fee: int, occurred_at: datetime) -> list[Line]:
+    """Charge A with fee F: gross and fee both mature together."""
+    matures_at = maturity_of(occurred_at)
+    return [
+        Line(accounts.processor, amount, EntryType.GROSS, matures_at),
+        Line(accounts.payable, -amount, EntryType.GROSS, matures_at),
+        Line(accounts.payable, fee, EntryType.FEE, matures_at),
+        Line(accounts.processor, -fee, EntryType.FEE, matures_at),
+    ]
+
+
+def refund_lines(*, accounts: RestaurantAccounts, amount: int, fee: int, occurred_at: datetime) -> list[Line]:
+    """Refund A with fee R returned: both count at once."""
+    effective_at = immediate_effect(occurred_at)
+    return [
+        Line(accounts.payable, amount, EntryType.REFUND, effective_at),
+        Line(accounts.processor, -amount, EntryType.REFUND, effective_at),
+        Line(accounts.processor, fee, EntryType.FEE_REFUND, effective_at),
+        Line(accounts.payable, -fee, EntryType.FEE_REFUND, effective_at),
+    ]
+
+
+def _event_posting(kind, lines_of, *, event, accounts: RestaurantAccounts) -> Posting:
+    lines = lines_of(accounts=accounts, amount=event.amount, fee=event.fee, occurred_at=event.occurred_at)
+    return Posting(kind, event.restaurant_id, event.currency, lines, event_id=event.pk, memo=event.event_id,
+                   occurred_at=event.occurred_at)
+
+
+def charge_posting(*, event, accounts: RestaurantAccounts) -> Posting:
+    return _event_posting(TransactionKind.CHARGE, charge_lines, event=event, accounts=accounts)
+
+
+def refund_posting(*, event, accounts: RestaurantAccounts) -> Posting:
+    return _event_posting(TransactionKind.REFUND, refund_lines, event=event, accounts=accounts)
+
+
+def _payout_posting(kind, debit, credit, *, payout, at: datetime, event=None) -> Posting:
+    amount = payout.amount
+    lines = [Line(debit, amount, EntryType.PAYOUT, at), Line(credit, -amount, EntryType.PAYOUT, at)]
+    return Posting(
+        kind, payout.restaurant_id, payout.currency, lines,
+        event_id=event.pk if event is not None else None,
+        payout_id=payout.pk,
+        memo=event.event_id if event is not None else payout.pk,
+        occurred_at=event.occurred_at if event is not None else None,
+    )
+
+
+def payout_reserve_posting(*, payout, accounts: RestaurantAccounts, at: datetime) -> Posting:
+    """A payout is created: its amount moves from payable to reserved."""
+    return _payout_posting(TransactionKind.PAYOUT_RESERVE, accounts.payable, accounts.reserved, payout=payout, at=at)
+
+
+def payout_paid_posting(*, payout, event, accounts: RestaurantAccounts, at: datetime) -> Posting:
+    """The bank paid it: the reserve is settled against the processor's clearing account."""
+    return _payout_posting(TransactionKind.PAYOUT_PAID, accounts.reserved, accounts.processor, payout=payout,
+                           event=event, at=at)
+
+
+def payout_failed_posting(*, payout, event, accounts: RestaurantAccounts, at: datetime) -> Posting:
+    """A created payout bounced: the reserve goes back to payable."""
+    return _payout_posting(TransactionKind.PAYOUT_FAILED, accounts.reserved, accounts.payable, payout=payout,
+                           event=event, at=at)
+
+
+def payout_returned_posting(*, payout, event, accounts: RestaurantAccounts, at: datetime) -> Posting:
+    """A paid payout came back from the bank: the money is owed to the restaurant again."""
+    return _payout_posting(TransactionKind.PAYOUT_RETURNED, accounts.processor, accounts.payable, payout=payout,
+                           event=event, at=at)

@@ -1,0 +1,104 @@
+"""The payout lifecycle: payout_paid and payout_failed events move a payout and post its reversal.
+
+    created → paid        reserve settled against the processor   (PAYOUT_PAID)
+    created → failed      reserve back to payable                 (PAYOUT_FAILED)
+    paid    → failed      the bank returned it: back to payable   (PAYOUT_RETURNED)
+
+`failed` is terminal. Anything else is refused with PayoutEventRejected (422)
+and the event's transaction rolls back: nothing is written.
+"""
+
+import logging
+
+from django.db import connection
+from django.utils import timezone
+
+from ledger.services import (
+    accounts_ensure,
+    payout_failed_posting,
+    payout_paid_posting,
+    payout_returned_posting,
+    transactions_post,
+)
+from mesa247.observability import log_context
+
+from ..exceptions import PayoutEventRejected
+from ..models import Payout, PayoutStatus
+
+logger = logging.getLogger("mesa247.payouts")
+
+ALLOWED_TRANSITIONS = {
+    (PayoutStatus.CREATED, PayoutStatus.PAID),
+    (PayoutStatus.CREATED, PayoutStatus.FAILED),
+    (PayoutStatus.PAID, PayoutStatus.FAILED),
+}
+
+
+def payout_mark_paid(*, event) -> Payout:
+    """A payout_paid event: created → paid."""
+    return _payout_status_change(event=event, target=PayoutStatus.PAID)
+
+
+def payout_mark_failed(*, event) -> Payout:
+    """A payout_failed event: created → failed, or paid → failed when the bank returned it."""
+    return _payout_status_change(event=event, target=PayoutStatus.FAILED)
+
+
+def _payout_status_change(*, event, target: str) -> Payout:
+    """Apply a payout event inside the ingestion's transaction.
+
+    Raises PayoutEventRejected (422) for an unknown payout, a restaurant,
+    currency or amount that differs from the payout's, or an illegal
+    transition; the caller's transaction then rolls back and nothing is written.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("payout_event_apply must run inside the event's database transaction")
+    payout_id = event.payout_ref
+    # Lock before checking the status: concurrent events for one payout apply one after the other.
+    payout = Payout.objects.select_for_update().filter(pk=payout_id).first()
+    if payout is None:
+        raise PayoutEventRejected(f"No payout {payout_id!r} exists.", code="payout_not_found", payout_id=payout_id)
+
+    mismatched = [
+        field
+        for field, expected, given in (
+            ("restaurant_id", payout.restaurant_id, event.restaurant_id),
+            ("currency", payout.currency, event.currency),
+            ("amount", payout.amount, event.amount),
+        )
+        if expected != given
+    ]
+    if mismatched:
+        raise PayoutEventRejected(
+            f"The event does not match payout {payout.pk}: {', '.join(mismatched)} differ.",
+            code="payout_mismatch",
+            payout_id=payout.pk,
+            fields=mismatched,
+            errors={
+                field: [f"Payout {payout.pk} has {getattr(payout, field)!r}."] for field in mismatched
+            },
+        )
+    if (payout.status, target) not in ALLOWED_TRANSITIONS:
+        raise PayoutEventRejected(
+            f"Payout {payout.pk} is {payout.status}; it cannot become {target}.",
+            code="payout_transition_invalid",
+            payout_id=payout.pk,
+            payout_status=payout.status,
+        )
+
+    accounts = accounts_ensure(restaurant_id=payout.restaurant_id, currency=payout.currency)
+    if target == PayoutStatus.PAID:
+        recipe = payout_paid_posting
+        payout.paid_at = event.occurred_at
+    else:
+        recipe = payout_failed_posting if payout.status == PayoutStatus.CREATED else payout_returned_posting
+        payout.failed_at = event.occurred_at
+        reason = (event.metadata or {}).get("reason")
+        payout.failure_reason = reason if isinstance(reason, str) else None
+    posting = recipe(payout=payout, event=event, accounts=accounts, at=timezone.now())
+    transactions_post(postings=[posting])
+    payout.status = target
+    payout.save(update_fields=["status", "paid_at", "failed_at", "failure_reason"])
+    with log_context(payout_id=payout.pk):
+        logger.info("payout status changed", extra={"status": target, "ledger_kind": posting.kind})
+    return payout

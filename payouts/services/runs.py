@@ -1,0 +1,239 @@
+"""Payout runs: requested by the API, the admin or a command; queued on django-q2; executed by a worker.
+
+A run pays every eligible restaurant of its currency for its `as_of`, one
+restaurant at a time, each payout in its own transaction
+(`payouts.services.creation`). The task is idempotent and takes an advisory
+lock per (currency, as_of), so a re-delivered or retried run finishes the rest
+and pays nobody twice.
+"""
+
+import hashlib
+import logging
+from contextlib import contextmanager
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_q.conf import Conf
+from django_q.tasks import async_task
+
+from ledger.models import RestaurantBalance
+from mesa247.errors import InvalidInput
+from mesa247.money import MAX_AMOUNT, is_minor_units
+from mesa247.observability import log_context
+
+from ..exceptions import PayoutRunNotRetryable
+from ..models import PayoutRun, PayoutRunStatus
+from ..selectors import payout_run_get
+from .creation import payout_create_for_restaurant
+
+logger = logging.getLogger("mesa247.payouts")
+
+RUN_TASK = "payouts.tasks.payout_run_task"
+RUN_TASK_HOOK = "payouts.tasks.payout_run_task_finished"
+
+
+# --- Requesting a run --------------------------------------------------------
+
+
+def payout_run_validate(*, currency, as_of, min_amount) -> None:
+    """The rules for a run request, shared by the API, the admin and the command."""
+    errors: dict[str, list[str]] = {}
+    if not isinstance(currency, str) or currency not in settings.SUPPORTED_CURRENCIES:
+        errors["currency"] = [
+            f"Unsupported currency {currency!r}; use one of {', '.join(settings.SUPPORTED_CURRENCIES)}."
+        ]
+    if not isinstance(as_of, date) or isinstance(as_of, datetime):
+        errors["as_of"] = ["Must be a date (YYYY-MM-DD)."]
+    else:
+        today = timezone.localdate(timezone=ZoneInfo(settings.TIME_ZONE))
+        if as_of > today:
+            errors["as_of"] = [f"Must not be in the future: today is {today.isoformat()} in {settings.TIME_ZONE}."]
+    if not is_minor_units(min_amount):
+        errors["min_amount"] = ["Must be an integer number of minor units (no decimals, strings or booleans)."]
+    elif min_amount < 1:
+        errors["min_amount"] = ["Must be at least 1."]
+    elif min_amount > MAX_AMOUNT:
+        errors["min_amount"] = [f"Must be at most {MAX_AMOUNT}."]
+    if errors:
+        raise InvalidInput("The payout run request is invalid; nothing was queued.", errors=errors)
+
+
+def payout_run_request(
+    *, currency: str, as_of: date, min_amount: int, requested_by=None, enqueue: bool = True
+) -> PayoutRun:
+    """Create a run and queue its task in the same database transaction.
+
+    `enqueue=False` creates the run only (for `run_payouts --sync`, which
+    executes it in-process).
+    """
+    payout_run_validate(currency=currency, as_of=as_of, min_amount=min_amount)
+    with transaction.atomic():
+        run = PayoutRun.objects.create(
+            currency=currency, as_of=as_of, min_amount=min_amount, requested_by=requested_by
+        )
+        if enqueue:
+            payout_run_enqueue(run=run)
+    with log_context(run_id=str(run.pk)):
+        logger.info("payout run requested", extra={"currency": currency, "as_of": as_of.isoformat(),
+                                                   "min_amount": min_amount})
+    return run
+
+
+def payout_run_enqueue(*, run: PayoutRun) -> None:
+    """Queue the run's task.
+
+    With the ORM broker on the default database the queue row is written in
+    the caller's transaction: it commits or rolls back with the run. A Redis
+    broker, or `sync` mode (the task runs right here, and its durable
+    per-restaurant transactions cannot nest in ours), waits for the commit.
+    """
+    sync = bool(Conf.SYNC or settings.Q_CLUSTER.get("sync"))
+
+    def push():
+        async_task(
+            RUN_TASK,
+            str(run.pk),
+            task_name=f"payout-run-{run.pk}",
+            group="payout_runs",
+            hook=RUN_TASK_HOOK,
+            sync=sync,
+        )
+
+    if sync or not _broker_is_default_database():
+        transaction.on_commit(push)
+    else:
+        push()
+
+
+def payout_run_retry(*, run_id) -> PayoutRun:
+    """Queue a failed run again; it finishes the restaurants the failed attempt did not reach.
+
+    A run still `queued` may be queued again too (its task may have been lost
+    between commit and a non-transactional broker); a second delivery is harmless.
+    """
+    with transaction.atomic():
+        run = payout_run_get(run_id=run_id)
+        run = PayoutRun.objects.select_for_update().get(pk=run.pk)
+        if run.status not in (PayoutRunStatus.FAILED, PayoutRunStatus.QUEUED):
+            raise PayoutRunNotRetryable(
+                f"Run {run.pk} is {run.status}; only a failed or queued run can be queued again.",
+                run_id=str(run.pk),
+            )
+        run.status = PayoutRunStatus.QUEUED
+        run.save(update_fields=["status"])
+        payout_run_enqueue(run=run)
+    return run
+
+
+def _broker_is_default_database() -> bool:
+    return Conf.ORM == "default"
+
+
+# --- Executing a run ---------------------------------------------------------
+
+
+def payout_run_execute(*, run_id) -> PayoutRun:
+    """Pay every eligible restaurant of the run; idempotent and safe to run twice at once.
+
+    One restaurant at a time, each in its own durable transaction; a payout
+    that already exists for (restaurant, currency, as_of) counts as done, so a
+    retried or re-delivered run finishes the rest and pays nobody twice.
+    """
+    run = payout_run_get(run_id=run_id)
+    with log_context(run_id=str(run.pk)):
+        if run.status == PayoutRunStatus.SUCCEEDED:
+            logger.info("payout run already succeeded")
+            return run
+        with _run_lock(currency=run.currency, as_of=run.as_of):
+            run.refresh_from_db()
+            if run.status == PayoutRunStatus.SUCCEEDED:
+                return run
+            max_attempts = settings.Q_CLUSTER.get("max_attempts") or 0
+            if run.status == PayoutRunStatus.RUNNING and max_attempts and run.attempts >= max_attempts:
+                # Started that many times and never finished: a worker died or timed out each time.
+                PayoutRun.objects.filter(pk=run.pk).update(
+                    status=PayoutRunStatus.FAILED, finished_at=timezone.now(),
+                    error=f"Gave up after {run.attempts} attempts that never finished (worker killed or timed out).",
+                )
+                logger.error("payout run abandoned", extra={"attempts": run.attempts})
+                run.refresh_from_db()
+                return run
+            PayoutRun.objects.filter(pk=run.pk).update(
+                status=PayoutRunStatus.RUNNING,
+                attempts=F("attempts") + 1,
+                started_at=timezone.now(),
+                finished_at=None,
+                error="",
+                eligible=0,
+                created=0,
+                skipped=0,
+                total_amount=0,
+            )
+            logger.info("payout run started", extra={"currency": run.currency, "as_of": run.as_of.isoformat()})
+            try:
+                _run_all_restaurants(run)
+            except Exception as exc:
+                PayoutRun.objects.filter(pk=run.pk).update(
+                    status=PayoutRunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
+                    finished_at=timezone.now(),
+                )
+                logger.exception("payout run failed")
+                raise
+            PayoutRun.objects.filter(pk=run.pk).update(status=PayoutRunStatus.SUCCEEDED, finished_at=timezone.now())
+        run.refresh_from_db()
+        logger.info(
+            "payout run succeeded",
+            extra={"eligible": run.eligible, "payouts_created": run.created, "skipped": run.skipped,
+                   "total_amount": run.total_amount},
+        )
+        return run
+
+
+def _run_all_restaurants(run: PayoutRun) -> None:
+    restaurant_ids = list(
+        RestaurantBalance.objects.filter(currency=run.currency).order_by("restaurant_id").values_list(
+            "restaurant_id", flat=True
+        )
+    )
+    PayoutRun.objects.filter(pk=run.pk).update(eligible=len(restaurant_ids))
+    for restaurant_id in restaurant_ids:
+        with log_context(restaurant_id=restaurant_id):
+            outcome = payout_create_for_restaurant(run=run, restaurant_id=restaurant_id)
+        # A payout this run created on an earlier attempt still counts as created by it.
+        paid_by_this_run = outcome.payout is not None and outcome.payout.run_id == run.pk
+        if paid_by_this_run:
+            PayoutRun.objects.filter(pk=run.pk).update(
+                created=F("created") + 1, total_amount=F("total_amount") + outcome.payout.amount
+            )
+        else:
+            PayoutRun.objects.filter(pk=run.pk).update(skipped=F("skipped") + 1)
+
+
+@contextmanager
+def _run_lock(*, currency: str, as_of: date):
+    """One executor per (currency, as_of) at a time, across workers and machines.
+
+    A PostgreSQL session-level advisory lock (released on unlock or when the
+    connection ends, so a killed worker never leaves it behind). The
+    per-restaurant transactions cannot share one outer transaction, hence not
+    the transaction-level variant.
+    """
+    key = run_lock_key(currency=currency, as_of=as_of)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def run_lock_key(*, currency: str, as_of: date) -> int:
+    digest = hashlib.blake2b(f"payout_run:{currency}:{as_of.isoformat()}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
