@@ -1,6 +1,5 @@
 """Processor webhooks: authenticated by signature, not by user credentials."""
 
-import json
 import logging
 import time
 
@@ -11,7 +10,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mesa247.errors import InvalidInput, MalformedJson, PayloadTooLarge, UnsupportedMediaType
+from mesa247.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from mesa247.parsers import json_strict_loads
 from mesa247.schema import PROBLEM_RESPONSES, problem_example
 
 from .exceptions import SignatureError
@@ -89,32 +89,7 @@ def _read_verified_body(request, *, max_bytes: int) -> object:
     media_type = (request.content_type or "").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise UnsupportedMediaType(f"Send Content-Type: application/json, not {media_type or 'nothing'}.")
-    return json_parse(raw)
-
-
-def json_parse(raw: bytes) -> object:
-    """Strict JSON: no NaN/Infinity, no duplicate keys, no absurd nesting."""
-    try:
-        text = raw.decode("utf-8")  # RFC 8259: JSON between systems is UTF-8
-        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicate_keys)
-    except RecursionError:
-        raise MalformedJson("The body is not valid JSON: it is nested too deeply.") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedJson(f"The body is not valid JSON: {exc}.") from None
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _refuse_duplicate_keys(pairs: list) -> dict:
-    # A repeated key would make the event mean whatever the last parser decides.
-    result = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
+    return json_strict_loads(raw)
 
 
 class ProcessorEventIngestApi(APIView):

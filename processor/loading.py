@@ -28,7 +28,8 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from ledger.services import accounts_ensure_many, transactions_post
-from mesa247.errors import ApplicationError, InvalidInput
+from mesa247.errors import ApplicationError, InvalidInput, MalformedJson
+from mesa247.parsers import json_strict_loads
 
 from .exceptions import EventConflict
 from .models import Event
@@ -94,9 +95,11 @@ def jsonl_parse(lines: Iterable[bytes | str]) -> Iterator[RawLine]:
         if not text.strip():
             continue
         try:
-            payload = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            yield RawLine(number, error=f"invalid JSON: {exc}", text=_as_text(text))
+            payload = json_strict_loads(text)
+        except MalformedJson as exc:
+            # The API's reader: NaN, Infinity or a repeated key are refused here too.
+            reason = exc.detail.removeprefix("The body is not valid JSON: ")
+            yield RawLine(number, error=f"invalid JSON: {reason}", text=_as_text(text))
             continue
         yield RawLine(number, payload=payload, text=_as_text(text))
 

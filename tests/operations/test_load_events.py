@@ -85,6 +85,24 @@ def test_the_loader_posts_exactly_the_entries_the_api_posts(tmp_path, client_ano
         api_balance.payable, api_balance.reserved, api_balance.last_event_at)
 
 
+def test_lines_the_api_would_refuse_as_json_are_refused_too_nan_and_repeated_keys(tmp_path, post):
+    """The loader reads JSON as the API does: a repeated "amount" or a NaN is not an event."""
+    repeated = '{"event_id": "evt_twice", "event_type": "charge_succeeded", "occurred_at": "2025-11-01T10:00:00Z", ' \
+               '"restaurant_id": "res_001", "currency": "PEN", "amount": 100, "amount": 100000}'
+    nan = repeated.replace('"amount": 100, "amount": 100000', '"amount": NaN').replace("evt_twice", "evt_nan")
+    assert post(raw=repeated.encode()).status_code == 400
+    assert post(raw=nan.encode()).status_code == 400
+
+    rejects = tmp_path / "rejects.jsonl"
+    status, out, _ = load(write_jsonl(tmp_path / "events.jsonl", [repeated, nan]), "--rejects", str(rejects))
+
+    assert status == 1
+    assert summary_of(out) == {"read": 2, "created": 0, "duplicate": 0, "conflict": 0, "rejected": 2}
+    reasons = [json.loads(line)["reason"] for line in rejects.read_text().splitlines()]
+    assert reasons == ["invalid JSON: duplicate key 'amount'.", "invalid JSON: NaN is not valid JSON."]
+    assert not Event.objects.exists()
+
+
 def test_bad_lines_are_rejected_with_line_number_and_reason_and_the_rest_is_loaded(tmp_path):
     rejects = tmp_path / "rejects.jsonl"
     path = write_jsonl(

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from mesa247.errors import MalformedJson
-from processor.apis import json_parse
+from mesa247.parsers import json_strict_loads
 from processor.signature import SIGNATURE_HEADER, signature_header
 
 
@@ -33,7 +33,7 @@ class Command(BaseCommand):
     def handle(self, *args, file: str, secret: str | None, timestamp: int | None, curl: str | None, **options):
         body = self._read(file)
         try:
-            json_parse(body)
+            json_strict_loads(body)
         except MalformedJson as exc:
             raise CommandError(f"{file} is not valid JSON: {exc.detail}") from None
         secret = secret or next(iter(settings.PROCESSOR_WEBHOOK_SECRETS), None)
