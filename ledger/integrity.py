@@ -207,6 +207,27 @@ CHECKS = [
              FROM payouts_payoutsettlement GROUP BY entry_id HAVING COUNT(*) > 1 ORDER BY entry_id""",
         "is settled by {payouts} payouts",
     ),
+    Check(
+        "open_entries",
+        "Open entries are exactly the payable entries no payout has settled",
+        """SELECT e.id AS entry_id,
+                  CASE WHEN o.entry_id IS NULL THEN 'not settled, yet missing from the open entries'
+                       ELSE 'settled, yet still open' END AS state
+             FROM ledger_entry e
+             JOIN ledger_account a ON a.id = e.account_id AND a.kind = 'restaurant_payable'
+             LEFT JOIN ledger_openentry o ON o.entry_id = e.id
+             LEFT JOIN payouts_payoutsettlement s ON s.entry_id = e.id
+            WHERE e.entry_type <> 'payout' AND (o.entry_id IS NULL) = (s.entry_id IS NULL)
+           UNION ALL
+           SELECT o.entry_id, 'open, but not a payable entry of its account and time'
+             FROM ledger_openentry o
+             JOIN ledger_entry e ON e.id = o.entry_id
+             JOIN ledger_account a ON a.id = e.account_id
+            WHERE a.kind <> 'restaurant_payable' OR e.entry_type = 'payout' OR o.account_id <> e.account_id
+               OR o.effective_at <> e.effective_at
+            ORDER BY 1""",
+        "is {state}",
+    ),
 ]
 
 # The triggers that keep the ledger append-only and balanced at write time (the migrations'

@@ -162,6 +162,26 @@ class Entry(models.Model):
         return f"{self.amount:+d} {self.currency} → {self.account}"
 
 
+class OpenEntry(models.Model):
+    """A restaurant's payable entry that no payout has settled yet.
+
+    The settled-by-payout record is `payouts.PayoutSettlement`; this is its
+    complement, kept by the ledger as entries are posted and removed as a
+    payout settles them, so a payout reads only what is still open, never the
+    account's whole history. `ledger_check` verifies the two agree.
+    """
+
+    entry = models.OneToOneField(Entry, primary_key=True, on_delete=models.PROTECT, related_name="open_item")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="open_entries", db_index=False)
+    effective_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "effective_at"], name="open_entry_account_effective")]
+
+    def __str__(self) -> str:
+        return f"open entry {self.entry_id}"
+
+
 class RestaurantBalance(models.Model):
     """Projection of a restaurant's accounts in one currency.
 

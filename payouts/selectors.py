@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from ledger.models import Entry
 
@@ -37,6 +38,52 @@ def payout_cutoff(*, as_of: date) -> datetime:
     """
     zone = ZoneInfo(settings.TIME_ZONE)
     return datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=zone)
+
+
+@dataclass(frozen=True)
+class PayableAmount:
+    """What a payout for `as_of` would pay a restaurant now: min(available now, available as of the cutoff)."""
+
+    restaurant_id: str
+    available_now: int
+    available_at_cutoff: int
+
+    @property
+    def amount(self) -> int:
+        return min(self.available_now, self.available_at_cutoff)
+
+
+# From the balance projection and the entries effective since the earlier of the cutoff and now:
+# what has not matured yet (pending) and what the cutoff does not count. Neither reads the
+# accounts' history before that, so the cost stays flat as history grows.
+PAYABLE_AMOUNTS_SQL = """
+SELECT balance.restaurant_id,
+       balance.payable - COALESCE(recent.pending_now, 0) AS available_now,
+       balance.payable - COALESCE(recent.not_counted, 0) AS available_at_cutoff
+  FROM ledger_restaurantbalance AS balance
+  JOIN ledger_account AS account
+    ON account.restaurant_id = balance.restaurant_id AND account.currency = balance.currency
+   AND account.kind = 'restaurant_payable'
+  LEFT JOIN LATERAL (
+        SELECT -SUM(entry.amount) FILTER (WHERE entry.effective_at > %(now)s) AS pending_now,
+               -SUM(entry.amount) FILTER (WHERE entry.entry_type <> 'payout'
+                                            AND (entry.effective_at >= %(cutoff)s OR entry.effective_at > %(now)s))
+                   AS not_counted
+          FROM ledger_entry AS entry
+         WHERE entry.account_id = account.id AND entry.effective_at >= LEAST(%(cutoff)s, %(now)s)
+       ) AS recent ON true
+ WHERE balance.currency = %(currency)s {restaurant_filter}
+ ORDER BY balance.restaurant_id
+"""
+
+
+def payable_amounts(*, currency: str, cutoff: datetime, now: datetime, restaurant_id: str | None = None):
+    """Every restaurant's (or one restaurant's) payable amount in a currency, in one query."""
+    sql = PAYABLE_AMOUNTS_SQL.format(restaurant_filter="AND balance.restaurant_id = %(restaurant_id)s"
+                                     if restaurant_id is not None else "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"currency": currency, "cutoff": cutoff, "now": now, "restaurant_id": restaurant_id})
+        return [PayableAmount(*row) for row in cursor.fetchall()]
 
 
 def payout_get(*, payout_id: str) -> Payout:

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..exceptions import CurrencyMismatch, UnbalancedTransaction
-from ..models import Account, AccountKind, Restaurant, RestaurantBalance
+from ..models import Account, AccountKind, EntryType, Restaurant, RestaurantBalance
 
 
 @dataclass(frozen=True)
@@ -237,13 +237,19 @@ WITH posting AS MATERIALIZED (
 ), new_transaction AS (
     INSERT INTO ledger_transaction (id, kind, restaurant_id, currency, event_id, payout_id, posted_at, memo)
     SELECT id, kind, restaurant_id, currency, event_id, payout_id, %(now)s, memo FROM posting ORDER BY n
-), new_entry AS (
-    INSERT INTO ledger_entry (transaction_id, account_id, currency, amount, entry_type, effective_at)
-    SELECT posting.id, line.account_id, posting.currency, line.amount, line.entry_type, line.effective_at
+), line AS MATERIALIZED (
+    SELECT nextval(pg_get_serial_sequence('ledger_entry', 'id')) AS id, posting.id AS transaction_id,
+           posting.currency, l.account_id, l.amount, l.entry_type, l.effective_at, l.open
       FROM unnest(%(line_n)s::bigint[], %(line_account_id)s::bigint[], %(line_amount)s::bigint[],
-                  %(line_entry_type)s::text[], %(line_effective_at)s::timestamptz[])
-           AS line (n, account_id, amount, entry_type, effective_at)
+                  %(line_entry_type)s::text[], %(line_effective_at)s::timestamptz[], %(line_open)s::boolean[])
+           AS l (n, account_id, amount, entry_type, effective_at, open)
       JOIN posting USING (n)
+), new_entry AS (
+    INSERT INTO ledger_entry (id, transaction_id, account_id, currency, amount, entry_type, effective_at)
+    SELECT id, transaction_id, account_id, currency, amount, entry_type, effective_at FROM line ORDER BY id
+), opened AS (
+    INSERT INTO ledger_openentry (entry_id, account_id, effective_at)
+    SELECT id, account_id, effective_at FROM line WHERE open
 ), moved AS (
     UPDATE ledger_restaurantbalance AS balance
        SET payable = balance.payable + locked.payable,
@@ -272,6 +278,7 @@ def _post_parameters(postings, checked, moves, now) -> dict:
         "line_amount": [],
         "line_entry_type": [],
         "line_effective_at": [],
+        "line_open": [],
     }
     for n, lines in enumerate(checked, start=1):
         for line in lines:
@@ -280,6 +287,7 @@ def _post_parameters(postings, checked, moves, now) -> dict:
             parameters["line_amount"].append(line.amount)
             parameters["line_entry_type"].append(str(line.entry_type))
             parameters["line_effective_at"].append(line.effective_at)
+            parameters["line_open"].append(_opens(line))
     keys = sorted(moves)
     parameters.update(
         move_restaurant_id=[key[0] for key in keys],
@@ -289,6 +297,43 @@ def _post_parameters(postings, checked, moves, now) -> dict:
         move_last_event_at=[moves[key].last_event_at for key in keys],
     )
     return parameters
+
+
+def _opens(line: Line) -> bool:
+    """A payable entry waits for a payout to settle it; a payout's own entries settle nothing."""
+    return line.account.kind == AccountKind.RESTAURANT_PAYABLE and line.entry_type != EntryType.PAYOUT
+
+
+# --- Settlement ---------------------------------------------------------------------------
+
+SETTLE_SQL = """
+WITH settled AS (
+    DELETE FROM ledger_openentry
+     WHERE account_id = %(account_id)s AND effective_at < %(cutoff)s AND effective_at <= %(now)s
+    RETURNING entry_id
+)
+SELECT e.id, e.entry_type, e.amount FROM ledger_entry e JOIN settled ON settled.entry_id = e.id ORDER BY e.id
+"""
+
+
+@dataclass(frozen=True)
+class SettledEntry:
+    entry_id: int
+    entry_type: str
+    amount: int
+
+
+def entries_settle(*, account: Account, cutoff: datetime, now: datetime) -> list[SettledEntry]:
+    """Close the account's open entries effective before `cutoff` (and by `now`); what was closed.
+
+    Only open entries are read, so the cost follows what is unsettled, not the account's history.
+    The caller records who settled them (a payout) in the same database transaction.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("entries_settle must run inside the caller's database transaction")
+    with connection.cursor() as cursor:
+        cursor.execute(SETTLE_SQL, {"account_id": account.pk, "cutoff": cutoff, "now": now})
+        return [SettledEntry(*row) for row in cursor.fetchall()]
 
 
 # --- Locks ------------------------------------------------------------------------------

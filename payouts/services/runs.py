@@ -15,19 +15,20 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from ledger.models import RestaurantBalance
+from ledger.services import accounts_ensure_many
 from mesa247.errors import InvalidInput
 from mesa247.money import MAX_AMOUNT, is_minor_units
 from mesa247.observability import log_context
 
 from ..exceptions import PayoutRunNotRetryable
-from ..models import PayoutRun, PayoutRunStatus
-from ..selectors import payout_run_get
+from ..models import Payout, PayoutRun, PayoutRunStatus
+from ..selectors import payable_amounts, payout_cutoff, payout_run_get
 from .creation import payout_create_for_restaurant
 
 logger = logging.getLogger("mesa247.payouts")
@@ -194,18 +195,38 @@ def payout_run_execute(*, run_id) -> PayoutRun:
 
 
 def _run_all_restaurants(run: PayoutRun) -> None:
-    restaurant_ids = list(
-        RestaurantBalance.objects.filter(currency=run.currency).order_by("restaurant_id").values_list(
-            "restaurant_id", flat=True
-        )
+    """Find who is owed at least min_amount in one query, then pay each in a transaction of its own.
+
+    Every restaurant with activity in the currency is eligible; the ones the
+    query finds owed too little, or already paid for this as_of by another
+    run, are skipped at once. Each candidate is checked again under its
+    balance lock before it is paid, so what changed since the query counts.
+    """
+    now = timezone.now()
+    owed = payable_amounts(currency=run.currency, cutoff=payout_cutoff(as_of=run.as_of), now=now)
+    paid_for_as_of = dict(
+        Payout.objects.filter(currency=run.currency, as_of=run.as_of).values_list("restaurant_id", "run_id")
     )
-    PayoutRun.objects.filter(pk=run.pk).update(eligible=len(restaurant_ids))
-    for restaurant_id in restaurant_ids:
+    candidates = [
+        row.restaurant_id
+        for row in owed
+        if row.amount > 0 and row.amount >= run.min_amount and row.restaurant_id not in paid_for_as_of
+    ]
+    # A payout this run created on an earlier attempt still counts as created by it.
+    by_this_run = Payout.objects.filter(run=run, as_of=run.as_of).aggregate(count=Count("pk"), total=Sum("amount"))
+    eligible = RestaurantBalance.objects.filter(currency=run.currency).count()
+    PayoutRun.objects.filter(pk=run.pk).update(
+        eligible=eligible,
+        created=by_this_run["count"],
+        total_amount=by_this_run["total"] or 0,
+        skipped=eligible - by_this_run["count"] - len(candidates),
+    )
+    # The accounts of every candidate in a few queries, kept in memory for the payouts below.
+    accounts_ensure_many(pairs=[(restaurant_id, run.currency) for restaurant_id in candidates])
+    for restaurant_id in candidates:
         with log_context(restaurant_id=restaurant_id):
             outcome = payout_create_for_restaurant(run=run, restaurant_id=restaurant_id)
-        # A payout this run created on an earlier attempt still counts as created by it.
-        paid_by_this_run = outcome.payout is not None and outcome.payout.run_id == run.pk
-        if paid_by_this_run:
+        if outcome.payout is not None and outcome.payout.run_id == run.pk:
             PayoutRun.objects.filter(pk=run.pk).update(
                 created=F("created") + 1, total_amount=F("total_amount") + outcome.payout.amount
             )

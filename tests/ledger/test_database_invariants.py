@@ -227,7 +227,7 @@ def test_service_refuses_to_post_outside_a_database_transaction():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_unbalanced_transaction_fails_at_commit_and_leaves_nothing():
+def test_unbalanced_transaction_is_refused_by_the_database_and_leaves_nothing():
     charge(at=T0, amount=1000, event_id="evt_ok")
     cause = Event.objects.create(event_id="evt_bad", event_type="charge_succeeded", occurred_at=T0,
                                  restaurant_id="res_001", currency="PEN", amount=100)
@@ -235,11 +235,14 @@ def test_unbalanced_transaction_fails_at_commit_and_leaves_nothing():
 
     with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
         txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event=cause)
-        Entry.objects.create(transaction=txn, account=accounts.processor, currency="PEN", amount=100,
-                             entry_type="gross", effective_at=T0 + timedelta(days=7))
-        Entry.objects.create(transaction=txn, account=accounts.payable, currency="PEN", amount=-90,
-                             entry_type="gross", effective_at=T0 + timedelta(days=7))
-            # Every statement succeeded; the COMMIT is what fails.
+        # The entries of a transaction are written in one statement, as the ledger writes them;
+        # the database checks them when that statement ends.
+        Entry.objects.bulk_create([
+            Entry(transaction=txn, account=accounts.processor, currency="PEN", amount=100, entry_type="gross",
+                  effective_at=T0 + timedelta(days=7)),
+            Entry(transaction=txn, account=accounts.payable, currency="PEN", amount=-90, entry_type="gross",
+                  effective_at=T0 + timedelta(days=7)),
+        ])
 
     assert Transaction.objects.count() == 1
     assert Entry.objects.count() == 2

@@ -8,7 +8,7 @@ from django.db import connection
 
 from ledger.integrity import ledger_check_last
 from ledger.models import Account, AccountKind, RestaurantBalance, Transaction
-from payouts.models import Payout
+from payouts.models import Payout, PayoutSettlement
 from payouts.services import payout_run_execute, payout_run_request
 from processor.services import event_ingest
 from tests.factories import EventPayloadFactory, RefundPayloadFactory
@@ -67,7 +67,7 @@ def processor_account() -> Account:
 def test_a_healthy_ledger_passes_with_one_line_and_the_result_is_stored(ledger):
     status, lines = check()
     assert status == 0
-    assert lines == ["Ledger OK: 13 checks passed over 6 transactions, 16 entries, 4 events, 2 balances, 2 payouts."]
+    assert lines == ["Ledger OK: 14 checks passed over 6 transactions, 16 entries, 4 events, 2 balances, 2 payouts."]
     stored = ledger_check_last()
     assert stored.ok is True
     assert stored.summary == lines[0]
@@ -230,6 +230,24 @@ def test_an_entry_settled_by_two_payouts_is_reported(ledger):
     assert lines[1:] == [f"  [entry_settled_twice] entry {entry_id}: is settled by 2 payouts"]
 
 
+def test_an_open_entry_lost_or_left_after_settlement_is_reported(ledger):
+    """The open entries a payout reads must mirror the settlements exactly."""
+    settled_id = PayoutSettlement.objects.filter(payout=ledger["a"]).values_list("entry_id", flat=True).first()
+    event_ingest(payload=EventPayloadFactory(event_id="evt_a_open", restaurant_id="res_a"))  # not paid out yet
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT entry_id FROM ledger_openentry ORDER BY entry_id LIMIT 1")
+        (open_id,) = cursor.fetchone()
+        cursor.execute("DELETE FROM ledger_openentry WHERE entry_id = %s", [open_id])
+        cursor.execute("INSERT INTO ledger_openentry (entry_id, account_id, effective_at) "
+                       "SELECT id, account_id, effective_at FROM ledger_entry WHERE id = %s", [settled_id])
+    status, lines = check()
+    assert status == 1
+    assert set(lines[1:]) == {
+        f"  [open_entries] entry {open_id}: is not settled, yet missing from the open entries",
+        f"  [open_entries] entry {settled_id}: is settled, yet still open",
+    }
+
+
 def test_a_protecting_trigger_left_disabled_or_dropped_is_reported(ledger):
     # The data is still sound, but nothing stops the next UPDATE of an entry.
     with connection.cursor() as cursor:
@@ -256,5 +274,5 @@ def test_list_checks_names_every_check():
     assert [line.split()[0] for line in out.splitlines()] == [
         "unbalanced_transaction", "too_few_entries", "entry_currency", "event_not_posted", "payout_change_repeated",
         "payout_postings", "payable_projection", "reserved_projection", "last_event_at", "reserved_open_payouts",
-        "payout_items_sum", "entry_settled_twice", "protecting_triggers",
+        "payout_items_sum", "entry_settled_twice", "open_entries", "protecting_triggers",
     ]
