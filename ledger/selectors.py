@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -58,11 +59,34 @@ def balance_from_row(row: RestaurantBalance | None, *, restaurant_id: str, curre
     )
 
 
+# The restaurant, its projection row and what has not matured yet, in one round trip. The pending
+# sum reads only the payable entries effective after now (an index range), never the history.
+BALANCE_SQL = """
+SELECT balance.payable, balance.reserved, balance.last_event_at,
+       (SELECT -COALESCE(SUM(entry.amount), 0)
+          FROM ledger_account AS account
+          JOIN ledger_entry AS entry ON entry.account_id = account.id AND entry.effective_at > %(now)s
+         WHERE account.restaurant_id = restaurant.id AND account.currency = %(currency)s
+           AND account.kind = 'restaurant_payable') AS pending
+  FROM ledger_restaurant AS restaurant
+  LEFT JOIN ledger_restaurantbalance AS balance
+    ON balance.restaurant_id = restaurant.id AND balance.currency = %(currency)s
+ WHERE restaurant.id = %(restaurant_id)s
+"""
+
+
 def balance_get(*, restaurant_id: str, currency: str, now: datetime | None = None) -> Balance:
-    restaurant_get(restaurant_id=restaurant_id)
-    row = RestaurantBalance.objects.filter(restaurant_id=restaurant_id, currency=currency).first()
-    pending = pending_get(restaurant_id=restaurant_id, currency=currency, now=now) if row else 0
-    return balance_from_row(row, restaurant_id=restaurant_id, currency=currency, pending=pending)
+    with connection.cursor() as cursor:
+        cursor.execute(BALANCE_SQL, {"restaurant_id": restaurant_id, "currency": currency,
+                                     "now": now or timezone.now()})
+        row = cursor.fetchone()
+    if row is None:
+        raise RestaurantNotFound(f"No restaurant {restaurant_id!r} has any recorded activity.")
+    payable, reserved, last_event_at, pending = row
+    if payable is None:  # known restaurant, no activity in this currency
+        return Balance(restaurant_id, currency, available=0, pending=0, reserved=0, last_event_at=None)
+    return Balance(restaurant_id, currency, available=payable - pending, pending=pending, reserved=reserved,
+                   last_event_at=last_event_at)
 
 
 def balances_list(*, restaurant_id: str, now: datetime | None = None) -> list[Balance]:

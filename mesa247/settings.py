@@ -106,12 +106,21 @@ WSGI_APPLICATION = "mesa247.wsgi.application"
 # PostgreSQL only. A deployment names its server with DATABASE_URL; without it,
 # every process of the checkout shares its embedded server (.data/postgres/),
 # started here by whichever process needs it first.
+# Connections persist between requests (a new one costs more than most requests), and are
+# checked before reuse, so a restarted server costs one failed check, not a failed request.
 DATABASE_URL = os.environ.get("DATABASE_URL") or embedded_postgres.ensure_running()
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 600), conn_health_checks=True
+    )
+}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured(f"DATABASE_URL must name a PostgreSQL database (postgres://…), not {DATABASE_URL!r}.")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ModelBackend, answering API requests from the permissions their token query loaded.
+AUTHENTICATION_BACKENDS = ["mesa247.authentication.PreloadedPermissionsBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -164,7 +173,7 @@ if not (STATIC_ROOT / "staticfiles.json").exists():
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first so that an anonymous request gets 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "mesa247.authentication.TokenWithPermissionsAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

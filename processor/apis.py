@@ -21,7 +21,7 @@ from .serializers import (
     ProcessorEventInputSerializer,
     ProcessorEventOutputSerializer,
 )
-from .services import event_body, event_ingest, events_ingest_batch
+from .services import event_ingest, events_ingest_batch, outcome_body
 from .signature import SIGNATURE_HEADER, signature_verify
 
 logger = logging.getLogger("mesa247.processor")
@@ -146,7 +146,7 @@ class ProcessorEventIngestApi(APIView):
         payload = _read_verified_body(request, max_bytes=settings.PROCESSOR_EVENT_MAX_BYTES)
         outcome = event_ingest(payload=payload)
         headers = {} if outcome.created else {REPLAYED_HEADER: "true"}
-        return Response(event_body(outcome.event), status=outcome.http_status, headers=headers)
+        return Response(outcome_body(outcome), status=outcome.http_status, headers=headers)
 
 
 class ProcessorEventBatchApi(APIView):

@@ -44,6 +44,7 @@ PAYOUT_TRANSITIONS = {EventType.PAYOUT_PAID: payout_mark_paid, EventType.PAYOUT_
 class IngestOutcome:
     event: Event
     created: bool
+    ledger_transaction_id: int | None
 
     @property
     def http_status(self) -> int:
@@ -79,7 +80,7 @@ def event_ingest(*, payload) -> IngestOutcome:
     data = event_validate(payload=payload)
     with log_context(event_id=data["event_id"], restaurant_id=data["restaurant_id"]):
         try:
-            event = _event_record(data)
+            recorded = _event_record(data)
         except IntegrityError:
             # With its transaction: the replay answers the original body, which names it.
             existing = Event.objects.select_related("ledger_transaction").filter(event_id=data["event_id"]).first()
@@ -87,9 +88,11 @@ def event_ingest(*, payload) -> IngestOutcome:
                 raise
             event_ensure_same(existing=existing, data=data)
             logger.info("event replayed", extra={"event_type": existing.event_type})
-            return IngestOutcome(event=existing, created=False)
+            ledger_transaction = getattr(existing, "ledger_transaction", None)
+            return IngestOutcome(existing, False, ledger_transaction.pk if ledger_transaction else None)
+        event, ledger_transaction_id = recorded
         logger.info("event recorded", extra={"event_type": event.event_type, "amount": event.amount})
-        return IngestOutcome(event=event, created=True)
+        return IngestOutcome(event, True, ledger_transaction_id)
 
 
 def event_build(data: dict, **fields) -> Event:
@@ -111,16 +114,15 @@ def event_build(data: dict, **fields) -> Event:
 
 
 @transaction.atomic(durable=True)
-def _event_record(data: dict) -> Event:
+def _event_record(data: dict) -> tuple[Event, int]:
+    """The stored event and its ledger transaction's id."""
     # The insert comes first: a concurrent duplicate waits here on the unique
     # index and fails once the winner commits, before touching anything else.
     event = event_build(data)
     event.save(force_insert=True)
     if event.event_type in POSTED_TYPES:
-        event_post(event=event)
-    else:
-        PAYOUT_TRANSITIONS[event.event_type](event=event)
-    return event
+        return event, event_post(event=event)
+    return event, PAYOUT_TRANSITIONS[event.event_type](event=event)
 
 
 def event_posting(*, event: Event, accounts: RestaurantAccounts) -> Posting:
@@ -166,9 +168,8 @@ def event_ensure_same(*, existing: Event, data: dict) -> None:
         )
 
 
-def event_body(event: Event) -> dict:
+def event_body(event: Event, *, ledger_transaction_id: int | None) -> dict:
     """The response for an event; the same body on every replay."""
-    ledger_transaction = getattr(event, "ledger_transaction", None) if event.pk else None
     return ProcessorEventOutputSerializer(
         {
             "event_id": event.event_id,
@@ -180,10 +181,14 @@ def event_body(event: Event) -> dict:
             "fee": event.fee,
             "metadata": event.metadata,
             "received_at": event.received_at,
-            "ledger_transaction_id": ledger_transaction.pk if ledger_transaction else None,
+            "ledger_transaction_id": ledger_transaction_id,
             "payout_id": event.payout_ref,
         }
     ).data
+
+
+def outcome_body(outcome: IngestOutcome) -> dict:
+    return event_body(outcome.event, ledger_transaction_id=outcome.ledger_transaction_id)
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,6 @@ def events_ingest_batch(*, payloads: list) -> list[BatchResult]:
             results.append(BatchResult(index, event_id, error.http_status, False, error=error.as_problem()))
             continue
         results.append(
-            BatchResult(index, event_id, outcome.http_status, not outcome.created, event=event_body(outcome.event))
+            BatchResult(index, event_id, outcome.http_status, not outcome.created, event=outcome_body(outcome))
         )
     return results

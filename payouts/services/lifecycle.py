@@ -34,17 +34,17 @@ ALLOWED_TRANSITIONS = {
 }
 
 
-def payout_mark_paid(*, event) -> Payout:
-    """A payout_paid event: created → paid."""
+def payout_mark_paid(*, event) -> int:
+    """A payout_paid event: created → paid. The id of the ledger transaction it posts."""
     return _payout_status_change(event=event, target=PayoutStatus.PAID)
 
 
-def payout_mark_failed(*, event) -> Payout:
-    """A payout_failed event: created → failed, or paid → failed when the bank returned it."""
+def payout_mark_failed(*, event) -> int:
+    """A payout_failed event: created → failed, or paid → failed when the bank returned it. Its transaction's id."""
     return _payout_status_change(event=event, target=PayoutStatus.FAILED)
 
 
-def _payout_status_change(*, event, target: str) -> Payout:
+def _payout_status_change(*, event, target: str) -> int:
     """Apply a payout event inside the ingestion's transaction.
 
     Raises PayoutEventRejected (422) for an unknown payout, a restaurant,
@@ -96,9 +96,9 @@ def _payout_status_change(*, event, target: str) -> Payout:
         reason = (event.metadata or {}).get("reason")
         payout.failure_reason = reason if isinstance(reason, str) else None
     posting = recipe(payout=payout, event=event, accounts=accounts, at=timezone.now())
-    transactions_post(postings=[posting])
+    (ledger_transaction_id,) = transactions_post(postings=[posting])
     payout.status = target
     payout.save(update_fields=["status", "paid_at", "failed_at", "failure_reason"])
     with log_context(payout_id=payout.pk):
         logger.info("payout status changed", extra={"status": target, "ledger_kind": posting.kind})
-    return payout
+    return ledger_transaction_id
