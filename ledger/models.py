@@ -134,9 +134,13 @@ class EntryType(models.TextChoices):
 class Entry(models.Model):
     """One line of a transaction. Append-only: the database refuses UPDATE and DELETE."""
 
-    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
+    # Both references are held by composite foreign keys on (id, currency) (migrations/0003's
+    # .sql), which also hold the currency rules; a second, plain key would only repeat the check.
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries",
+                                    db_constraint=False)
     # Indexed by the (account, …) indexes below, which lead with it.
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries", db_index=False,
+                                db_constraint=False)
     currency = models.CharField(max_length=3)
     amount = models.BigIntegerField(help_text="Minor units; debit positive, credit negative.")
     entry_type = models.CharField(max_length=16, choices=EntryType.choices)
@@ -172,7 +176,9 @@ class OpenEntry(models.Model):
     """
 
     entry = models.OneToOneField(Entry, primary_key=True, on_delete=models.PROTECT, related_name="open_item")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="open_entries", db_index=False)
+    # A copy of the entry's account, for the index payouts read by; ledger_check verifies it matches.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="open_entries", db_index=False,
+                                db_constraint=False)
     effective_at = models.DateTimeField()
 
     class Meta:

@@ -114,6 +114,10 @@ DATABASES = {
         DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 600), conn_health_checks=True
     )
 }
+# Parameters travel apart from the SQL (server-side binding): the ledger's bulk statements pass
+# arrays of thousands of values, which would otherwise be spelled out as SQL text and parsed
+# again; and statements run often are prepared once per connection.
+DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured(f"DATABASE_URL must name a PostgreSQL database (postgres://…), not {DATABASE_URL!r}.")
 

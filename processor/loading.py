@@ -265,36 +265,37 @@ EVENT_COLUMNS = (
 )
 
 
+# A per-session table for a batch's events, emptied at every commit.
+EVENT_INPUT_SQL = """
+DO $$ BEGIN
+    CREATE TEMPORARY TABLE IF NOT EXISTS processor_event_input (
+        event_id text, event_type text, occurred_at timestamptz, restaurant_id text, currency text, amount bigint,
+        fee bigint, metadata jsonb, payment_id text, payout_ref text, received_at timestamptz
+    ) ON COMMIT DELETE ROWS;
+    TRUNCATE processor_event_input;
+END $$
+"""
+
+EVENT_INSERT_SQL = f"""
+INSERT INTO processor_event ({", ".join(EVENT_COLUMNS)})
+SELECT {", ".join(EVENT_COLUMNS)} FROM processor_event_input ORDER BY event_id
+    ON CONFLICT (event_id) DO NOTHING
+RETURNING id, event_id
+"""
+
+
 def _events_insert_postgresql(events: list[Event]) -> list[tuple[int, str]]:
-    """One statement per batch, one array parameter per column (unnest keeps the rows aligned)."""
+    """COPY the batch into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO processor_event (event_id, event_type, occurred_at, restaurant_id, currency, amount, fee,
-                                         metadata, payment_id, payout_ref, received_at)
-            SELECT event_id, event_type, occurred_at, restaurant_id, currency, amount, fee,
-                   metadata::jsonb, payment_id, payout_ref, received_at
-              FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::bigint[],
-                          %s::bigint[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])
-                   AS row (event_id, event_type, occurred_at, restaurant_id, currency, amount, fee,
-                           metadata, payment_id, payout_ref, received_at)
-            ON CONFLICT (event_id) DO NOTHING
-            RETURNING id, event_id
-            """,
-            [
-                [event.event_id for event in events],
-                [event.event_type for event in events],
-                [event.occurred_at for event in events],
-                [event.restaurant_id for event in events],
-                [event.currency for event in events],
-                [event.amount for event in events],
-                [event.fee for event in events],
-                [json.dumps(event.metadata) for event in events],
-                [event.payment_id for event in events],
-                [event.payout_ref for event in events],
-                [event.received_at for event in events],
-            ],
-        )
+        cursor.execute(EVENT_INPUT_SQL)
+        with cursor.copy(f"COPY processor_event_input ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+            for event in events:
+                copy.write_row(
+                    (event.event_id, event.event_type, event.occurred_at, event.restaurant_id, event.currency,
+                     event.amount, event.fee, json.dumps(event.metadata), event.payment_id, event.payout_ref,
+                     event.received_at)
+                )
+        cursor.execute(EVENT_INSERT_SQL)
         return cursor.fetchall()
 
 

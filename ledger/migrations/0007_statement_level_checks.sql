@@ -2,9 +2,9 @@
 --
 -- The ledger writes a transaction's entries in one statement (ledger/services/posting.py),
 -- so the check can run when that statement ends, over the rows it inserted (its transition
--- table): every transaction it touched has at least two entries and sums to zero. A later
--- statement that adds entries to an existing transaction is checked the same way, over all
--- of that transaction's entries, so a balanced transaction can never be unbalanced after.
+-- table): per transaction, at least two entries that sum to zero. A later statement that adds
+-- entries to an existing transaction is held to the same rule, so a balanced transaction can
+-- never become unbalanced.
 -- A transaction with no entries at all is still refused at commit (ledger_transaction_has_entries).
 DROP TRIGGER IF EXISTS ledger_entry_balanced ON ledger_entry;
 DROP FUNCTION IF EXISTS ledger_check_transaction_balanced();
@@ -14,11 +14,12 @@ LANGUAGE plpgsql AS $$
 DECLARE
     wrong record;
 BEGIN
-    SELECT e.transaction_id, e.currency, COUNT(*) AS entries, SUM(e.amount) AS total INTO wrong
-      FROM ledger_entry e
-     WHERE e.transaction_id IN (SELECT DISTINCT transaction_id FROM new_entries)
-     GROUP BY e.transaction_id, e.currency
-    HAVING COUNT(*) < 2 OR SUM(e.amount) <> 0
+    -- Only the statement's own rows are read: every transaction balanced before it (this
+    -- rule held), so it balances after it exactly when the entries the statement added do.
+    SELECT transaction_id, currency, COUNT(*) AS entries, SUM(amount) AS total INTO wrong
+      FROM new_entries
+     GROUP BY transaction_id, currency
+    HAVING COUNT(*) < 2 OR SUM(amount) <> 0
      LIMIT 1;
     IF NOT FOUND THEN
         RETURN NULL;

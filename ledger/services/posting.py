@@ -173,23 +173,34 @@ def transaction_post(
 
 
 def transactions_post(*, postings: list[Posting]) -> list[int]:
-    """Record many balanced transactions and their projection moves in one statement; their ids, in order."""
+    """Record many balanced transactions and their projection moves in one statement; their ids, in order.
+
+    A few postings travel as array parameters; a batch is first copied (COPY) into temporary
+    tables. Either way one statement then writes everything, so both are held to the same SQL.
+    """
     if not connection.in_atomic_block:
         raise RuntimeError("transaction_post must run inside the caller's database transaction")
     checked = [lines_checked(lines=posting.lines, currency=posting.currency) for posting in postings]
     if not postings:
         return []
-    now = timezone.now()
-    moves = projection_moves(postings=postings, checked=checked)
+    rows = PostingRows.of(postings=postings, checked=checked)
     with connection.cursor() as cursor:
-        cursor.execute(POST_SQL, _post_parameters(postings, checked, moves, now))
-        rows = cursor.fetchall()
-    if rows[0][1] != len(moves):
+        if len(postings) <= ARRAY_POSTINGS_MAX:
+            cursor.execute(POST_FROM_ARRAYS_SQL, rows.as_arrays(now=timezone.now()))
+        else:
+            rows.copy_to_input_tables(cursor)
+            cursor.execute(POST_FROM_TABLES_SQL, {"now": timezone.now()})
+        result = cursor.fetchall()
+    if result[0][1] != len(rows.moves):
         # A balance row was missing: the accounts were not ensured through this module. Roll back.
         raise RuntimeError(
-            f"Moved {rows[0][1]} of {len(moves)} balance rows; every posting's accounts must be ensured first."
+            f"Moved {result[0][1]} of {len(rows.moves)} balance rows; every posting's accounts must be ensured first."
         )
-    return [row[0] for row in rows]
+    return [row[0] for row in result]
+
+
+# Up to this many postings go as array parameters (one round trip); more are copied first.
+ARRAY_POSTINGS_MAX = 20
 
 
 @dataclass
@@ -214,23 +225,88 @@ def projection_moves(*, postings: list[Posting], checked: list[list[Line]]) -> d
     return moves
 
 
-# Transaction ids are drawn first, so entries can name them in the same statement.
-# The balance rows (they exist: `accounts_ensure_many` creates them with the
-# accounts) are locked in (restaurant, currency) order, so concurrent writers
-# never deadlock, then moved by the deltas. Constraint and trigger checks run
-# at the end of the statement, when every row of it is there.
+POSTING_COLUMNS = ("n", "kind", "restaurant_id", "currency", "event_id", "payout_id", "memo")
+LINE_COLUMNS = ("n", "account_id", "amount", "entry_type", "effective_at", "open")
+MOVE_COLUMNS = ("restaurant_id", "currency", "payable", "reserved", "last_event_at")
+
+
+@dataclass
+class PostingRows:
+    """The rows one posting statement writes: transactions (numbered n), their lines and the balance moves."""
+
+    postings: list[tuple]
+    lines: list[tuple]
+    moves: dict[tuple[str, str], ProjectionMove]
+
+    @classmethod
+    def of(cls, *, postings: list[Posting], checked: list[list[Line]]) -> "PostingRows":
+        posting_rows, line_rows = [], []
+        for n, (posting, lines) in enumerate(zip(postings, checked, strict=True), start=1):
+            posting_rows.append(
+                (n, posting.kind, posting.restaurant_id, posting.currency, posting.event_id, posting.payout_id,
+                 posting.memo)
+            )
+            line_rows.extend(
+                (n, line.account.pk, line.amount, str(line.entry_type), line.effective_at, _opens(line))
+                for line in lines
+            )
+        return cls(posting_rows, line_rows, projection_moves(postings=postings, checked=checked))
+
+    def move_rows(self) -> list[tuple]:
+        return [(*key, move.payable, move.reserved, move.last_event_at) for key, move in sorted(self.moves.items())]
+
+    def as_arrays(self, *, now) -> dict:
+        parameters = {"now": now}
+        for prefix, columns, rows in (
+            ("posting", POSTING_COLUMNS, self.postings),
+            ("line", LINE_COLUMNS, self.lines),
+            ("move", MOVE_COLUMNS, self.move_rows()),
+        ):
+            for index, column in enumerate(columns):
+                parameters[f"{prefix}_{column}"] = [row[index] for row in rows]
+        return parameters
+
+    def copy_to_input_tables(self, cursor) -> None:
+        cursor.execute(INPUT_TABLES_SQL)
+        for table, columns, rows in (
+            ("ledger_posting_input", POSTING_COLUMNS, self.postings),
+            ("ledger_line_input", LINE_COLUMNS, self.lines),
+            ("ledger_move_input", MOVE_COLUMNS, self.move_rows()),
+        ):
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+
+# Per-session tables for a batch's input, emptied at every commit.
+INPUT_TABLES_SQL = """
+DO $$ BEGIN
+    CREATE TEMPORARY TABLE IF NOT EXISTS ledger_posting_input (
+        n bigint, kind text, restaurant_id text, currency text, event_id bigint, payout_id text, memo text
+    ) ON COMMIT DELETE ROWS;
+    CREATE TEMPORARY TABLE IF NOT EXISTS ledger_line_input (
+        n bigint, account_id bigint, amount bigint, entry_type text, effective_at timestamptz, open boolean
+    ) ON COMMIT DELETE ROWS;
+    CREATE TEMPORARY TABLE IF NOT EXISTS ledger_move_input (
+        restaurant_id text, currency text, payable bigint, reserved bigint, last_event_at timestamptz
+    ) ON COMMIT DELETE ROWS;
+    TRUNCATE ledger_posting_input, ledger_line_input, ledger_move_input;
+END $$
+"""
+
+# Transaction and entry ids are drawn first, so entries and open entries can name them in the
+# same statement. The balance rows (they exist: `accounts_ensure_many` creates them with the
+# accounts) are locked in (restaurant, currency) order, so concurrent writers never deadlock,
+# then moved by the deltas. Constraint and trigger checks run at the end of the statement,
+# when every row of it is there.
 POST_SQL = """
-WITH posting AS MATERIALIZED (
+posting AS MATERIALIZED (
     SELECT nextval(pg_get_serial_sequence('ledger_transaction', 'id')) AS id, p.*
-      FROM unnest(%(kind)s::text[], %(restaurant_id)s::text[], %(currency)s::text[], %(event_id)s::bigint[],
-                  %(payout_id)s::text[], %(memo)s::text[])
-           WITH ORDINALITY AS p (kind, restaurant_id, currency, event_id, payout_id, memo, n)
+      FROM ledger_posting_input AS p
 ), locked AS MATERIALIZED (
     SELECT balance.id, move.payable, move.reserved, move.last_event_at
       FROM ledger_restaurantbalance AS balance
-      JOIN unnest(%(move_restaurant_id)s::text[], %(move_currency)s::text[], %(move_payable)s::bigint[],
-                  %(move_reserved)s::bigint[], %(move_last_event_at)s::timestamptz[])
-           AS move (restaurant_id, currency, payable, reserved, last_event_at)
+      JOIN ledger_move_input AS move
         ON balance.restaurant_id = move.restaurant_id AND balance.currency = move.currency
      ORDER BY balance.restaurant_id, balance.currency
        FOR UPDATE OF balance
@@ -240,9 +316,7 @@ WITH posting AS MATERIALIZED (
 ), line AS MATERIALIZED (
     SELECT nextval(pg_get_serial_sequence('ledger_entry', 'id')) AS id, posting.id AS transaction_id,
            posting.currency, l.account_id, l.amount, l.entry_type, l.effective_at, l.open
-      FROM unnest(%(line_n)s::bigint[], %(line_account_id)s::bigint[], %(line_amount)s::bigint[],
-                  %(line_entry_type)s::text[], %(line_effective_at)s::timestamptz[], %(line_open)s::boolean[])
-           AS l (n, account_id, amount, entry_type, effective_at, open)
+      FROM ledger_line_input AS l
       JOIN posting USING (n)
 ), new_entry AS (
     INSERT INTO ledger_entry (id, transaction_id, account_id, currency, amount, entry_type, effective_at)
@@ -263,40 +337,24 @@ WITH posting AS MATERIALIZED (
 SELECT id, (SELECT count(*) FROM moved) FROM posting ORDER BY n
 """
 
+POST_FROM_TABLES_SQL = "WITH " + POST_SQL
 
-def _post_parameters(postings, checked, moves, now) -> dict:
-    parameters = {
-        "now": now,
-        "kind": [posting.kind for posting in postings],
-        "restaurant_id": [posting.restaurant_id for posting in postings],
-        "currency": [posting.currency for posting in postings],
-        "event_id": [posting.event_id for posting in postings],
-        "payout_id": [posting.payout_id for posting in postings],
-        "memo": [posting.memo for posting in postings],
-        "line_n": [],
-        "line_account_id": [],
-        "line_amount": [],
-        "line_entry_type": [],
-        "line_effective_at": [],
-        "line_open": [],
-    }
-    for n, lines in enumerate(checked, start=1):
-        for line in lines:
-            parameters["line_n"].append(n)
-            parameters["line_account_id"].append(line.account.pk)
-            parameters["line_amount"].append(line.amount)
-            parameters["line_entry_type"].append(str(line.entry_type))
-            parameters["line_effective_at"].append(line.effective_at)
-            parameters["line_open"].append(_opens(line))
-    keys = sorted(moves)
-    parameters.update(
-        move_restaurant_id=[key[0] for key in keys],
-        move_currency=[key[1] for key in keys],
-        move_payable=[moves[key].payable for key in keys],
-        move_reserved=[moves[key].reserved for key in keys],
-        move_last_event_at=[moves[key].last_event_at for key in keys],
-    )
-    return parameters
+# The same statement, its inputs given as arrays: one round trip for a few postings.
+POST_FROM_ARRAYS_SQL = """
+WITH ledger_posting_input AS (
+    SELECT * FROM unnest(%(posting_n)s::bigint[], %(posting_kind)s::text[], %(posting_restaurant_id)s::text[],
+                         %(posting_currency)s::text[], %(posting_event_id)s::bigint[], %(posting_payout_id)s::text[],
+                         %(posting_memo)s::text[])
+                  AS p (n, kind, restaurant_id, currency, event_id, payout_id, memo)
+), ledger_line_input AS (
+    SELECT * FROM unnest(%(line_n)s::bigint[], %(line_account_id)s::bigint[], %(line_amount)s::bigint[],
+                         %(line_entry_type)s::text[], %(line_effective_at)s::timestamptz[], %(line_open)s::boolean[])
+                  AS l (n, account_id, amount, entry_type, effective_at, open)
+), ledger_move_input AS (
+    SELECT * FROM unnest(%(move_restaurant_id)s::text[], %(move_currency)s::text[], %(move_payable)s::bigint[],
+                         %(move_reserved)s::bigint[], %(move_last_event_at)s::timestamptz[])
+                  AS m (restaurant_id, currency, payable, reserved, last_event_at)
+), """ + POST_SQL
 
 
 def _opens(line: Line) -> bool:
