@@ -28,7 +28,8 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
-# Loader and generator throughput, balance read latency (PostgreSQL; not part of `make test`).
+# Speed over HTTP against gunicorn + qcluster in a fresh <db>_bench database, next to SPEC §9
+# (PostgreSQL; not part of `make test`). BENCH_ARGS: see `python -m bench.run --help`.
 bench: setup
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) -m bench.run $(BENCH_ARGS)
 
