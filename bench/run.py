@@ -44,6 +44,8 @@ from . import report
 from .server import (
     ROOT,
     children,
+    cpu_snapshot,
+    cpu_usage,
     fresh_database,
     machine,
     manage,
@@ -107,8 +109,10 @@ def http_json(method: str, url: str, token: str, body: dict | None = None) -> di
         return json.loads(response.read())
 
 
-def load(env: dict, phase: str, *args: str) -> dict:
-    """Run `python -m bench.load PHASE ARGS` as its own process; its JSON figures plus its CPU use."""
+def load(env: dict, master_pid: int, phase: str, *args: str) -> dict:
+    """Run `python -m bench.load PHASE ARGS` as its own process: its JSON figures plus where the CPU went."""
+    workers = set(children(master_pid))
+    before = cpu_snapshot()
     with tempfile.TemporaryFile() as out:
         code, seconds, usage = run_measured([sys.executable, "-m", "bench.load", phase, *args], env, stdout=out)
         out.seek(0)
@@ -117,6 +121,7 @@ def load(env: dict, phase: str, *args: str) -> dict:
         sys.exit(f"bench.load {phase} failed ({code}):\n{text[-3000:]}")
     figures = json.loads(text)
     figures["client_cpu_percent"] = round(100 * usage["cpu_seconds"] / seconds, 1)
+    figures.update(cpu_usage(before, cpu_snapshot(), {"gunicorn_workers": workers}))
     return figures
 
 
@@ -220,7 +225,7 @@ def phases(options, env, base_url, bench_url, token, scratch: Path, logs: Path, 
 
     print(f"ingest: {options.ingest_seconds:g} s at concurrency {options.ingest_concurrency}", flush=True)
     results["ingest"] = {"concurrency": options.ingest_concurrency, **load(
-        env, "ingest", *common, "--secret", SECRET, "--restaurants", str(options.restaurants),
+        env, web.pid, "ingest", *common, "--secret", SECRET, "--restaurants", str(options.restaurants),
         "--concurrency", str(options.ingest_concurrency), "--seconds", str(options.ingest_seconds))}
     sample_rss(results, web.pid, "ingest")
 
@@ -236,7 +241,7 @@ def phases(options, env, base_url, bench_url, token, scratch: Path, logs: Path, 
               "restaurants", flush=True)
         results[key] = {"concurrency": options.read_concurrency,
                         "entries": sql_value(bench_url, "SELECT count(*) FROM ledger_entry"),
-                        **load(env, "read", *common, "--token", token, "--ids", str(ids_file),
+                        **load(env, web.pid, "read", *common, "--token", token, "--ids", str(ids_file),
                                "--concurrency", str(options.read_concurrency), "--seconds", str(options.read_seconds))}
         sample_rss(results, web.pid, key)
 

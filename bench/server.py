@@ -148,3 +148,37 @@ def machine(database_url: str) -> dict:
         "python": sys.version.split()[0],
     }
 
+
+
+def cpu_snapshot() -> dict:
+    """Machine CPU ticks (busy, steal, total) and per-process CPU ticks of every process, for cpu_usage()."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    processes = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                head, tail = (entry / "stat").read_text().rsplit(")", 1)
+            except OSError:
+                continue
+            stat = tail.split()
+            processes[int(entry.name)] = (head.split("(", 1)[1], int(stat[11]) + int(stat[12]))
+    return {"time": time.monotonic(), "total": sum(fields[:8]), "idle": idle, "steal": fields[7],
+            "processes": processes}
+
+
+def cpu_usage(before: dict, after: dict, groups: dict[str, set[int]]) -> dict:
+    """Machine busy and steal % (of all cores) and each group's CPU (% of one core; 'postgres': every backend)."""
+    total = max(after["total"] - before["total"], 1)
+    ticks = os.sysconf("SC_CLK_TCK") * (after["time"] - before["time"])
+
+    def used(pids) -> float:
+        return sum(after["processes"][pid][1] - before["processes"].get(pid, ("", 0))[1]
+                   for pid in pids if pid in after["processes"])
+
+    usage = {"machine_busy_percent": round(100 * (total - (after["idle"] - before["idle"])) / total, 1),
+             "steal_percent": round(100 * (after["steal"] - before["steal"]) / total, 1)}
+    postgres = {pid for pid, (name, _) in after["processes"].items() if name == "postgres"}
+    for name, pids in {**groups, "postgres": postgres}.items():
+        usage[f"{name}_cpu_percent"] = round(100 * used(pids) / ticks, 1)
+    return usage
