@@ -37,9 +37,9 @@ def rows(results: dict) -> list[tuple[str, str, str, str, str]]:
     def cpu(phase, figures):
         out.append((phase, "CPU: machine busy (steal)",
                     f"{figures['machine_busy_percent']} % ({figures['steal_percent']} %) of all cores", "", ""))
-        out.append((phase, "CPU: gunicorn / postgres / client",
+        out.append((phase, "CPU: gunicorn/postgres/client/other",
                     f"{figures['gunicorn_workers_cpu_percent']} / {figures['postgres_cpu_percent']} / "
-                    f"{figures['client_cpu_percent']} % of one core", "", ""))
+                    f"{figures['client_cpu_percent']} / {figures['other_cpu_percent']} % of one core", "", ""))
 
     ingest = results.get("ingest")
     if ingest:

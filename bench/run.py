@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo
 from . import report
 from .server import (
     ROOT,
+    backends_of,
     children,
     cpu_snapshot,
     cpu_usage,
@@ -121,7 +122,10 @@ def load(env: dict, master_pid: int, phase: str, *args: str) -> dict:
         sys.exit(f"bench.load {phase} failed ({code}):\n{text[-3000:]}")
     figures = json.loads(text)
     figures["client_cpu_percent"] = round(100 * usage["cpu_seconds"] / seconds, 1)
-    figures.update(cpu_usage(before, cpu_snapshot(), {"gunicorn_workers": workers}))
+    after = cpu_snapshot()
+    database = env["DATABASE_URL"].rsplit("/", 1)[1].split("?")[0]
+    figures.update(cpu_usage(before, after, {"gunicorn_workers": workers, "postgres": backends_of(database, after)},
+                             usage["cpu_seconds"]))
     return figures
 
 

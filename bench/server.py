@@ -167,18 +167,37 @@ def cpu_snapshot() -> dict:
             "processes": processes}
 
 
-def cpu_usage(before: dict, after: dict, groups: dict[str, set[int]]) -> dict:
-    """Machine busy and steal % (of all cores) and each group's CPU (% of one core; 'postgres': every backend)."""
+def backends_of(database: str, snapshot: dict) -> set[int]:
+    """PostgreSQL backends serving `database` (command line `postgres: [CLUSTER:] USER DATABASE HOST …`)."""
+    found = set()
+    for pid, (name, _) in snapshot["processes"].items():
+        if name == "postgres":
+            try:
+                words = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().split()
+            except OSError:
+                continue
+            if database in words[2:4]:
+                found.add(pid)
+    return found
+
+
+def cpu_usage(before: dict, after: dict, groups: dict[str, set[int]], client_seconds: float) -> dict:
+    """Machine busy and steal % (of all cores); each group's, the client's and everything else's CPU (% of one core)."""
     total = max(after["total"] - before["total"], 1)
-    ticks = os.sysconf("SC_CLK_TCK") * (after["time"] - before["time"])
+    elapsed = after["time"] - before["time"]
+    ticks = os.sysconf("SC_CLK_TCK") * elapsed
 
     def used(pids) -> float:
         return sum(after["processes"][pid][1] - before["processes"].get(pid, ("", 0))[1]
                    for pid in pids if pid in after["processes"])
 
-    usage = {"machine_busy_percent": round(100 * (total - (after["idle"] - before["idle"])) / total, 1),
+    busy = (total - (after["idle"] - before["idle"])) / total
+    usage = {"machine_busy_percent": round(100 * busy, 1),
              "steal_percent": round(100 * (after["steal"] - before["steal"]) / total, 1)}
-    postgres = {pid for pid, (name, _) in after["processes"].items() if name == "postgres"}
-    for name, pids in {**groups, "postgres": postgres}.items():
+    accounted = 100 * client_seconds / elapsed
+    for name, pids in groups.items():
         usage[f"{name}_cpu_percent"] = round(100 * used(pids) / ticks, 1)
+        accounted += usage[f"{name}_cpu_percent"]
+    # Everything else on the machine (other users' processes, the kernel), from the machine's busy time.
+    usage["other_cpu_percent"] = round(max(busy * 100 * (os.cpu_count() or 1) - accounted, 0.0), 1)
     return usage
