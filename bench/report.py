@@ -40,6 +40,8 @@ def rows(results: dict) -> list[tuple[str, str, str, str, str]]:
         out.append((phase, "CPU: gunicorn/postgres/client/other",
                     f"{figures['gunicorn_workers_cpu_percent']} / {figures['postgres_cpu_percent']} / "
                     f"{figures['client_cpu_percent']} / {figures['other_cpu_percent']} % of one core", "", ""))
+        if figures.get("other_top"):
+            out.append((phase, "CPU: busiest other processes", ", ".join(figures["other_top"]), "", ""))
 
     ingest = results.get("ingest")
     if ingest:

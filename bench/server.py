@@ -167,18 +167,17 @@ def cpu_snapshot() -> dict:
             "processes": processes}
 
 
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
 def backends_of(database: str, snapshot: dict) -> set[int]:
     """PostgreSQL backends serving `database` (command line `postgres: [CLUSTER:] USER DATABASE HOST …`)."""
-    found = set()
-    for pid, (name, _) in snapshot["processes"].items():
-        if name == "postgres":
-            try:
-                words = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().split()
-            except OSError:
-                continue
-            if database in words[2:4]:
-                found.add(pid)
-    return found
+    return {pid for pid, (name, _) in snapshot["processes"].items()
+            if name == "postgres" and database in command_line(pid).split()[2:4]}
 
 
 def cpu_usage(before: dict, after: dict, groups: dict[str, set[int]], client_seconds: float) -> dict:
@@ -198,6 +197,12 @@ def cpu_usage(before: dict, after: dict, groups: dict[str, set[int]], client_sec
     for name, pids in groups.items():
         usage[f"{name}_cpu_percent"] = round(100 * used(pids) / ticks, 1)
         accounted += usage[f"{name}_cpu_percent"]
-    # Everything else on the machine (other users' processes, the kernel), from the machine's busy time.
+    # Everything else on the machine (other users' processes, the kernel), from the machine's busy time,
+    # and the processes that used most of it (the load generator has ended and is no longer listed).
     usage["other_cpu_percent"] = round(max(busy * 100 * (os.cpu_count() or 1) - accounted, 0.0), 1)
+    ours = set().union(*groups.values())
+    others = sorted(((round(100 * used([pid]) / ticks, 1), pid) for pid in after["processes"] if pid not in ours),
+                    reverse=True)
+    usage["other_top"] = [f"{percent} % {command_line(pid)[:48] or after['processes'][pid][0]}"
+                          for percent, pid in others[:3] if percent >= 5]
     return usage
