@@ -24,5 +24,5 @@ RUN useradd --system --uid 1000 --home-dir /app mesa && chown -R mesa /app
 USER mesa
 
 EXPOSE 8000
-# gunicorn reads WEB_CONCURRENCY for its number of workers.
-CMD ["gunicorn", "mesa247.wsgi:application", "--bind", "0.0.0.0:8000", "--timeout", "30"]
+# gunicorn reads gunicorn.conf.py (bind 0.0.0.0:8000, WEB_CONCURRENCY workers, timeout 30) by itself.
+CMD ["gunicorn", "mesa247.wsgi:application"]

@@ -30,7 +30,8 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
-# Throughput and latency over HTTP against the production setup (not part of `make test`).
+# Speed over HTTP against gunicorn + qcluster in a fresh <db>_bench database, next to the targets
+# (not part of `make test`). BENCH_ARGS: see `python -m bench.run --help`.
 bench: setup
 	$(WITH_DATABASE) $(PY) -m bench.run $(BENCH_ARGS)
 

@@ -1,129 +1,275 @@
-"""`make bench`: how fast the operations are, on PostgreSQL. Prints results; asserts nothing.
+"""`make bench`: the service's speed over HTTP against the production configuration (SPEC §9). Asserts nothing.
 
-    python -m bench.run [--events 100000] [--generate 1000000] [--reads 1000] [--restaurants 1000]
+    python -m bench.run [--restaurants 1000] [--events 200000] [--ingest-seconds 20] [--read-seconds 15]
+                        [--ingest-concurrency 16] [--read-concurrency 8] [--warmup 2] [--port 8247]
+                        [--output bench/results/latest.json]
 
-1. generator: `generate_events` writing --generate events to a file;
-2. loader: `load_events` of a generated --events file into a fresh database
-   (`<DATABASE_URL database>_bench`), then the same file again (all duplicates);
-3. ledger_check and report q1 on the loaded database;
-4. balance reads: GET /v1/restaurants/{id}/balance through the full Django
-   stack (in-process client, token auth), latency percentiles.
+It creates a fresh database `<DATABASE_URL's database>_bench` (dropped if present), migrates it,
+creates a user `bench` whose API token holds the permissions the phases need, generates the
+loader's file (`generate_events --restaurants R --events E --seed 1`), then starts gunicorn
+(`gunicorn mesa247.wsgi:application`, configured by gunicorn.conf.py, DEBUG off) and a
+`manage.py qcluster` worker, and runs the phases:
+
+1. ingest: signed single events, POST /v1/processor/events at --ingest-concurrency for
+   --ingest-seconds: new charges and refunds over res_00001…res_R in PEN, 10 % exact resends;
+2. balance reads (small ledger): GET /v1/restaurants/{id}/balance?currency=PEN at
+   --read-concurrency for --read-seconds, over the restaurants the loader will grow in PEN;
+3. loader: `manage.py load_events FILE` of the E generated events (wall time, peak RSS);
+4. balance reads after growth: phase 2 again; ratio of the p50s;
+5. payout run: POST /v1/payouts/run (PEN, as_of yesterday in TIME_ZONE, min_amount 1), then
+   GET /v1/payouts/runs/{id} until it succeeds or fails.
+
+HTTP load comes from `python -m bench.load` (asyncio + aiohttp), a process of its own. The table
+lists each figure next to its target; every figure also goes to --output (git-ignored). Server
+and worker logs go next to it. Every process started is stopped at the end, on error and on Ctrl-C.
+Environment: DATABASE_URL (required, PostgreSQL); WEB_CONCURRENCY, GUNICORN_WORKER_CLASS,
+GUNICORN_THREADS, DB_CONN_MAX_AGE (default 60, as docker-compose.yml), LOG_LEVEL (default INFO)
+and Q_WORKERS pass through to the server.
 """
 
 import argparse
+import json
 import os
-import random
-import statistics
-import subprocess
+import runpy
+import signal
 import sys
 import tempfile
 import time
+import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-import psycopg
+from . import report
+from .server import (
+    ROOT,
+    backends_of,
+    children,
+    cpu_snapshot,
+    cpu_usage,
+    fresh_database,
+    machine,
+    manage,
+    rss_mb,
+    run_measured,
+    spawn,
+    sql_rows,
+    sql_value,
+    stop_all,
+    wait_ready,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
+SECRET = "whsec_bench"
+PERMISSIONS = ["ledger.view_restaurantbalance", "ledger.view_entry", "payouts.add_payoutrun",
+               "payouts.view_payoutrun", "payouts.view_payout"]
+CREATE_USER = """
+from django.contrib.auth.models import Permission, User
+from rest_framework.authtoken.models import Token
+user = User.objects.create_user("bench")
+for name in {permissions!r}:
+    app_label, codename = name.split(".")
+    user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+print(Token.objects.create(user=user).key)
+"""
 
 
-def manage(env: dict, *args: str, stdout=None) -> tuple[float, str]:
+def server_env(bench_url: str, port: int) -> dict:
+    env = {**os.environ, "DATABASE_URL": bench_url, "DJANGO_SETTINGS_MODULE": "mesa247.settings", "DEBUG": "false",
+           "SECRET_KEY": "bench-only-secret-key-not-for-production", "PROCESSOR_WEBHOOK_SECRETS": SECRET,
+           "ALLOWED_HOSTS": "127.0.0.1,localhost", "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    env.setdefault("DB_CONN_MAX_AGE", "60")
+    env.setdefault("LOG_LEVEL", "INFO")
+    return env
+
+
+def gunicorn_settings(env: dict) -> dict:
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def generator_currencies(path: Path) -> dict[str, str]:
+    """restaurant_id → currency of the generated file (each generated restaurant sells in one currency)."""
+    currencies = {}
+    with path.open() as handle:
+        for line in handle:
+            event = json.loads(line)
+            currencies.setdefault(event["restaurant_id"], event["currency"])
+    return currencies
+
+
+def http_json(method: str, url: str, token: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={
+        "Authorization": f"Token {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def load(env: dict, master_pid: int, phase: str, *args: str) -> dict:
+    """Run `python -m bench.load PHASE ARGS` as its own process: its JSON figures plus where the CPU went."""
+    workers = set(children(master_pid))
+    before = cpu_snapshot()
+    with tempfile.TemporaryFile() as out:
+        code, seconds, usage = run_measured([sys.executable, "-m", "bench.load", phase, *args], env, stdout=out)
+        out.seek(0)
+        text = out.read().decode()
+    if code != 0:
+        sys.exit(f"bench.load {phase} failed ({code}):\n{text[-3000:]}")
+    figures = json.loads(text)
+    figures["client_cpu_percent"] = round(100 * usage["cpu_seconds"] / seconds, 1)
+    after = cpu_snapshot()
+    database = env["DATABASE_URL"].rsplit("/", 1)[1].split("?")[0]
+    figures.update(cpu_usage(before, after, {"gunicorn_workers": workers, "postgres": backends_of(database, after)},
+                             usage["cpu_seconds"]))
+    return figures
+
+
+def sample_rss(results: dict, master_pid: int, phase: str) -> None:
+    results["server_rss_mb"][phase] = round(max((rss_mb(pid) for pid in children(master_pid)), default=0.0), 1)
+
+
+def payout_phase(base_url: str, token: str, currency: str, time_zone: str) -> dict:
+    as_of = (datetime.now(ZoneInfo(time_zone)) - timedelta(days=1)).date().isoformat()
     started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, stdout=stdout or subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, check=False,
-    )
-    elapsed = time.perf_counter() - started
-    if result.returncode not in (0, 1):
-        sys.exit(f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
-    return elapsed, (result.stdout or "") if stdout is None else ""
-
-
-def fresh_database(url: str) -> str:
-    base, name = url.rsplit("/", 1)
-    bench_name = f"{name.split('?')[0]}_bench"
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{bench_name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{bench_name}"')
-    return f"{base}/{bench_name}"
+    run = http_json("POST", f"{base_url}/v1/payouts/run", token,
+                    {"currency": currency, "as_of": as_of, "min_amount": 1})
+    deadline = time.monotonic() + 900
+    while run["status"] not in ("succeeded", "failed") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        run = http_json("GET", f"{base_url}/v1/payouts/runs/{run['run_id']}", token)
+    wall = time.perf_counter() - started
+    worker = None
+    if run.get("started_at") and run.get("finished_at"):
+        worker = (datetime.fromisoformat(run["finished_at"]) - datetime.fromisoformat(run["started_at"]))
+        worker = round(worker.total_seconds(), 2)
+    return {"currency": currency, "as_of": as_of, "status": run["status"], "eligible": run.get("eligible"),
+            "created": run.get("created"), "skipped": run.get("skipped"), "wall_seconds": round(wall, 2),
+            "worker_seconds": worker, "payouts_per_second": round((run.get("created") or 0) / wall, 1),
+            "error": run.get("error")}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--generate", type=int, default=1_000_000)
     parser.add_argument("--restaurants", type=int, default=1_000)
-    parser.add_argument("--reads", type=int, default=1_000)
+    parser.add_argument("--events", type=int, default=200_000, help="generated events for the loader")
+    parser.add_argument("--ingest-seconds", type=float, default=20.0)
+    parser.add_argument("--read-seconds", type=float, default=15.0)
+    parser.add_argument("--ingest-concurrency", type=int, default=16)
+    parser.add_argument("--read-concurrency", type=int, default=8)
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load not counted, per HTTP phase")
+    parser.add_argument("--port", type=int, default=8247)
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     options = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("make bench runs on PostgreSQL: set DATABASE_URL (postgres://…).")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
+    logs = options.output.parent
+    logs.mkdir(parents=True, exist_ok=True)
+    try:
+        results = run(options, url, logs)
+    except KeyboardInterrupt:
+        sys.exit("interrupted: every process the benchmark started is stopped")
+    finally:
+        stop_all()
+    report.save(results, options.output)
+    print(report.table(results))
+    print(f"figures: {options.output}")
+
+
+def run(options, url: str, logs: Path) -> dict:
+    base_url = f"http://127.0.0.1:{options.port}"
     bench_url = fresh_database(url)
-    env = {**os.environ, "DATABASE_URL": bench_url, "DJANGO_SETTINGS_MODULE": "mesa247.settings", "DEBUG": "true",
-           "PROCESSOR_WEBHOOK_SECRETS": "whsec_bench", "LOG_LEVEL": "WARNING",
-           "ALLOWED_HOSTS": "testserver,localhost"}
-    print(f"database: {bench_url}")
+    env = server_env(bench_url, options.port)
+    gunicorn = gunicorn_settings(env)
+    results = {
+        "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "options": {key: str(value) for key, value in vars(options).items()},
+        "machine": {**machine(bench_url), "gunicorn_workers": gunicorn["workers"],
+                    "gunicorn_worker_class": gunicorn["worker_class"], "gunicorn_threads": gunicorn["threads"],
+                    "db_conn_max_age": env["DB_CONN_MAX_AGE"], "log_level": env["LOG_LEVEL"],
+                    "q_workers": env.get("Q_WORKERS", "2")},
+        "server_rss_mb": {},
+    }
+    print(f"database {bench_url}; logs in {logs}", flush=True)
+    manage(env, "migrate", "--no-input", "--verbosity", "0")
+    token = manage(env, "shell", "-c", CREATE_USER.format(permissions=PERMISSIONS)).strip().splitlines()[-1]
 
-    with tempfile.TemporaryDirectory() as scratch:
-        big = Path(scratch) / "generated.jsonl"
-        with big.open("w") as handle:
-            elapsed, _ = manage(env, "generate_events", "--restaurants", str(options.restaurants), "--events",
-                                str(options.generate), "--seed", "1", stdout=handle)
-        size = big.stat().st_size / 1e6
-        print(f"generate_events  {options.generate:>9,} events in {elapsed:6.1f} s  "
-              f"({options.generate / elapsed:,.0f} events/s, {size:,.0f} MB)")
+    scratch = Path(tempfile.mkdtemp(prefix="mesa247-bench-"))
+    try:
+        return phases(options, env, base_url, bench_url, token, scratch, logs, results)
+    finally:
+        for path in scratch.iterdir():
+            path.unlink()
+        scratch.rmdir()
 
-        load_file = Path(scratch) / "load.jsonl"
-        with big.open() as source, load_file.open("w") as target:
-            for number, line in enumerate(source):
-                if number >= options.events:
-                    break
-                target.write(line)
-        big.unlink()
 
-        manage(env, "migrate", "--no-input", "--verbosity", "0")
-        elapsed, out = manage(env, "load_events", str(load_file), "--no-progress")
-        print(f"load_events      {options.events:>9,} events in {elapsed:6.1f} s  "
-              f"({options.events / elapsed:,.0f} events/s)   {out.strip().splitlines()[-1]}")
-        elapsed, out = manage(env, "load_events", str(load_file), "--no-progress")
-        print(f"load_events again {options.events:>8,} events in {elapsed:6.1f} s  "
-              f"({options.events / elapsed:,.0f} events/s)   {out.strip().splitlines()[-1]}")
+def phases(options, env, base_url, bench_url, token, scratch: Path, logs: Path, results: dict) -> dict:
+    generated = scratch / "generated.jsonl"
+    started = time.perf_counter()
+    with generated.open("w") as handle:
+        manage(env, "generate_events", "--restaurants", str(options.restaurants), "--events", str(options.events),
+               "--seed", "1", stdout=handle)
+    results["generate_seconds"] = round(time.perf_counter() - started, 1)
+    grows_in_pen = {rid for rid, currency in generator_currencies(generated).items() if currency == "PEN"}
+    print(f"generated {options.events:,} events in {results['generate_seconds']} s", flush=True)
 
-    elapsed, out = manage(env, "ledger_check", "--no-store")
-    print(f"ledger_check     {elapsed:6.1f} s   {out.strip().splitlines()[0]}")
-    elapsed, out = manage(env, "report", "q1", "--currency", "PEN", "--format", "csv")
-    print(f"report q1        {elapsed:6.1f} s   {len(out.splitlines()) - 1} rows")
+    for name in ("server.log", "worker.log"):
+        (logs / name).unlink(missing_ok=True)
+    web = spawn([sys.executable, "-m", "gunicorn", "mesa247.wsgi:application"], env, log=logs / "server.log")
+    spawn([sys.executable, "manage.py", "qcluster"], env, log=logs / "worker.log")
+    wait_ready(base_url, web, logs / "server.log")
+    common = ["--url", base_url, "--warmup", str(options.warmup)]
 
-    os.environ.update(env)
-    import django
+    print(f"ingest: {options.ingest_seconds:g} s at concurrency {options.ingest_concurrency}", flush=True)
+    results["ingest"] = {"concurrency": options.ingest_concurrency, **load(
+        env, web.pid, "ingest", *common, "--secret", SECRET, "--restaurants", str(options.restaurants),
+        "--concurrency", str(options.ingest_concurrency), "--seconds", str(options.ingest_seconds))}
+    sample_rss(results, web.pid, "ingest")
 
-    django.setup()
-    from django.contrib.auth.models import Permission, User
-    from django.test import Client
-    from rest_framework.authtoken.models import Token
+    known = {row[0] for row in sql_rows(bench_url, "SELECT restaurant_id FROM ledger_restaurantbalance"
+                                                   " WHERE currency = 'PEN'")}
+    ids = sorted(known & grows_in_pen) or sorted(known)
+    ids_file = scratch / "ids.txt"
+    ids_file.write_text("\n".join(ids) + "\n")
+    results["read_restaurants"] = len(ids)
 
-    from ledger.models import RestaurantBalance
+    def reads(key: str) -> None:
+        print(f"{key}: {options.read_seconds:g} s at concurrency {options.read_concurrency} over {len(ids)} "
+              "restaurants", flush=True)
+        results[key] = {"concurrency": options.read_concurrency,
+                        "entries": sql_value(bench_url, "SELECT count(*) FROM ledger_entry"),
+                        **load(env, web.pid, "read", *common, "--token", token, "--ids", str(ids_file),
+                               "--concurrency", str(options.read_concurrency), "--seconds", str(options.read_seconds))}
+        sample_rss(results, web.pid, key)
 
-    user, _ = User.objects.get_or_create(username="bench")
-    user.user_permissions.add(Permission.objects.get(codename="view_restaurantbalance"))
-    token, _ = Token.objects.get_or_create(user=user)
-    pairs = list(RestaurantBalance.objects.values_list("restaurant_id", "currency"))
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
-    rng = random.Random(1)
-    latencies = []
-    for _ in range(options.reads):
-        restaurant_id, currency = rng.choice(pairs)
-        started = time.perf_counter()
-        response = client.get(f"/v1/restaurants/{restaurant_id}/balance?currency={currency}")
-        latencies.append((time.perf_counter() - started) * 1000)
-        if response.status_code != 200:
-            sys.exit(f"balance read answered {response.status_code}: {response.content[:300]!r}")
-    latencies.sort()
+    reads("reads_small")
 
-    def percentile(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]
+    print(f"loader: load_events of {options.events:,} events", flush=True)
+    with (logs / "loader.log").open("w") as log:
+        code, seconds, usage = run_measured([sys.executable, "manage.py", "load_events", str(generated),
+                                             "--no-progress"], env, stdout=log, stderr=log)
+    summary = (logs / "loader.log").read_text().strip().splitlines()
+    if code not in (0, 1):
+        sys.exit(f"load_events failed ({code}); see {logs / 'loader.log'}")
+    results["loader"] = {"events": options.events, "seconds": round(seconds, 1),
+                         "rate": round(options.events / seconds, 1), "max_rss_mb": round(usage["max_rss_mb"], 1),
+                         "exit_code": code, "summary": summary[-1] if summary else ""}
 
-    print(f"balance read     {options.reads:>9,} GETs   p50 {percentile(50):.2f} ms   p95 {percentile(95):.2f} ms   "
-          f"p99 {percentile(99):.2f} ms   mean {statistics.mean(latencies):.2f} ms")
+    reads("reads_grown")
+    before, after = results["reads_small"]["p50_ms"], results["reads_grown"]["p50_ms"]
+    results["reads_growth_ratio"] = round(after / before, 2) if before and after else None
+
+    print("payout run: PEN", flush=True)
+    results["payout"] = payout_phase(base_url, token, "PEN", env.get("TIME_ZONE", "America/Lima"))
+    sample_rss(results, web.pid, "payout")
+    return results
 
 
 if __name__ == "__main__":

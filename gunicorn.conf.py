@@ -1,0 +1,25 @@
+"""gunicorn settings for the web service; gunicorn reads this file from the working directory by itself.
+
+Environment: GUNICORN_BIND (or PORT, default 8000; address 0.0.0.0), WEB_CONCURRENCY (worker
+processes), GUNICORN_WORKER_CLASS (default sync) and GUNICORN_THREADS (threads per worker;
+more than 1 with the sync class makes gunicorn use gthread). `make bench` measures the defaults.
+"""
+
+import os
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or 8000}"
+workers = _int("WEB_CONCURRENCY", 2)
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or "sync"
+threads = _int("GUNICORN_THREADS", 1)
+timeout = 30
+# The application logs one JSON line per request itself (mesa247.observability).
+accesslog = None
+# gunicorn ≥ 24 opens a control socket ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl) for `gunicornc`.
+# Nothing here uses it, and two servers on one machine would share that default path.
+control_socket_disable = True
