@@ -4,7 +4,8 @@
                         [--ingest-concurrency 16] [--read-concurrency 8] [--warmup 2] [--port 8247]
                         [--output bench/results/latest.json]
 
-It creates a fresh database `<DATABASE_URL's database>_bench` (dropped if present), migrates it,
+It creates a fresh database `<database>_bench` (dropped if present) on DATABASE_URL's server or
+the checkout's embedded PostgreSQL, migrates it,
 creates a user `bench` whose API token holds the permissions the phases need, generates the
 loader's file (`generate_events --restaurants R --events E --seed 1`), then starts gunicorn
 (`gunicorn mesa247.wsgi:application`, configured by gunicorn.conf.py, DEBUG off) and a
@@ -22,9 +23,9 @@ loader's file (`generate_events --restaurants R --events E --seed 1`), then star
 HTTP load comes from `python -m bench.load` (asyncio + aiohttp), a process of its own. The table
 lists each figure next to its target; every figure also goes to --output (git-ignored). Server
 and worker logs go next to it. Every process started is stopped at the end, on error and on Ctrl-C.
-Environment: DATABASE_URL (required, PostgreSQL); WEB_CONCURRENCY, GUNICORN_WORKER_CLASS,
-GUNICORN_THREADS, DB_CONN_MAX_AGE (default 60, as docker-compose.yml), LOG_LEVEL (default INFO)
-and Q_WORKERS pass through to the server.
+Environment: DATABASE_URL (default: the checkout's embedded PostgreSQL); WEB_CONCURRENCY,
+GUNICORN_WORKER_CLASS, GUNICORN_THREADS, DB_CONN_MAX_AGE, LOG_LEVEL (default INFO) and Q_WORKERS
+pass through to the server; unset, the service's own defaults apply.
 """
 
 import argparse
@@ -39,6 +40,8 @@ import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from mesa247 import embedded_postgres
 
 from . import report
 from .server import (
@@ -77,7 +80,6 @@ def server_env(bench_url: str, port: int) -> dict:
     env = {**os.environ, "DATABASE_URL": bench_url, "DJANGO_SETTINGS_MODULE": "mesa247.settings", "DEBUG": "false",
            "SECRET_KEY": "bench-only-secret-key-not-for-production", "PROCESSOR_WEBHOOK_SECRETS": SECRET,
            "ALLOWED_HOSTS": "127.0.0.1,localhost", "GUNICORN_BIND": f"127.0.0.1:{port}"}
-    env.setdefault("DB_CONN_MAX_AGE", "60")
     env.setdefault("LOG_LEVEL", "INFO")
     return env
 
@@ -166,9 +168,8 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     options = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("make bench runs on PostgreSQL: set DATABASE_URL (postgres://…).")
+    # The named server, or the checkout's embedded PostgreSQL.
+    url = os.environ.get("DATABASE_URL") or embedded_postgres.ensure_running()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
     logs = options.output.parent
     logs.mkdir(parents=True, exist_ok=True)
@@ -193,7 +194,7 @@ def run(options, url: str, logs: Path) -> dict:
         "options": {key: str(value) for key, value in vars(options).items()},
         "machine": {**machine(bench_url), "gunicorn_workers": gunicorn["workers"],
                     "gunicorn_worker_class": gunicorn["worker_class"], "gunicorn_threads": gunicorn["threads"],
-                    "db_conn_max_age": env["DB_CONN_MAX_AGE"], "log_level": env["LOG_LEVEL"],
+                    "db_conn_max_age": env.get("DB_CONN_MAX_AGE", "default"), "log_level": env["LOG_LEVEL"],
                     "q_workers": env.get("Q_WORKERS", "2")},
         "server_rss_mb": {},
     }

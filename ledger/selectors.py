@@ -63,7 +63,7 @@ def balance_from_row(row: RestaurantBalance | None, *, restaurant_id: str, curre
 # sum reads only the payable entries effective after now (an index range), never the history.
 BALANCE_SQL = """
 SELECT balance.payable, balance.reserved, balance.last_event_at,
-       (SELECT -COALESCE(SUM(entry.amount), 0)
+       (SELECT (-COALESCE(SUM(entry.amount), 0))::bigint
           FROM ledger_account AS account
           JOIN ledger_entry AS entry ON entry.account_id = account.id AND entry.effective_at > %(now)s
          WHERE account.restaurant_id = restaurant.id AND account.currency = %(currency)s

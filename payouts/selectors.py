@@ -47,6 +47,8 @@ class PayableAmount:
     restaurant_id: str
     available_now: int
     available_at_cutoff: int
+    # The payout that already pays this restaurant for the as_of, if one does.
+    paid_by: str | None = None
 
     @property
     def amount(self) -> int:
@@ -58,8 +60,11 @@ class PayableAmount:
 # accounts' history before that, so the cost stays flat as history grows.
 PAYABLE_AMOUNTS_SQL = """
 SELECT balance.restaurant_id,
-       balance.payable - COALESCE(recent.pending_now, 0) AS available_now,
-       balance.payable - COALESCE(recent.not_counted, 0) AS available_at_cutoff
+       (balance.payable - COALESCE(recent.pending_now, 0))::bigint AS available_now,
+       (balance.payable - COALESCE(recent.not_counted, 0))::bigint AS available_at_cutoff,
+       (SELECT payout.id FROM payouts_payout AS payout
+         WHERE payout.restaurant_id = balance.restaurant_id AND payout.currency = balance.currency
+           AND payout.as_of = %(as_of)s) AS paid_by
   FROM ledger_restaurantbalance AS balance
   JOIN ledger_account AS account
     ON account.restaurant_id = balance.restaurant_id AND account.currency = balance.currency
@@ -77,12 +82,14 @@ SELECT balance.restaurant_id,
 """
 
 
-def payable_amounts(*, currency: str, cutoff: datetime, now: datetime, restaurant_id: str | None = None):
-    """Every restaurant's (or one restaurant's) payable amount in a currency, in one query."""
+def payable_amounts(*, currency: str, as_of: date, now: datetime, restaurant_id: str | None = None):
+    """Every restaurant's (or one restaurant's) payable amount in a currency for `as_of`, in one query."""
     sql = PAYABLE_AMOUNTS_SQL.format(restaurant_filter="AND balance.restaurant_id = %(restaurant_id)s"
                                      if restaurant_id is not None else "")
+    parameters = {"currency": currency, "as_of": as_of, "cutoff": payout_cutoff(as_of=as_of), "now": now,
+                  "restaurant_id": restaurant_id}
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"currency": currency, "cutoff": cutoff, "now": now, "restaurant_id": restaurant_id})
+        cursor.execute(sql, parameters)
         return [PayableAmount(*row) for row in cursor.fetchall()]
 
 

@@ -18,7 +18,7 @@ from ledger.services import (
 from mesa247.observability import log_context
 
 from ..exceptions import PayoutItemsMismatch
-from ..models import Payout, PayoutItem, PayoutItemType, PayoutRun
+from ..models import Payout, PayoutItemType, PayoutRun
 from ..selectors import payable_amounts, payout_cutoff
 
 logger = logging.getLogger("mesa247.payouts")
@@ -59,14 +59,13 @@ def payout_create_for_restaurant(*, run: PayoutRun, restaurant_id: str) -> Resta
 def _payout_create_locked(*, run: PayoutRun, restaurant_id: str) -> RestaurantPayoutOutcome:
     currency, as_of = run.currency, run.as_of
     now = timezone.now()
-    cutoff = payout_cutoff(as_of=as_of)
-    # The balance row is locked first: a refund racing this payout waits, and cannot make it pay money that is gone.
+    # The balance row is locked first: a refund racing this payout waits, and cannot make it pay
+    # money that is gone; what is owed is then read after the lock, with what committed before it.
     balance_lock(restaurant_id=restaurant_id, currency=currency)
-    existing = Payout.objects.filter(restaurant_id=restaurant_id, currency=currency, as_of=as_of).first()
-    if existing is not None:
+    (owed,) = payable_amounts(currency=currency, as_of=as_of, now=now, restaurant_id=restaurant_id) or (None,)
+    if owed is not None and owed.paid_by is not None:
+        existing = Payout.objects.get(pk=owed.paid_by)
         return RestaurantPayoutOutcome(restaurant_id, existing.amount, existing, "exists")
-
-    (owed,) = payable_amounts(currency=currency, cutoff=cutoff, now=now, restaurant_id=restaurant_id) or (None,)
     amount = owed.amount if owed else 0
     if amount <= 0 or amount < run.min_amount:
         logger.info("restaurant not paid", extra={
@@ -74,42 +73,54 @@ def _payout_create_locked(*, run: PayoutRun, restaurant_id: str) -> RestaurantPa
         return RestaurantPayoutOutcome(restaurant_id, amount, None, "below_minimum")
 
     accounts = accounts_ensure(restaurant_id=restaurant_id, currency=currency)
-    payout = Payout.objects.create(
-        run=run, restaurant_id=restaurant_id, currency=currency, as_of=as_of, amount=amount, created_at=now
-    )
+    payout = Payout(run=run, restaurant_id=restaurant_id, currency=currency, as_of=as_of, amount=amount,
+                    created_at=now)
+    payout.save(force_insert=True)
     transactions_post(postings=[payout_reserve_posting(payout=payout, accounts=accounts, at=now)])
-    settled = entries_settle(account=accounts.payable, cutoff=cutoff, now=now)
-    _settlements_record(payout=payout, settled=settled)
-    _items_create(payout=payout, settled=settled)
+    settled = entries_settle(account=accounts.payable, cutoff=payout_cutoff(as_of=as_of), now=now)
+    _settlement_and_items_record(payout=payout, settled=settled)
     with log_context(payout_id=payout.pk):
         logger.info("payout created", extra={"amount": amount})
     return RestaurantPayoutOutcome(restaurant_id, amount, payout, "created")
 
 
-def _settlements_record(*, payout: Payout, settled: list[SettledEntry]) -> None:
-    """Which payout settled each entry: one row per entry (the database refuses a second)."""
-    if not settled:
-        return
+def _settlement_and_items_record(*, payout: Payout, settled: list[SettledEntry]) -> None:
+    """Which entries the payout settled (one row each; the database refuses a second) and its breakdown:
+    an item per kind of entry settled, plus what came from before. Items sum exactly to the amount."""
+    items = payout_items_of(amount=payout.amount, settled=settled)
+    if sum(amount for _, amount, _ in items) != payout.amount:
+        raise PayoutItemsMismatch(f"Payout {payout.pk} items do not sum to {payout.amount}.")
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO payouts_payoutsettlement (entry_id, payout_id) SELECT unnest(%s::bigint[]), %s",
-            [[entry.entry_id for entry in settled], payout.pk],
+            """
+            WITH settlement AS (
+                INSERT INTO payouts_payoutsettlement (entry_id, payout_id)
+                SELECT unnest(%(entry_ids)s::bigint[]), %(payout_id)s
+            )
+            INSERT INTO payouts_payoutitem (payout_id, type, amount, count)
+            SELECT %(payout_id)s, item.type, item.amount, item.count
+              FROM unnest(%(types)s::text[], %(amounts)s::bigint[], %(counts)s::integer[])
+                   WITH ORDINALITY AS item (type, amount, count, n)
+             ORDER BY item.n
+            """,
+            {
+                "payout_id": payout.pk,
+                "entry_ids": [entry.entry_id for entry in settled],
+                "types": [str(item_type) for item_type, _, _ in items],
+                "amounts": [amount for _, amount, _ in items],
+                "counts": [count for _, _, count in items],
+            },
         )
 
 
-def _items_create(*, payout: Payout, settled: list[SettledEntry]) -> None:
-    """The breakdown of what the payout settled, plus what came from before; sums exactly to the amount."""
+def payout_items_of(*, amount: int, settled: list[SettledEntry]) -> list[tuple[str, int, int | None]]:
+    """(type, amount, count) per item: what each kind of settled entry adds up to, restaurant-facing
+    (a credit to payable, a negative entry, is money owed to the restaurant), then the carried balance."""
     totals = {entry_type: [0, 0] for entry_type in SETTLED_ENTRY_TYPES}
     for entry in settled:
-        totals[entry.entry_type][0] += entry.amount
+        totals[entry.entry_type][0] -= entry.amount
         totals[entry.entry_type][1] += 1
-    # Restaurant-facing: a credit to payable (negative entry) is money owed to it.
-    items = [
-        PayoutItem(payout=payout, type=item_type, amount=-totals[entry_type][0], count=totals[entry_type][1])
-        for entry_type, item_type in SETTLED_ENTRY_TYPES.items()
-    ]
-    carried = payout.amount - sum(item.amount for item in items)
-    items.append(PayoutItem(payout=payout, type=PayoutItemType.CARRIED_BALANCE, amount=carried, count=None))
-    if sum(item.amount for item in items) != payout.amount:
-        raise PayoutItemsMismatch(f"Payout {payout.pk} items do not sum to {payout.amount}.")
-    PayoutItem.objects.bulk_create(items)
+    items = [(item_type, totals[entry_type][0], totals[entry_type][1])
+             for entry_type, item_type in SETTLED_ENTRY_TYPES.items()]
+    carried = amount - sum(item_amount for _, item_amount, _ in items)
+    return [*items, (PayoutItemType.CARRIED_BALANCE, carried, None)]

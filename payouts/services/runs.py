@@ -7,20 +7,21 @@ lock per (currency, as_of), so a re-delivered or retried run finishes the rest
 and pays nobody twice.
 """
 
+import contextlib
 import hashlib
 import logging
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
-from ledger.models import RestaurantBalance
 from ledger.services import accounts_ensure_many
 from mesa247.errors import InvalidInput
 from mesa247.money import MAX_AMOUNT, is_minor_units
@@ -28,8 +29,8 @@ from mesa247.observability import log_context
 
 from ..exceptions import PayoutRunNotRetryable
 from ..models import Payout, PayoutRun, PayoutRunStatus
-from ..selectors import payable_amounts, payout_cutoff, payout_run_get
-from .creation import payout_create_for_restaurant
+from ..selectors import payable_amounts, payout_run_get
+from .creation import RestaurantPayoutOutcome, payout_create_for_restaurant
 
 logger = logging.getLogger("mesa247.payouts")
 
@@ -202,36 +203,59 @@ def _run_all_restaurants(run: PayoutRun) -> None:
     run, are skipped at once. Each candidate is checked again under its
     balance lock before it is paid, so what changed since the query counts.
     """
-    now = timezone.now()
-    owed = payable_amounts(currency=run.currency, cutoff=payout_cutoff(as_of=run.as_of), now=now)
-    paid_for_as_of = dict(
-        Payout.objects.filter(currency=run.currency, as_of=run.as_of).values_list("restaurant_id", "run_id")
-    )
+    owed = payable_amounts(currency=run.currency, as_of=run.as_of, now=timezone.now())
     candidates = [
         row.restaurant_id
         for row in owed
-        if row.amount > 0 and row.amount >= run.min_amount and row.restaurant_id not in paid_for_as_of
+        if row.amount > 0 and row.amount >= run.min_amount and row.paid_by is None
     ]
     # A payout this run created on an earlier attempt still counts as created by it.
     by_this_run = Payout.objects.filter(run=run, as_of=run.as_of).aggregate(count=Count("pk"), total=Sum("amount"))
-    eligible = RestaurantBalance.objects.filter(currency=run.currency).count()
-    PayoutRun.objects.filter(pk=run.pk).update(
-        eligible=eligible,
+    progress = RunProgress(
+        eligible=len(owed),
         created=by_this_run["count"],
         total_amount=by_this_run["total"] or 0,
-        skipped=eligible - by_this_run["count"] - len(candidates),
+        skipped=len(owed) - by_this_run["count"] - len(candidates),
     )
+    progress.save(run)
     # The accounts of every candidate in a few queries, kept in memory for the payouts below.
     accounts_ensure_many(pairs=[(restaurant_id, run.currency) for restaurant_id in candidates])
-    for restaurant_id in candidates:
-        with log_context(restaurant_id=restaurant_id):
-            outcome = payout_create_for_restaurant(run=run, restaurant_id=restaurant_id)
+    try:
+        for number, restaurant_id in enumerate(candidates, start=1):
+            with log_context(restaurant_id=restaurant_id):
+                outcome = payout_create_for_restaurant(run=run, restaurant_id=restaurant_id)
+            progress.count(outcome, run=run)
+            if number % PROGRESS_EVERY == 0:
+                progress.save(run)
+    except BaseException:
+        with contextlib.suppress(DatabaseError):  # the figures so far; what ended the run matters more
+            progress.save(run)
+        raise
+    progress.save(run)
+
+
+# The run's counters are written every so many restaurants and when it ends, not after each one.
+PROGRESS_EVERY = 100
+
+
+@dataclass
+class RunProgress:
+    eligible: int
+    created: int
+    total_amount: int
+    skipped: int
+
+    def count(self, outcome: RestaurantPayoutOutcome, *, run: PayoutRun) -> None:
         if outcome.payout is not None and outcome.payout.run_id == run.pk:
-            PayoutRun.objects.filter(pk=run.pk).update(
-                created=F("created") + 1, total_amount=F("total_amount") + outcome.payout.amount
-            )
+            self.created += 1
+            self.total_amount += outcome.payout.amount
         else:
-            PayoutRun.objects.filter(pk=run.pk).update(skipped=F("skipped") + 1)
+            self.skipped += 1
+
+    def save(self, run: PayoutRun) -> None:
+        PayoutRun.objects.filter(pk=run.pk).update(
+            eligible=self.eligible, created=self.created, total_amount=self.total_amount, skipped=self.skipped
+        )
 
 
 @contextmanager
