@@ -222,6 +222,11 @@ SPECTACULAR_SETTINGS = {
 #   failed) once a run was started that many times without finishing.
 # - `catch_up: False`: a scheduler that was down does not replay missed runs.
 # The run task is idempotent and takes its own lock anyway (see payouts.services).
+# Payouts a run creates side by side (threads, each with its own database connection). Each
+# payout is still its own transaction under its restaurant's lock; running several at once lets
+# their commits share the disk's flushes, which bound a one-at-a-time run.
+PAYOUT_RUN_CONCURRENCY = env_int("PAYOUT_RUN_CONCURRENCY", 4)
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER = {
     "name": "mesa247",

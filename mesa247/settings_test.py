@@ -26,3 +26,7 @@ os.environ.update(
 from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Most tests run inside one database transaction that other connections cannot see, so a run
+# creates its payouts one at a time there; tests that commit set more (test_payout_runs).
+PAYOUT_RUN_CONCURRENCY = 1

@@ -89,6 +89,30 @@ def test_running_the_same_currency_and_as_of_again_creates_nothing_new(caplog):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_run_creating_payouts_side_by_side_pays_each_restaurant_once_with_exact_items(settings):
+    settings.PAYOUT_RUN_CONCURRENCY = 4
+    restaurants = [f"res_p{n:02d}" for n in range(23)]
+    for n, restaurant_id in enumerate(restaurants):
+        charge(restaurant_id, 1000 * (n + 1), fee=10 * (n + 1), at="2025-12-01T15:00:00Z")
+    charge("res_small", 50, at="2025-12-01T15:00:00Z")
+
+    finished = payout_run_execute(run_id=_request(min_amount=100).pk)
+
+    assert (finished.status, finished.eligible, finished.created, finished.skipped) == (
+        PayoutRunStatus.SUCCEEDED, 24, 23, 1)
+    assert finished.total_amount == sum(990 * (n + 1) for n in range(23))
+    assert sorted(Payout.objects.values_list("restaurant_id", "amount")) == [
+        (restaurant_id, 990 * (n + 1)) for n, restaurant_id in enumerate(restaurants)
+    ]
+    for n, restaurant_id in enumerate(restaurants):
+        items = items_of(payout_of(restaurant_id, "2025-12-30"))
+        assert (items["gross_sales"], items["fees"], items["carried_balance"]) == (
+            (1000 * (n + 1), 1), (-10 * (n + 1), 1), (0, None))
+    assert PayoutSettlement.objects.count() == 2 * 23
+    assert_ledger_consistent()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_two_runs_of_the_same_as_of_executing_at_once_pay_each_restaurant_once():
     restaurants = [f"res_t{n}" for n in range(8)]
     for n, restaurant_id in enumerate(restaurants):
