@@ -15,8 +15,11 @@ def _int(name: str, default: int) -> int:
 
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or 8000}"
 workers = _int("WEB_CONCURRENCY", 2)
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or "sync"
-threads = _int("GUNICORN_THREADS", 1)
+# Threads let a worker answer other requests while one waits on PostgreSQL (above all on the
+# disk flush of its commit), and concurrent commits then share one flush. Measured with
+# `make bench` on 2 cores: see docs/performance.md.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or "gthread"
+threads = _int("GUNICORN_THREADS", 8)
 timeout = 30
 # The application logs one JSON line per request itself (mesa247.observability).
 accesslog = None

@@ -23,6 +23,7 @@ import json
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -36,7 +37,7 @@ from .models import Event
 from .serializers import ProcessorEventInputSerializer
 from .services import (
     POSTED_TYPES,
-    event_build,
+    event_columns,
     event_ensure_same,
     event_ingest,
     event_posting,
@@ -232,22 +233,35 @@ def _events_record_set_based(valid: list[tuple[int, dict]]) -> dict[int, LineOut
     return outcomes
 
 
-def _events_insert(rows: list[dict]) -> dict[str, Event]:
+@dataclass(frozen=True)
+class InsertedEvent:
+    """An event this batch stored: what the ledger's recipes and the replay comparison read of it."""
+
+    pk: int
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    restaurant_id: str
+    currency: str
+    amount: int
+    fee: int
+    metadata: dict
+    payout_ref: str | None
+
+
+def _events_insert(rows: list[dict]) -> dict[str, InsertedEvent]:
     """INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING: the events this batch created."""
     if not rows:
         return {}
     rows = sorted(rows, key=lambda data: data["event_id"])  # a fixed order: concurrent loaders cannot deadlock
-    received_at = timezone.now()
-    events = [event_build(data, received_at=received_at) for data in rows]
-    by_id = {event.event_id: event for event in events}
-    returned = _events_insert_postgresql(events)
-    inserted: dict[str, Event] = {}
-    for pk, event_id in returned:
-        event = by_id[event_id]
-        event.pk = pk
-        event._state.adding = False
-        inserted[event_id] = event
-    return inserted
+    columns = {data["event_id"]: event_columns(data) for data in rows}
+    returned = _events_insert_postgresql(list(columns.values()), received_at=timezone.now())
+    return {
+        event_id: InsertedEvent(
+            pk=pk, **{name: value for name, value in columns[event_id].items() if name != "payment_id"}
+        )
+        for pk, event_id in returned
+    }
 
 
 EVENT_COLUMNS = (
@@ -284,22 +298,22 @@ RETURNING id, event_id
 """
 
 
-def _events_insert_postgresql(events: list[Event]) -> list[tuple[int, str]]:
+def _events_insert_postgresql(events: list[dict], *, received_at) -> list[tuple[int, str]]:
     """COPY the batch into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING."""
     with connection.cursor() as cursor:
         cursor.execute(EVENT_INPUT_SQL)
         with cursor.copy(f"COPY processor_event_input ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
             for event in events:
                 copy.write_row(
-                    (event.event_id, event.event_type, event.occurred_at, event.restaurant_id, event.currency,
-                     event.amount, event.fee, json.dumps(event.metadata), event.payment_id, event.payout_ref,
-                     event.received_at)
+                    (event["event_id"], event["event_type"], event["occurred_at"], event["restaurant_id"],
+                     event["currency"], event["amount"], event["fee"], json.dumps(event["metadata"]),
+                     event["payment_id"], event["payout_ref"], received_at)
                 )
         cursor.execute(EVENT_INSERT_SQL)
         return cursor.fetchall()
 
 
-def _events_post(events: list[Event]) -> None:
+def _events_post(events: list[InsertedEvent]) -> None:
     """The ledger side of a batch: the API's postings, recorded by the ledger in one statement."""
     accounts = accounts_ensure_many(pairs=[(event.restaurant_id, event.currency) for event in events])
     transactions_post(

@@ -2,6 +2,7 @@ import json
 from datetime import UTC, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -147,6 +148,28 @@ class ProcessorEventInputSerializer(serializers.Serializer):
                 f"{', '.join(settings.SUPPORTED_CURRENCIES)}."
             )
         return value
+
+    def validated_quickly(self, data: dict) -> dict | None:
+        """The validated event, from the fields' own checks without DRF's per-field machinery.
+
+        The same checks (each field's `to_internal_value`, `validate_currency`, `validate`) at a
+        fraction of the cost; None as soon as anything is off, and `run_validation` then says
+        exactly what, with DRF's messages. tests/processor/test_bad_inputs.py holds both to the
+        same answers.
+        """
+        values = {}
+        try:
+            for name, field in self.fields.items():
+                if name in data:
+                    values[name] = field.to_internal_value(data[name])
+                elif field.required:
+                    return None
+                else:
+                    values[name] = field.get_default()
+            values["currency"] = self.validate_currency(values["currency"])
+            return self.validate(values)
+        except (serializers.ValidationError, DjangoValidationError):
+            return None
 
     def validate(self, attrs):
         errors = {}

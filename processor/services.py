@@ -63,6 +63,9 @@ def event_validate(*, payload, serializer: ProcessorEventInputSerializer | None 
             errors={"non_field_errors": ["Expected a JSON object, got " + type(payload).__name__ + "."]},
         )
     serializer = serializer or ProcessorEventInputSerializer()
+    quickly = serializer.validated_quickly(payload)
+    if quickly is not None:
+        return quickly
     try:
         return dict(serializer.run_validation(payload))
     except ValidationError as exc:
@@ -95,22 +98,26 @@ def event_ingest(*, payload) -> IngestOutcome:
         return IngestOutcome(event, True, ledger_transaction_id)
 
 
-def event_build(data: dict, **fields) -> Event:
-    """An unsaved Event from validated data; the API and the loader store the same rows."""
+def event_columns(data: dict) -> dict:
+    """The stored columns of an event from its validated data; the API and the loader store the same rows."""
     metadata = data["metadata"]
-    return Event(
-        event_id=data["event_id"],
-        event_type=data["event_type"],
-        occurred_at=data["occurred_at"],
-        restaurant_id=data["restaurant_id"],
-        currency=data["currency"],
-        amount=data["amount"],
-        fee=data["fee"],
-        metadata=metadata,
-        payment_id=metadata.get("payment_id"),
-        payout_ref=metadata.get("payout_id"),
-        **fields,
-    )
+    return {
+        "event_id": data["event_id"],
+        "event_type": data["event_type"],
+        "occurred_at": data["occurred_at"],
+        "restaurant_id": data["restaurant_id"],
+        "currency": data["currency"],
+        "amount": data["amount"],
+        "fee": data["fee"],
+        "metadata": metadata,
+        "payment_id": metadata.get("payment_id"),
+        "payout_ref": metadata.get("payout_id"),
+    }
+
+
+def event_build(data: dict, **fields) -> Event:
+    """An unsaved Event from validated data."""
+    return Event(**event_columns(data), **fields)
 
 
 @transaction.atomic(durable=True)

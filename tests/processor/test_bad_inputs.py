@@ -2,10 +2,15 @@
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import time_machine
+from rest_framework.exceptions import ValidationError
 
+from mesa247.errors import MalformedJson
+from mesa247.parsers import json_strict_loads
+from processor.serializers import ProcessorEventInputSerializer
 from tests.conftest import assert_problem
 
 from .conftest import NOTHING, row_counts
@@ -13,6 +18,7 @@ from .conftest import NOTHING, row_counts
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+SAMPLE = Path(__file__).resolve().parents[2] / "events" / "sample.jsonl"
 
 VALID = {
     "event_id": "evt_bad_1",
@@ -177,3 +183,34 @@ def test_the_valid_base_payload_is_accepted(post):
 def test_future_timestamp_up_to_5_minutes_is_accepted(post):
     with time_machine.travel(NOW, tick=False):
         assert post(raw=with_(occurred_at="2026-01-01T12:05:00Z")).status_code == 201
+
+
+def _full_validation(payload):
+    serializer = ProcessorEventInputSerializer()
+    try:
+        return dict(serializer.run_validation(payload))
+    except ValidationError:
+        return None
+
+
+@pytest.mark.parametrize("body", [case[1] for case in CASES] + [with_(), without("fee"), without("metadata")],
+                         ids=[case[0] for case in CASES] + ["valid", "valid-no-fee", "valid-no-metadata"])
+def test_the_quick_validation_accepts_exactly_what_the_serializer_accepts(body):
+    """The quick path is the serializer's own checks: it refuses what run_validation refuses, and
+    on what both accept it gives the same values (run_validation then words the refusals)."""
+    try:
+        payload = json_strict_loads(body)
+    except MalformedJson:
+        return
+    if not isinstance(payload, dict):
+        return
+    with time_machine.travel(NOW, tick=False):
+        assert ProcessorEventInputSerializer().validated_quickly(payload) == _full_validation(payload)
+
+
+def test_the_quick_validation_gives_the_serializer_values_for_every_sample_event():
+    with time_machine.travel(NOW, tick=False):
+        for line in SAMPLE.read_text().splitlines():
+            payload = json.loads(line)
+            quick = ProcessorEventInputSerializer().validated_quickly(payload)
+            assert quick is not None and quick == _full_validation(payload), line
