@@ -1,4 +1,4 @@
-"""API authentication: a DRF token, with its user's permissions read in the same query.
+"""API authentication: a DRF token, with its user and the user's permissions read in one query.
 
 DRF's TokenAuthentication reads the token and user, then Django's ModelBackend
 reads the user's and the groups' permissions in two more queries on the first
@@ -8,41 +8,42 @@ since nothing is kept between requests.
 """
 
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import F, OuterRef, Q, Value
-from django.db.models.functions import Concat
+from django.contrib.auth.models import User
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
-
-def _permission_names():
-    """The user's permissions, direct or through a group, as "app_label.codename" (ModelBackend's form)."""
-    user = OuterRef(OuterRef("user_id"))  # the token's user, two queries out
-    direct = Permission.user_set.through.objects.filter(user_id=user).values("permission_id")
-    through_groups = Permission.group_set.through.objects.filter(group__user=user).values("permission_id")
-    return ArraySubquery(
-        Permission.objects.filter(Q(pk__in=direct) | Q(pk__in=through_groups))
-        .annotate(full_name=Concat(F("content_type__app_label"), Value("."), F("codename")))
-        .values("full_name")
-        .distinct()
-    )
+# The token's user with every permission it holds, directly or through a group, named
+# "app_label.codename" as ModelBackend names them.
+USER_BY_TOKEN_SQL = """
+SELECT account.*,
+       ARRAY(SELECT content_type.app_label || '.' || permission.codename
+               FROM auth_permission AS permission
+               JOIN django_content_type AS content_type ON content_type.id = permission.content_type_id
+              WHERE permission.id IN (SELECT permission_id FROM auth_user_user_permissions
+                                       WHERE user_id = account.id
+                                      UNION
+                                     SELECT granted.permission_id
+                                       FROM auth_user_groups AS membership
+                                       JOIN auth_group_permissions AS granted ON granted.group_id = membership.group_id
+                                      WHERE membership.user_id = account.id)) AS permission_names
+  FROM authtoken_token AS token
+  JOIN auth_user AS account ON account.id = token.user_id
+ WHERE token.key = %s
+"""
 
 
 class TokenWithPermissionsAuthentication(TokenAuthentication):
     """`Authorization: Token …`, answered from one query: token, user and permissions."""
 
     def authenticate_credentials(self, key):
-        token = (
-            Token.objects.select_related("user").annotate(permission_names=_permission_names()).filter(key=key).first()
-        )
-        if token is None:
+        user = next(iter(User.objects.raw(USER_BY_TOKEN_SQL, [key])), None)
+        if user is None:
             raise AuthenticationFailed("Invalid token.")
-        if not token.user.is_active:
+        if not user.is_active:
             raise AuthenticationFailed("User inactive or deleted.")
-        token.user.loaded_permissions = set(token.permission_names)
-        return token.user, token
+        user.loaded_permissions = set(user.permission_names)
+        return user, Token(key=key, user=user)
 
 
 class PreloadedPermissionsBackend(ModelBackend):

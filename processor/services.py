@@ -40,6 +40,12 @@ POSTED_TYPES = tuple(POSTING_RECIPES)
 PAYOUT_TRANSITIONS = {EventType.PAYOUT_PAID: payout_mark_paid, EventType.PAYOUT_FAILED: payout_mark_failed}
 
 
+# Built once: a serializer's fields cost more to build than an event costs to check or render.
+# Both uses are stateless (the fields' own checks; `to_representation`), so threads share them.
+_EVENT_INPUT = ProcessorEventInputSerializer()
+_EVENT_OUTPUT = ProcessorEventOutputSerializer()
+
+
 @dataclass(frozen=True)
 class IngestOutcome:
     event: Event
@@ -62,12 +68,11 @@ def event_validate(*, payload, serializer: ProcessorEventInputSerializer | None 
             "The event must be a JSON object.",
             errors={"non_field_errors": ["Expected a JSON object, got " + type(payload).__name__ + "."]},
         )
-    serializer = serializer or ProcessorEventInputSerializer()
-    quickly = serializer.validated_quickly(payload)
+    quickly = (serializer or _EVENT_INPUT).validated_quickly(payload)
     if quickly is not None:
         return quickly
     try:
-        return dict(serializer.run_validation(payload))
+        return dict((serializer or ProcessorEventInputSerializer()).run_validation(payload))
     except ValidationError as exc:
         raise InvalidInput("One or more fields are invalid.", errors=validation_errors(exc.detail)) from None
 
@@ -177,7 +182,7 @@ def event_ensure_same(*, existing: Event, data: dict) -> None:
 
 def event_body(event: Event, *, ledger_transaction_id: int | None) -> dict:
     """The response for an event; the same body on every replay."""
-    return ProcessorEventOutputSerializer(
+    return _EVENT_OUTPUT.to_representation(
         {
             "event_id": event.event_id,
             "event_type": event.event_type,
@@ -191,7 +196,7 @@ def event_body(event: Event, *, ledger_transaction_id: int | None) -> dict:
             "ledger_transaction_id": ledger_transaction_id,
             "payout_id": event.payout_ref,
         }
-    ).data
+    )
 
 
 def outcome_body(outcome: IngestOutcome) -> dict:
