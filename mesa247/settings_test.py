@@ -17,7 +17,7 @@ os.environ.update(
         "DEFAULT_CURRENCY": "PEN",
         "SUPPORTED_CURRENCIES": "PEN,USD,MXN",
         "TIME_ZONE": "America/Lima",
-        "ALLOWED_HOSTS": "",
+        "ALLOWED_HOSTS": os.environ.get("TEST_ALLOWED_HOSTS", ""),
         # Drills with real workers pick a broker and short timeouts through TEST_* variables.
         "REDIS_URL": os.environ.get("TEST_REDIS_URL", ""),
         "Q_TIMEOUT": os.environ.get("TEST_Q_TIMEOUT", "600"),

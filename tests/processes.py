@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -34,6 +35,7 @@ def process_environment(**extra: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "mesa247.settings_test",
         "DATABASE_URL": drill_database_url(),
         "Q_WORKERS": "1",
+        "TEST_ALLOWED_HOSTS": "127.0.0.1",
         **extra,
     }
 
@@ -215,3 +217,75 @@ def ledger_check_output() -> str:
     except SystemExit as exit_:
         raise AssertionError(f"ledger_check failed (exit {exit_.code}):\n{out.getvalue()}") from None
     return out.getvalue()
+
+
+class DatabaseProxy:
+    """A TCP proxy in front of the test database that the drill can take down and bring back.
+
+    `down()` stops listening and cuts every open connection, as a network
+    partition or a database failover does; `up()` listens again on the same
+    port. A server pointed at `url()` sees the database vanish and return.
+    """
+
+    def __init__(self):
+        database = connection.settings_dict
+        host, port = database["HOST"] or "127.0.0.1", int(database["PORT"] or 5432)
+        self.upstream = (socket.AF_UNIX, f"{host}/.s.PGSQL.{port}") if host.startswith("/") else (
+            socket.AF_INET, (host, port))
+        self.port = free_port()
+        self.listening = False
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.up()
+
+    def url(self) -> str:
+        database = connection.settings_dict
+        return f"postgres://{database['USER'] or 'postgres'}@127.0.0.1:{self.port}/{database['NAME']}"
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        listener.settimeout(0.1)
+        self.listening = True
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        self.listening = False
+        self.listener.close()
+        with self.lock:
+            for open_socket in self.sockets:
+                with suppress(OSError):
+                    open_socket.shutdown(socket.SHUT_RDWR)
+                open_socket.close()
+            self.sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self.listening and listener is self.listener:
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            client.settimeout(None)
+            server = socket.socket(self.upstream[0], socket.SOCK_STREAM)
+            server.connect(self.upstream[1])
+            with self.lock:
+                self.sockets += [client, server]
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket) -> None:
+        with suppress(OSError):
+            while chunk := source.recv(65536):
+                target.sendall(chunk)
+        for end in (source, target):
+            with suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.down()
