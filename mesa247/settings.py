@@ -210,16 +210,21 @@ SPECTACULAR_SETTINGS = {
 # Payout runs execute in `manage.py qcluster`, never in a request.
 # - Broker: the ORM broker on the default database (no extra service), so a
 #   run and its queued task commit or roll back together; Redis when REDIS_URL
-#   is set (the run is then queued after commit). Both keep a task until it is
-#   acknowledged: a worker killed mid-run gets its task re-delivered.
-# - `timeout` (a worker is killed after it) is well below `retry` (an
-#   unacknowledged task is re-delivered after it), so a slow run is never
-#   handed to a second worker while the first still runs it.
+#   is set (the run is then queued after commit). The ORM broker keeps a task
+#   until it is acknowledged and hands it out again after `retry`; Redis has
+#   no delivery receipts: a task whose worker is killed is gone. Either way a
+#   run left `running` by a killed worker is found (its advisory lock is free)
+#   and queued again by the periodic schedule "payouts: resume stale runs"
+#   (payouts/schedules.py, created by a migration).
+# - `timeout` (the task gets a SystemExit after it, and its worker is
+#   replaced) is well below `retry`, so a slow run is never handed to a second
+#   worker while the first still runs it. A run that times out is recorded
+#   failed with the reason, like any other end of its execution.
 # - `ack_failures`: a task that raised is acknowledged and kept in "Failed
 #   tasks" instead of being re-delivered in a loop; the run records the error
 #   and is retried on purpose (`run_payouts --retry RUN_ID`).
-# - `max_attempts` bounds deliveries; the run task also gives up (status
-#   failed) once a run was started that many times without finishing.
+# - `max_attempts` bounds deliveries; a run started that many times without
+#   finishing is marked failed rather than resumed again.
 # - `catch_up: False`: a scheduler that was down does not replay missed runs.
 # The run task is idempotent and takes its own lock anyway (see payouts.services).
 # Payouts a run creates side by side (threads, each with its own database connection). Each
@@ -228,11 +233,15 @@ SPECTACULAR_SETTINGS = {
 PAYOUT_RUN_CONCURRENCY = env_int("PAYOUT_RUN_CONCURRENCY", 4)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+Q_TIMEOUT = env_int("Q_TIMEOUT", 600)
+Q_RETRY = env_int("Q_RETRY", 1200)
+if not 0 < Q_TIMEOUT < Q_RETRY:
+    raise ImproperlyConfigured(f"Q_TIMEOUT ({Q_TIMEOUT}) must be positive and below Q_RETRY ({Q_RETRY}).")
 Q_CLUSTER = {
     "name": "mesa247",
     "workers": env_int("Q_WORKERS", 2),
-    "timeout": 600,
-    "retry": 1200,
+    "timeout": Q_TIMEOUT,
+    "retry": Q_RETRY,
     "max_attempts": 3,
     "ack_failures": True,
     "catch_up": False,

@@ -17,8 +17,11 @@ os.environ.update(
         "DEFAULT_CURRENCY": "PEN",
         "SUPPORTED_CURRENCIES": "PEN,USD,MXN",
         "TIME_ZONE": "America/Lima",
-        "ALLOWED_HOSTS": "",
-        "REDIS_URL": "",
+        "ALLOWED_HOSTS": os.environ.get("TEST_ALLOWED_HOSTS", ""),
+        # Drills with real workers pick a broker and short timeouts through TEST_* variables.
+        "REDIS_URL": os.environ.get("TEST_REDIS_URL", ""),
+        "Q_TIMEOUT": os.environ.get("TEST_Q_TIMEOUT", "600"),
+        "Q_RETRY": os.environ.get("TEST_Q_RETRY", "1200"),
         "LOG_LEVEL": os.environ.get("TEST_LOG_LEVEL", "WARNING"),
     }
 )

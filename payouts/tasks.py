@@ -5,7 +5,7 @@ import logging
 from mesa247.observability import log_context
 
 from .exceptions import PayoutRunNotFound
-from .services import payout_run_execute
+from .services import payout_run_execute, payout_runs_resume_stale
 
 logger = logging.getLogger("mesa247.payouts")
 
@@ -19,6 +19,14 @@ def payout_run_task(run_id: str) -> dict | None:
         return None
     return {"run_id": str(run.pk), "status": run.status, "created": run.created, "skipped": run.skipped,
             "total_amount": run.total_amount}
+
+
+def payout_runs_resume_stale_task() -> dict:
+    """The periodic schedule `RESUME_STALE_SCHEDULE`: queue again the runs whose worker is gone."""
+    outcome = payout_runs_resume_stale()
+    if outcome["resumed"] or outcome["abandoned"]:
+        logger.warning("stale payout runs handled", extra=outcome)
+    return outcome
 
 
 def payout_run_task_finished(task) -> None:

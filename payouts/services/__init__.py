@@ -10,6 +10,7 @@ from .runs import (
     payout_run_request,
     payout_run_retry,
     payout_run_validate,
+    payout_runs_resume_stale,
     run_lock_key,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "payout_run_request",
     "payout_run_retry",
     "payout_run_validate",
+    "payout_runs_resume_stale",
     "run_lock_key",
 ]

@@ -1,10 +1,16 @@
 """Payout runs: requested by the API, the admin or a command; queued on django-q2; executed by a worker.
 
-A run pays every eligible restaurant of its currency for its `as_of`, one
-restaurant at a time, each payout in its own transaction
+A run pays every eligible restaurant of its currency for its `as_of`, each
+payout in its own transaction
 (`payouts.services.creation`). The task is idempotent and takes an advisory
 lock per (currency, as_of), so a re-delivered or retried run finishes the rest
 and pays nobody twice.
+
+A run never sticks in `running`: whatever ends its execution (an exception, a
+worker timeout, Ctrl-C, a lost database connection) records it `failed` with
+the reason, and a run left `running` by an executor that is gone (a killed
+process: its advisory lock is free) can be retried, and is resumed by the
+periodic `payout_runs_resume_stale` schedule.
 """
 
 import contextlib
@@ -21,8 +27,8 @@ from zoneinfo import ZoneInfo
 
 from django import db
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
-from django.db.models import Count, F, Sum
+from django.db import DatabaseError, InterfaceError, connection, transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
@@ -116,24 +122,72 @@ def payout_run_enqueue(*, run: PayoutRun) -> None:
         push()
 
 
-def payout_run_retry(*, run_id) -> PayoutRun:
-    """Queue a failed run again; it finishes the restaurants the failed attempt did not reach.
+def payout_run_retry(*, run_id, enqueue: bool = True) -> PayoutRun:
+    """Queue a run again; it finishes the restaurants the earlier attempt did not reach.
 
-    A run still `queued` may be queued again too (its task may have been lost
-    between commit and a non-transactional broker); a second delivery is harmless.
+    Accepted for a `failed` run, a `queued` one (its task may have been lost
+    between commit and a non-transactional broker; a second delivery is
+    harmless) and a `running` one whose executor is gone: its advisory lock is
+    free (a killed worker's session ended). A run that is really running, or
+    succeeded, is refused. `enqueue=False` only marks it queued again, for a
+    caller that executes it itself (`run_payouts --retry RUN_ID --sync`).
     """
     with transaction.atomic():
         run = payout_run_get(run_id=run_id)
         run = PayoutRun.objects.select_for_update().get(pk=run.pk)
-        if run.status not in (PayoutRunStatus.FAILED, PayoutRunStatus.QUEUED):
+        if run.status == PayoutRunStatus.SUCCEEDED:
             raise PayoutRunNotRetryable(
-                f"Run {run.pk} is {run.status}; only a failed or queued run can be queued again.",
+                f"Run {run.pk} succeeded; only a failed, queued or abandoned running run can be queued again.",
                 run_id=str(run.pk),
             )
-        run.status = PayoutRunStatus.QUEUED
-        run.save(update_fields=["status"])
-        payout_run_enqueue(run=run)
+        if run.status == PayoutRunStatus.RUNNING and not _run_lock_try_for_transaction(run):
+            raise PayoutRunNotRetryable(
+                f"Run {run.pk} is running: a worker holds its lock. It can be queued again once it ends "
+                "or its worker is gone.",
+                run_id=str(run.pk),
+            )
+        _run_requeue(run, enqueue=enqueue)
     return run
+
+
+def payout_runs_resume_stale() -> dict[str, list[str]]:
+    """Queue again every `running` run whose executor is gone; the periodic schedule calls this.
+
+    A run is `running` only while its executor holds the run's advisory lock,
+    except when that executor died without a word (SIGKILL, a lost machine, a
+    task that a Redis broker will never deliver again). Such a run is found by
+    its free lock, taken here for the decision, and queued again; one started
+    `max_attempts` times already is marked failed instead, so a run that kills
+    its worker every time is not resumed for ever.
+    """
+    max_attempts = settings.Q_CLUSTER.get("max_attempts") or 0
+    resumed: list[str] = []
+    abandoned: list[str] = []
+    for run_id in PayoutRun.objects.filter(status=PayoutRunStatus.RUNNING).values_list("pk", flat=True):
+        with transaction.atomic(), log_context(run_id=str(run_id)):
+            run = PayoutRun.objects.select_for_update().get(pk=run_id)
+            if run.status != PayoutRunStatus.RUNNING or not _run_lock_try_for_transaction(run):
+                continue  # finished meanwhile, or alive
+            if max_attempts and run.attempts >= max_attempts:
+                PayoutRun.objects.filter(pk=run.pk).update(
+                    status=PayoutRunStatus.FAILED, finished_at=timezone.now(),
+                    error=f"Gave up after {run.attempts} attempts whose worker went away without finishing "
+                          "(killed or lost); retry it on purpose.",
+                )
+                logger.error("stale payout run abandoned", extra={"attempts": run.attempts})
+                abandoned.append(str(run.pk))
+            else:
+                _run_requeue(run, enqueue=True)
+                logger.warning("stale payout run queued again", extra={"attempts": run.attempts})
+                resumed.append(str(run.pk))
+    return {"resumed": resumed, "abandoned": abandoned}
+
+
+def _run_requeue(run: PayoutRun, *, enqueue: bool) -> None:
+    run.status = PayoutRunStatus.QUEUED
+    run.save(update_fields=["status"])
+    if enqueue:
+        payout_run_enqueue(run=run)
 
 
 def _broker_is_default_database() -> bool:
@@ -146,9 +200,9 @@ def _broker_is_default_database() -> bool:
 def payout_run_execute(*, run_id) -> PayoutRun:
     """Pay every eligible restaurant of the run; idempotent and safe to run twice at once.
 
-    One restaurant at a time, each in its own durable transaction; a payout
-    that already exists for (restaurant, currency, as_of) counts as done, so a
-    retried or re-delivered run finishes the rest and pays nobody twice.
+    Each restaurant's payout in its own durable transaction (several side by side, see
+    `_payouts_create`); a payout that already exists for (restaurant, currency, as_of)
+    counts as done, so a retried or re-delivered run finishes the rest and pays nobody twice.
     """
     run = payout_run_get(run_id=run_id)
     with log_context(run_id=str(run.pk)):
@@ -169,9 +223,10 @@ def payout_run_execute(*, run_id) -> PayoutRun:
                 logger.error("payout run abandoned", extra={"attempts": run.attempts})
                 run.refresh_from_db()
                 return run
+            attempt = run.attempts + 1  # the lock is ours: nobody else changes `attempts` meanwhile
             PayoutRun.objects.filter(pk=run.pk).update(
                 status=PayoutRunStatus.RUNNING,
-                attempts=F("attempts") + 1,
+                attempts=attempt,
                 started_at=timezone.now(),
                 finished_at=None,
                 error="",
@@ -183,14 +238,13 @@ def payout_run_execute(*, run_id) -> PayoutRun:
             logger.info("payout run started", extra={"currency": run.currency, "as_of": run.as_of.isoformat()})
             try:
                 _run_all_restaurants(run)
-            except Exception as exc:
                 PayoutRun.objects.filter(pk=run.pk).update(
-                    status=PayoutRunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
-                    finished_at=timezone.now(),
+                    status=PayoutRunStatus.SUCCEEDED, finished_at=timezone.now()
                 )
-                logger.exception("payout run failed")
+            except BaseException as exc:
+                # Not only Exception: django-q2's timeout is a SystemExit, Ctrl-C a KeyboardInterrupt.
+                _run_record_failure(run=run, attempt=attempt, exc=exc)
                 raise
-            PayoutRun.objects.filter(pk=run.pk).update(status=PayoutRunStatus.SUCCEEDED, finished_at=timezone.now())
         run.refresh_from_db()
         logger.info(
             "payout run succeeded",
@@ -231,7 +285,7 @@ def _run_all_restaurants(run: PayoutRun) -> None:
             if number % PROGRESS_EVERY == 0:
                 progress.save(run)
     except BaseException:
-        with contextlib.suppress(DatabaseError):  # the figures so far; what ended the run matters more
+        with contextlib.suppress(DatabaseError, InterfaceError):  # the figures so far; what ended the run matters more
             progress.save(run)
         raise
     progress.save(run)
@@ -314,6 +368,39 @@ class RunProgress:
         )
 
 
+def _run_record_failure(*, run: PayoutRun, attempt: int, exc: BaseException) -> None:
+    """Record `failed` and the reason, on a fresh connection if the current one is broken.
+
+    A dead connection (terminated backend, network loss) or one left mid-query
+    is closed first; its session, and the run's advisory lock with it, ends in
+    the server. The update is fenced by `attempt`, so it can never overwrite a
+    later attempt that took the lock meanwhile. If even that fails, the run
+    stays `running` with a free lock: retryable, and resumed by the schedule.
+    """
+    reason = f"{type(exc).__name__}: {exc}" if str(exc) else f"{type(exc).__name__}: interrupted"
+    if isinstance(exc, KeyboardInterrupt):
+        reason = "KeyboardInterrupt: interrupted (Ctrl-C / SIGINT) before the run finished"
+    if not _connection_usable():
+        connection.close()
+    try:
+        PayoutRun.objects.filter(pk=run.pk, status=PayoutRunStatus.RUNNING, attempts=attempt).update(
+            status=PayoutRunStatus.FAILED, error=reason[:2000], finished_at=timezone.now()
+        )
+    except (DatabaseError, InterfaceError):
+        logger.exception("payout run failure could not be recorded; it stays running until resumed")
+        connection.close()
+    logger.error("payout run failed", exc_info=exc, extra={"attempt": attempt})
+
+
+def _connection_usable() -> bool:
+    if connection.connection is None:
+        return True  # closed cleanly; the next query opens a new one
+    try:
+        return connection.is_usable()
+    except Exception:
+        return False
+
+
 @contextmanager
 def _run_lock(*, currency: str, as_of: date):
     """One executor per (currency, as_of) at a time, across workers and machines.
@@ -321,16 +408,30 @@ def _run_lock(*, currency: str, as_of: date):
     A PostgreSQL session-level advisory lock (released on unlock or when the
     connection ends, so a killed worker never leaves it behind). The
     per-restaurant transactions cannot share one outer transaction, hence not
-    the transaction-level variant.
+    the transaction-level variant. If the connection was lost or closed while
+    running, the lock went with its session and there is nothing to unlock.
     """
     key = run_lock_key(currency=currency, as_of=as_of)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    session = connection.connection
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+        if connection.connection is session:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            except (DatabaseError, InterfaceError):
+                connection.close()  # ending the session releases the lock
+
+
+def _run_lock_try_for_transaction(run: PayoutRun) -> bool:
+    """True (and the lock held until the caller's transaction ends) when no executor holds the run's lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)",
+                       [run_lock_key(currency=run.currency, as_of=run.as_of)])
+        return cursor.fetchone()[0]
 
 
 def run_lock_key(*, currency: str, as_of: date) -> int:

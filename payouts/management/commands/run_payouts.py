@@ -1,3 +1,4 @@
+import sys
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
@@ -9,7 +10,7 @@ from payouts.services import payout_run_execute, payout_run_request, payout_run_
 class Command(BaseCommand):
     help = (
         "Start a payout run: queue it for the django-q2 worker (default), run it here with --sync, "
-        "or queue a failed run again with --retry RUN_ID."
+        "or queue a failed or abandoned run again with --retry RUN_ID (with --sync: finish it here)."
     )
 
     def add_arguments(self, parser):
@@ -17,14 +18,18 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", dest="as_of", help="Business date YYYY-MM-DD in TIME_ZONE, not in the future")
         parser.add_argument("--min-amount", dest="min_amount", help="Smallest payout in minor units (integer ≥ 1)")
         parser.add_argument("--sync", action="store_true", help="Execute the run in this process and wait for it")
-        parser.add_argument("--retry", metavar="RUN_ID", help="Queue a failed run again; it finishes the rest")
+        parser.add_argument("--retry", metavar="RUN_ID",
+                            help="Queue a failed run (or one whose worker is gone) again; it finishes the rest")
 
     def handle(self, *args, **options):
         if options["retry"]:
             try:
-                run = payout_run_retry(run_id=options["retry"])
+                run = payout_run_retry(run_id=options["retry"], enqueue=not options["sync"])
             except (ApplicationError, ValueError) as error:
                 raise CommandError(str(getattr(error, "detail", error))) from error
+            if options["sync"]:
+                self._execute(run)
+                return
             self.stdout.write(f"Queued run {run.pk} again. Watch it: GET /v1/payouts/runs/{run.pk}")
             return
 
@@ -57,8 +62,18 @@ class Command(BaseCommand):
             )
             return
 
+        self._execute(run)
+
+    def _execute(self, run):
         try:
             run = payout_run_execute(run_id=run.pk)
+        except KeyboardInterrupt:
+            # The run is already recorded failed (payout_run_execute records whatever ends it).
+            self.stderr.write(
+                f"Interrupted: run {run.pk} is marked failed. Payouts created so far stand; "
+                f"finish the rest with --retry {run.pk} [--sync]."
+            )
+            sys.exit(130)
         except Exception as error:
             raise CommandError(
                 f"Run {run.pk} failed: {error}. Payouts created so far stand; "
