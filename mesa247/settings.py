@@ -199,6 +199,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PayoutRunStatusEnum": "payouts.models.PayoutRunStatus",
         "PayoutStatusEnum": "payouts.models.PayoutStatus",
+        "EventTypeEnum": "processor.models.EventType",
+        # The two kinds of processor events, which the event schema tells apart (processor.serializers).
+        "MoneyEventTypeEnum": ["charge_succeeded", "refund_succeeded"],
+        "PayoutEventTypeEnum": ["payout_paid", "payout_failed"],
     },
 }
 
