@@ -20,6 +20,12 @@ os.environ.update(
         "ALLOWED_HOSTS": "",
         "REDIS_URL": "",
         "LOG_LEVEL": os.environ.get("TEST_LOG_LEVEL", "WARNING"),
+        # The test client speaks plain HTTP: no redirect to HTTPS, cookies sent over HTTP.
+        # (Production's defaults are checked by tests/test_deploy_settings.py in a subprocess.)
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_COOKIES": "false",
+        "SECURE_HSTS_SECONDS": "",
+        "SECURE_PROXY_SSL_HEADER": "",
     }
 )
 
