@@ -1,12 +1,12 @@
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mesa247.errors import InvalidInput, validation_errors
 from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
-from mesa247.schema import PROBLEM_RESPONSES, auth_examples, problem_example
+from mesa247.schema import PROBLEM_RESPONSES, auth_examples, currency_parameter, pagination_parameters, problem_example
 
 from .selectors import balance_get, balances_list, statement_entries
 from .serializers import (
@@ -17,9 +17,7 @@ from .serializers import (
     StatementPageOutputSerializer,
 )
 
-CURRENCY_PARAMETER = OpenApiParameter(
-    "currency", str, description="ISO 4217 code (default: DEFAULT_CURRENCY)", required=False
-)
+CURRENCY_PARAMETER = currency_parameter("ISO 4217 code (default: DEFAULT_CURRENCY)")
 BALANCE_EXAMPLE = {
     "restaurant_id": "res_001",
     "currency": "PEN",
@@ -102,8 +100,7 @@ class RestaurantStatementApi(APIView):
         description="Cursor-paginated; follow `next` until it is null.",
         parameters=[
             CURRENCY_PARAMETER,
-            OpenApiParameter("cursor", str, required=False),
-            OpenApiParameter("page_size", int, required=False, description="1–500, default 50"),
+            *pagination_parameters(),
         ],
         responses={
             200: StatementPageOutputSerializer,

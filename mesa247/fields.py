@@ -1,13 +1,12 @@
-"""Serializer fields shared by the apps' APIs."""
+"""Serializer fields shared by the apps' APIs, each described in OpenAPI exactly as it validates."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from .money import MAX_AMOUNT, is_minor_units
 
 
-@extend_schema_field(OpenApiTypes.INT64)
 class MinorUnitsField(serializers.Field):
     """An integer amount in minor units. Floats, strings and booleans are refused, not coerced."""
 
@@ -32,3 +31,24 @@ class MinorUnitsField(serializers.Field):
 
     def to_representation(self, value):
         return value
+
+
+class CurrencyField(serializers.CharField):
+    """A currency code; the serializer's `validate_currency` says which codes are supported."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=3, min_length=3, trim_whitespace=False, **kwargs)
+
+
+class MinorUnitsFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = MinorUnitsField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "integer", "format": "int64", "minimum": self.target.minimum, "maximum": MAX_AMOUNT}
+
+
+class CurrencyFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = CurrencyField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "enum": list(settings.SUPPORTED_CURRENCIES)}

@@ -1,22 +1,39 @@
-"""Cursor pagination whose bad query parameters are 400 problems, not silent defaults, 404s or 500s."""
+"""Cursor pagination whose query parameters are exactly what the OpenAPI schema says.
 
-from django.core.exceptions import ValidationError
-from rest_framework.exceptions import NotFound
-from rest_framework.pagination import CursorPagination
+A cursor is `<offset><n|r>[<position>]`: the offset among rows at the same
+position (0–9999, clamped to DRF's cutoff), `n` for the next page or `r` for
+the previous one, and the position — an integer id, or a timestamp as
+microseconds since 1970 UTC. So the schema can describe every cursor the
+service accepts with one pattern (`CURSOR_PATTERN`), and any string matching
+it is a valid place to read from; anything else, and an empty or malformed
+`page_size`, is a 400 problem — never a silent default, a 404 or a 500.
+"""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from django.db import models
+from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.utils.urls import replace_query_param
 
 from .errors import InvalidInput
 
-BIGINT_RANGE = range(-(2**63), 2**63)
+CURSOR_PATTERN = r"^[0-9]{1,4}[nr][0-9]{0,17}$"
+_CURSOR_RE = re.compile(r"\A(?P<offset>[0-9]{1,4})(?P<direction>[nr])(?P<position>[0-9]{0,17})\Z")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+PAGE_SIZE_MAX = 500
+INVALID_CURSOR = "Invalid cursor: follow the next/previous links as given."
 
 
 class StrictCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
-    max_page_size = 500
+    max_page_size = PAGE_SIZE_MAX
 
     def get_page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param, "")
-        if raw == "":
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
             return self.page_size
         if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
             raise InvalidInput(
@@ -29,22 +46,29 @@ class StrictCursorPagination(CursorPagination):
         self.model = queryset.model
         return super().paginate_queryset(queryset, request, view)
 
-    def decode_cursor(self, request):
-        # DRF answers 404 for an undecodable cursor, and a decodable one whose
-        # position is not a value of the ordering field would fail in the query.
-        try:
-            cursor = super().decode_cursor(request)
-            if cursor is not None and cursor.position is not None:
-                self._position_check(cursor.position)
-        except (NotFound, ValidationError, ValueError):
-            raise InvalidInput(
-                "Invalid query parameters.",
-                errors={"cursor": ["Invalid cursor: follow the next/previous links as given."]},
-            ) from None
-        return cursor
+    def _position_field(self) -> models.Field:
+        return self.model._meta.get_field(self.ordering[0].lstrip("-"))
 
-    def _position_check(self, position: str) -> None:
-        field = self.model._meta.get_field(self.ordering[0].lstrip("-"))
-        value = field.to_python(position)
-        if isinstance(value, int) and value not in BIGINT_RANGE:
-            raise ValueError("position out of range")
+    def decode_cursor(self, request):
+        raw = request.query_params.get(self.cursor_query_param)
+        if raw is None:
+            return None
+        match = _CURSOR_RE.match(raw)
+        if match is None:
+            raise InvalidInput("Invalid query parameters.", errors={self.cursor_query_param: [INVALID_CURSOR]})
+        position = match["position"]
+        if position and isinstance(self._position_field(), models.DateTimeField):
+            position = (_EPOCH + int(position) * _MICROSECOND).isoformat()
+        return Cursor(
+            offset=min(int(match["offset"]), self.offset_cutoff),
+            reverse=match["direction"] == "r",
+            position=position or None,
+        )
+
+    def encode_cursor(self, cursor):
+        position = ""
+        if cursor.position is not None:
+            value = self._position_field().to_python(cursor.position)
+            position = str((value - _EPOCH) // _MICROSECOND if isinstance(value, datetime) else value)
+        token = f"{cursor.offset}{'r' if cursor.reverse else 'n'}{position}"
+        return replace_query_param(self.base_url, self.cursor_query_param, token)

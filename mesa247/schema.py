@@ -1,7 +1,11 @@
-"""OpenAPI helpers: the problem-details error shape and its examples."""
+"""OpenAPI helpers: the problem-details error shape and its examples, and parameters as the service checks them."""
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
+
+from .errors import PROBLEM_CONTENT_TYPE
+from .pagination import CURSOR_PATTERN, PAGE_SIZE_MAX
 
 _TITLES = {
     400: ("validation_error", "Invalid request"),
@@ -32,8 +36,11 @@ class ProblemSerializer(serializers.Serializer):
 
 
 def PROBLEM_RESPONSES(*statuses: int) -> dict:  # noqa: N802 - reads like a constant at call sites
+    """Error responses as served: a problem body with Content-Type application/problem+json."""
     return {
-        status: OpenApiResponse(ProblemSerializer, description=_TITLES.get(status, ("error", "Error"))[1])
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+            ProblemSerializer, description=_TITLES.get(status, ("error", "Error"))[1]
+        )
         for status in statuses
     }
 
@@ -52,6 +59,7 @@ def problem_example(status: int, code: str, detail: str, **extra) -> OpenApiExam
         },
         response_only=True,
         status_codes=[str(status)],
+        media_type=PROBLEM_CONTENT_TYPE,
     )
 
 
@@ -60,4 +68,27 @@ def auth_examples(*perms: str) -> list[OpenApiExample]:
     return [
         problem_example(401, "not_authenticated", "Authentication credentials were not provided."),
         problem_example(403, "permission_denied", f"This needs the permission(s): {', '.join(perms)}."),
+    ]
+
+
+def currency_schema() -> dict:
+    """A currency as the service accepts it: one of SUPPORTED_CURRENCIES (read when the schema is built)."""
+    return {"type": "string", "enum": list(settings.SUPPORTED_CURRENCIES)}
+
+
+def currency_parameter(description: str = "ISO 4217 code") -> OpenApiParameter:
+    return OpenApiParameter("currency", currency_schema(), required=False, description=description)
+
+
+def pagination_parameters() -> list[OpenApiParameter]:
+    """`cursor` and `page_size` with exactly the values StrictCursorPagination accepts."""
+    return [
+        OpenApiParameter(
+            "cursor", str, required=False, pattern=CURSOR_PATTERN,
+            description="Opaque: take it from a page's `next` or `previous` link.",
+        ),
+        OpenApiParameter(
+            "page_size", {"type": "integer", "minimum": 1, "maximum": PAGE_SIZE_MAX}, required=False,
+            description=f"1–{PAGE_SIZE_MAX}, default 50",
+        ),
     ]

@@ -203,6 +203,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PayoutRunStatusEnum": "payouts.models.PayoutRunStatus",
         "PayoutStatusEnum": "payouts.models.PayoutStatus",
+        "EventTypeEnum": "processor.models.EventType",
+        # The two kinds of processor events, which the event schema tells apart (processor.serializers).
+        "MoneyEventTypeEnum": ["charge_succeeded", "refund_succeeded"],
+        "PayoutEventTypeEnum": ["payout_paid", "payout_failed"],
     },
 }
 
@@ -287,13 +291,40 @@ LOGGING = {
 }
 
 # --- Security when served without DEBUG -----------------------------------
+# With DEBUG off the service is reached over HTTPS, usually through a proxy that
+# terminates TLS: cookies are HTTPS-only, plain HTTP is redirected to HTTPS and
+# browsers are told (HSTS) to use nothing else. Each can be turned off for a
+# plain-HTTP trial (see .env.example); with DEBUG on (local runs) all are off.
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-if env_bool("SECURE_COOKIES", False):
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Probes call the container directly over plain HTTP (docker-compose's healthcheck, a load balancer).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """`X-Forwarded-Proto: https` → ("HTTP_X_FORWARDED_PROTO", "https"): the header the TLS proxy sets.
+
+    Set it only behind a proxy that sets this header itself and strips it from clients' requests.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    header, sep, value = raw.partition(":")
+    if not sep or not header.strip() or not value.strip():
+        raise ImproperlyConfigured(f"{name} must look like 'X-Forwarded-Proto: https', got {raw!r}")
+    return "HTTP_" + header.strip().upper().replace("-", "_"), value.strip()
+
+
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
 
 LOGIN_URL = "/admin/login/"

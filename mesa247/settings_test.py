@@ -23,6 +23,12 @@ os.environ.update(
         "Q_TIMEOUT": os.environ.get("TEST_Q_TIMEOUT", "600"),
         "Q_RETRY": os.environ.get("TEST_Q_RETRY", "1200"),
         "LOG_LEVEL": os.environ.get("TEST_LOG_LEVEL", "WARNING"),
+        # The test client speaks plain HTTP: no redirect to HTTPS, cookies sent over HTTP.
+        # (Production's defaults are checked by tests/test_deploy_settings.py in a subprocess.)
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_COOKIES": "false",
+        "SECURE_HSTS_SECONDS": "",
+        "SECURE_PROXY_SSL_HEADER": "",
     }
 )
 

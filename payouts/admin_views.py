@@ -11,6 +11,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from mesa247.admin_display import major_units
+from mesa247.spreadsheet import spreadsheet_text
 
 from .admin_selectors import payout_export_items
 
@@ -72,10 +73,6 @@ EXPORT_HEADER = [
 ]
 
 
-def _text(value) -> str:
-    """A text cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _instant(value) -> str:
@@ -88,7 +85,7 @@ def _export_rows(payouts):
         payout = item.payout
         yield [
             payout.pk,
-            _text(payout.restaurant_id),
+            spreadsheet_text(payout.restaurant_id),
             payout.currency,
             payout.as_of.isoformat(),
             payout.status,
@@ -101,7 +98,7 @@ def _export_rows(payouts):
             _instant(payout.created_at),
             _instant(payout.paid_at),
             _instant(payout.failed_at),
-            _text(payout.failure_reason),
+            spreadsheet_text(payout.failure_reason),
             payout.run_id or "",
         ]
 

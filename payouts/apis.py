@@ -3,12 +3,13 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mesa247.errors import InvalidInput, validation_errors
+from mesa247.errors import InvalidInput
+from mesa247.money import RESTAURANT_ID_PATTERN
 from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
-from mesa247.schema import PROBLEM_RESPONSES, auth_examples, problem_example
+from mesa247.schema import PROBLEM_RESPONSES, auth_examples, currency_parameter, pagination_parameters, problem_example
 
-from .filters import PayoutFilter
+from .filters import payout_filters_from_query
 from .models import PayoutStatus
 from .selectors import payout_get, payout_list, payout_run_get
 from .serializers import (
@@ -158,13 +159,11 @@ class PayoutListApi(APIView):
         summary="Payouts, newest first",
         description="Cursor-paginated; follow `next` until it is null.",
         parameters=[
-            OpenApiParameter("restaurant_id", str, required=False),
+            OpenApiParameter("restaurant_id", str, required=False, pattern=f"^{RESTAURANT_ID_PATTERN}$"),
             OpenApiParameter("status", str, required=False, enum=[choice.value for choice in PayoutStatus]),
-            OpenApiParameter("currency", str, required=False, description="ISO 4217 code"),
-            OpenApiParameter("as_of", OpenApiTypes.DATE,
-                             required=False, description="YYYY-MM-DD"),
-            OpenApiParameter("cursor", str, required=False),
-            OpenApiParameter("page_size", int, required=False, description="1–500, default 50"),
+            currency_parameter(),
+            OpenApiParameter("as_of", OpenApiTypes.DATE, required=False, description="YYYY-MM-DD"),
+            *pagination_parameters(),
         ],
         responses={200: PayoutPageOutputSerializer, **PROBLEM_RESPONSES(400, 401, 403)},
         examples=[
@@ -177,10 +176,7 @@ class PayoutListApi(APIView):
         tags=["payouts"],
     )
     def get(self, request):
-        filters = PayoutFilter(request.query_params, queryset=payout_list())
-        if not filters.is_valid():
-            raise InvalidInput("Invalid query parameters.", errors=validation_errors(dict(filters.errors)))
-        payouts = payout_list(**{key: value for key, value in filters.form.cleaned_data.items() if value})
+        payouts = payout_list(**payout_filters_from_query(request.query_params))
         paginator = PayoutPagination()
         page = paginator.paginate_queryset(payouts, request, view=self)
         return paginator.get_paginated_response(PayoutOutputSerializer(page, many=True).data)

@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from mesa247.fields import MinorUnitsField
+from mesa247.fields import CurrencyField, MinorUnitsField
 
 from .models import PayoutItemType, PayoutRunStatus, PayoutStatus
 from .selectors import payout_items
@@ -30,8 +30,7 @@ class StrictDateField(serializers.Field):
 
 
 class PayoutRunCreateInputSerializer(serializers.Serializer):
-    currency = serializers.CharField(max_length=3, min_length=3, trim_whitespace=False,
-                                     help_text="ISO 4217 code from SUPPORTED_CURRENCIES.")
+    currency = CurrencyField(help_text="ISO 4217 code from SUPPORTED_CURRENCIES.")
     as_of = StrictDateField(help_text="Business date in TIME_ZONE; not in the future.")
     min_amount = MinorUnitsField(minimum=1, help_text="Smallest payout, in minor units (≥ 1).")
 

@@ -22,7 +22,7 @@ from .serializers import (
     ProcessorEventOutputSerializer,
 )
 from .services import event_ingest, events_ingest_batch, outcome_body
-from .signature import SIGNATURE_HEADER, signature_verify
+from .signature import SIGNATURE_HEADER, SIGNATURE_PATTERN, signature_verify
 
 logger = logging.getLogger("mesa247.processor")
 
@@ -32,7 +32,11 @@ SIGNATURE_PARAMETER = OpenApiParameter(
     SIGNATURE_HEADER,
     location=OpenApiParameter.HEADER,
     required=True,
-    description="`t=<unix seconds>,v1=<hex>` where hex = HMAC-SHA256(secret, f\"{t}.\" + raw body).",
+    pattern=SIGNATURE_PATTERN,
+    description=(
+        "`t=<unix seconds>,v1=<hex>` where hex = HMAC-SHA256(secret, f\"{t}.\" + raw body), "
+        "within 300 s of the server's clock."
+    ),
 )
 
 CHARGE_EXAMPLE = {

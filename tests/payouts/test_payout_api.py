@@ -257,6 +257,27 @@ def test_a_payout_list_page_size_that_is_not_1_to_500_is_400(payout_reader, thre
     assert response.json()["errors"] == {"page_size": ["Must be an integer from 1 to 500."]}
 
 
+@pytest.mark.parametrize(
+    "query, named", [("as_of=&page_size=", "as_of"), ("as_of=", "as_of"), ("page_size=", "page_size"),
+                     ("status=", "status"), ("currency=", "currency"), ("restaurant_id=", "restaurant_id"),
+                     ("cursor=", "cursor")],
+)
+def test_an_empty_payout_list_parameter_is_400_not_ignored(payout_reader, three_payouts, query, named):
+    response = payout_reader.get(f"/v1/payouts?{query}")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "validation_error"
+    assert named in response.json()["errors"]
+
+
+def test_a_payout_list_cursor_from_a_next_link_is_readable_and_stable(payout_reader, three_payouts):
+    first = payout_reader.get("/v1/payouts?page_size=1").json()
+    cursor = first["next"].split("cursor=")[1].split("&")[0]
+    assert cursor[0].isdigit() and "n" in cursor  # offset, direction, position (microseconds since 1970)
+    again = payout_reader.get("/v1/payouts", {"cursor": cursor, "page_size": 1}).json()
+    assert again["results"] and again["results"][0]["payout_id"] != first["results"][0]["payout_id"]
+
+
 @pytest.mark.parametrize("decoded", ["p=abc", "p=notadate", "o=5&p=x", "p=%00", "p=99999999999999999999999999"])
 def test_a_payout_list_cursor_with_a_position_that_is_not_a_time_is_400(payout_reader, three_payouts, decoded):
     cursor = base64.b64encode(decoded.encode()).decode()

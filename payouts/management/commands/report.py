@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ledger.reports import REPORTS, report_run
+from mesa247.spreadsheet import spreadsheet_text
 from payouts.selectors import payout_cutoff
 
 
@@ -63,7 +64,7 @@ class Command(BaseCommand):
         elif output_format == "csv":
             writer = csv.writer(self.stdout, lineterminator="\n")
             writer.writerow(result.columns)
-            writer.writerows([[_text(value) for value in row] for row in result.rows])
+            writer.writerows([[_csv_cell(value) for value in row] for row in result.rows])
         else:
             self.stdout.write(f"{name.upper()} · {REPORTS[name].title}")
             self.stdout.write(_table(result.columns, result.rows))
@@ -93,6 +94,11 @@ def _text(value) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return str(value)
+
+
+def _csv_cell(value) -> str:
+    """A CSV cell: text a spreadsheet would run as a formula (`=HYPERLINK(…)`) is escaped."""
+    return spreadsheet_text(value) if isinstance(value, str) else _text(value)
 
 
 def _json_default(value):
