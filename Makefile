@@ -29,6 +29,7 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # Speed over HTTP against gunicorn + qcluster in a fresh <db>_bench database, next to the targets
 # (not part of `make test`). BENCH_ARGS: see `python -m bench.run --help`.
