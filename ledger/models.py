@@ -158,7 +158,10 @@ class Entry(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["account", "effective_at"], name="entry_account_effective_idx"),
+            # With amount and type included, the pending sum of a balance read and the payout amounts
+            # read the index alone (an index-only scan over the entries since a moment).
+            models.Index(fields=["account", "effective_at"], include=["amount", "entry_type"],
+                         name="entry_account_effective_cover"),
             models.Index(fields=["account", "-id"], name="entry_account_recent_idx"),
         ]
 
