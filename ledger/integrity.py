@@ -236,6 +236,8 @@ PROTECTING_TRIGGERS = [
     ("ledger_entry_append_only", "ledger_entry"),
     ("ledger_transaction_append_only", "ledger_transaction"),
     ("ledger_entry_balanced", "ledger_entry"),
+    ("ledger_entry_account_and_transaction", "ledger_entry"),
+    ("ledger_account_append_only", "ledger_account"),
     ("ledger_transaction_has_entries", "ledger_transaction"),
     ("processor_event_immutable", "processor_event"),
     ("payouts_payout_guard", "payouts_payout"),

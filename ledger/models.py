@@ -134,8 +134,8 @@ class EntryType(models.TextChoices):
 class Entry(models.Model):
     """One line of a transaction. Append-only: the database refuses UPDATE and DELETE."""
 
-    # Both references are held by composite foreign keys on (id, currency) (migrations/0003's
-    # .sql), which also hold the currency rules; a second, plain key would only repeat the check.
+    # Both references, and that they are in the entry's currency, are checked once per INSERT
+    # statement by the ledger_entry_account_and_transaction trigger (migrations/0010's .sql).
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries",
                                     db_constraint=False)
     # Indexed by the (account, …) indexes below, which lead with it.

@@ -172,8 +172,6 @@ def test_entries_in_another_currency_than_their_account_are_reported(ledger):
     charge = transaction_of("evt_b1")
     processor = processor_account()
     with behind_the_services_back("ledger_entry") as cursor:
-        cursor.execute("ALTER TABLE ledger_entry DROP CONSTRAINT entry_currency_is_account_currency")
-        cursor.execute("ALTER TABLE ledger_entry DROP CONSTRAINT entry_currency_is_transaction_currency")
         cursor.execute(
             "INSERT INTO ledger_entry (transaction_id, account_id, currency, amount, entry_type, effective_at) "
             "VALUES (%s, %s, 'USD', 5, 'gross', now()), (%s, %s, 'USD', -5, 'gross', now()) RETURNING id",
