@@ -52,6 +52,7 @@ from payouts.tasks import payout_run_task
 from processor.exceptions import EventConflict
 from processor.models import Event
 from processor.services import event_ingest
+from tests.helpers import iso
 
 START = datetime(2026, 1, 10, 15, 0, tzinfo=UTC)  # 10:00 in Lima
 RESTAURANTS = ("res_a", "res_b", "res_c")
@@ -114,10 +115,6 @@ class PayoutModel:
     amount: int
     as_of: date
     status: str = "created"
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def cutoff_of(as_of: date) -> datetime:
