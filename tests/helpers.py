@@ -1,8 +1,11 @@
-"""Building ledger history through the real ingestion service: the suite's one `charge` and one `refund`."""
+"""Helpers shared by the suite: the one `charge` and one `refund` (through the real ingestion service)."""
 
+import importlib
 from datetime import UTC, datetime
 
 import time_machine
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 
 from processor.models import Event
 from processor.services import event_ingest
@@ -38,3 +41,14 @@ def refund(*, amount: int, at: datetime | str, fee: int = 0, restaurant_id: str 
     """Record a refund_succeeded of `amount`, of which the processor returned `fee`; as `charge` otherwise."""
     return _ingest(RefundPayloadFactory, at=at, received=received, amount=amount, fee=fee,
                    restaurant_id=restaurant_id, currency=currency, **fields)
+
+
+def finance_groups_ensure() -> None:
+    """Make the finance groups again as their data migration did, after a `flush` (a transactional test's end).
+
+    The migration runs on the models as they were at that migration, so the groups
+    get exactly the permissions a migrated database has.
+    """
+    migration = importlib.import_module("payouts.migrations.0003_finance_groups")
+    state = MigrationLoader(connection).project_state(("payouts", "0003_finance_groups"))
+    migration.finance_groups_create(state.apps, None)
