@@ -11,7 +11,6 @@ After the run: PEN available 0.00, pending 95.00, reserved 140.00, paid in the l
 30 days 480.00 (one payout); USD available -2.50 with one restaurant owing us.
 """
 
-import importlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,6 +22,7 @@ from payouts.models import Payout, PayoutRun
 from payouts.services import payout_run_execute, payout_run_request
 from processor.models import Event
 from processor.services import event_ingest
+from tests.helpers import finance_groups_ensure
 
 PASSWORD = "correct horse battery staple"
 FINANCE_VIEWER = "Finance viewer"
@@ -53,14 +53,6 @@ def run_payouts(*, currency: str = "PEN", min_amount: int = 1, as_of=None) -> Pa
         currency=currency, as_of=as_of or timezone.localdate(), min_amount=min_amount, enqueue=False
     )
     return payout_run_execute(run_id=run.pk)
-
-
-def finance_groups_ensure() -> None:
-    """The groups come from a data migration; a transactional test's flush removes them, so recreate them."""
-    from django.apps import apps
-
-    migration = importlib.import_module("payouts.migrations.0003_finance_groups")
-    migration.finance_groups_create(apps, None)
 
 
 def staff_user(username: str, group: str) -> User:

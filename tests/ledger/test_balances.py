@@ -10,8 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from ledger.models import Entry, RestaurantBalance
 from processor.services import event_ingest
 from tests.factories import EventPayloadFactory
+from tests.helpers import charge, iso, refund
 
-from .conftest import T0, charge, iso, refund
+from .conftest import T0
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,9 @@ from ledger.exceptions import CurrencyMismatch, UnbalancedTransaction
 from ledger.models import Account, Entry, RestaurantBalance, Transaction
 from ledger.services import Line, accounts_ensure, restaurant_ensure, transaction_post
 from processor.models import Event
+from tests.helpers import charge
 
-from .conftest import T0, charge
+from .conftest import T0
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def posted():
     """One charge posted through the service: its event, transaction and entries."""
-    return charge(at=T0, amount=12000, fee=600).event
+    return charge(at=T0, amount=12000, fee=600)
 
 
 @pytest.fixture

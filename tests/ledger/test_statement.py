@@ -6,15 +6,16 @@ from datetime import timedelta
 import pytest
 
 from ledger.models import Transaction
+from tests.helpers import charge, refund
 
-from .conftest import T0, charge, refund
+from .conftest import T0
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def history():
-    first = charge(at=T0, amount=12000, fee=600, event_id="evt_c1")
+    first = charge(at=T0, amount=12000, fee=600, event_id="evt_c1", received=T0 + timedelta(seconds=30))
     second = charge(at=T0 + timedelta(hours=1), amount=8000, fee=0, event_id="evt_c2")
     third = refund(at=T0 + timedelta(hours=2), amount=2000, fee=100, event_id="evt_r1")
     charge(at=T0, amount=999, currency="USD", event_id="evt_usd")
@@ -42,7 +43,7 @@ def test_statement_entry_has_its_cause_and_restaurant_facing_amount(reader, hist
         "event_id": "evt_c1",
         "payout_id": None,
     }
-    assert first.event.ledger_transaction == transaction
+    assert first.ledger_transaction == transaction
 
 
 def test_statement_is_newest_first_with_every_entry_of_the_currency(reader, history):

@@ -9,7 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from .conftest import T0, charge, refund
+from tests.helpers import charge, refund
+
+from .conftest import T0
 
 pytestmark = pytest.mark.django_db
 

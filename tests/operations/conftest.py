@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+
+from ledger.services import accounts_forget
+from tests.helpers import finance_groups_ensure
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "events" / "sample.jsonl"
@@ -34,18 +36,19 @@ def expected_sample_balances() -> dict[tuple[str, str], dict[str, int]]:
 
 @pytest.fixture(scope="module")
 def sample_loaded(django_db_setup, django_db_blocker):
-    """The sample dataset, loaded once per module inside a transaction that is rolled back afterwards.
+    """The sample dataset, loaded and committed once per module; the database is emptied afterwards.
 
-    Tests of the module use `django_db` as usual; theirs is a savepoint inside
-    this one, so each test still starts from the freshly loaded sample.
+    Tests of the module use `django_db` as usual: each runs in a transaction
+    rolled back at its end, so each starts from the freshly loaded sample. At
+    the end of the module, `flush` empties every table, as after a
+    transactional test, and the finance groups its data migration made are
+    created again.
     """
     with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer._from_testcase = True  # lets the loader's durable transactions nest, as in Django's TestCase
-        outer.__enter__()
         try:
             status, out, err = run_command("load_events", str(SAMPLE), "--no-progress")
             yield {"status": status, "stdout": out, "stderr": err}
         finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+            call_command("flush", interactive=False, verbosity=0)
+            accounts_forget()
+            finance_groups_ensure()

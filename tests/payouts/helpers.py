@@ -1,38 +1,11 @@
-"""Building ledger history for payout tests through the real ingestion service."""
+"""Payout runs, payout events and their readings for the payout tests (charges and refunds: tests.helpers)."""
 
-import itertools
 from datetime import date
 
 from ledger.selectors import balance_get
 from payouts.models import Payout, PayoutRun
 from payouts.selectors import payout_items
 from payouts.services import payout_run_execute, payout_run_request
-from processor.services import event_ingest
-
-_event_numbers = itertools.count(1)
-
-
-def _event(event_type: str, restaurant_id: str, amount: int, fee: int, occurred_at: str, currency: str,
-           metadata: dict | None = None, event_id: str | None = None):
-    payload = {
-        "event_id": event_id or f"evt_payout_test_{next(_event_numbers):06d}",
-        "event_type": event_type,
-        "occurred_at": occurred_at,
-        "restaurant_id": restaurant_id,
-        "currency": currency,
-        "amount": amount,
-        "fee": fee,
-        "metadata": metadata or {},
-    }
-    return event_ingest(payload=payload).event
-
-
-def charge(restaurant_id: str, amount: int, *, fee: int = 0, at: str, currency: str = "PEN"):
-    return _event("charge_succeeded", restaurant_id, amount, fee, at, currency)
-
-
-def refund(restaurant_id: str, amount: int, *, fee: int = 0, at: str, currency: str = "PEN"):
-    return _event("refund_succeeded", restaurant_id, amount, fee, at, currency)
 
 
 def payout_paid_payload(payout: Payout, *, event_id: str, at: str = "2026-01-05T12:00:00Z", **overrides) -> dict:

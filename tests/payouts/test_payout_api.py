@@ -10,8 +10,9 @@ from django.utils import timezone
 from django_q.models import OrmQ, Success
 
 from payouts.models import PayoutRun, PayoutRunStatus
+from tests.helpers import charge, refund
 
-from .helpers import charge, payout_of, refund, run
+from .helpers import payout_of, run
 
 pytestmark = pytest.mark.django_db
 
@@ -146,8 +147,8 @@ def test_a_run_id_is_found_in_any_letter_case_and_a_non_uuid_is_a_run_404(runner
 
 
 def test_run_detail_shows_counts_and_times(runner):
-    charge("res_api_1", 8000, at="2025-12-01T15:00:00Z")
-    charge("res_api_2", 1000, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_api_1", amount=8000, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_api_2", amount=1000, at="2025-12-01T15:00:00Z")
     finished = run("2025-12-30", min_amount=5000)
 
     body = runner.get(f"/v1/payouts/runs/{finished.pk}").json()
@@ -162,8 +163,8 @@ def test_run_detail_shows_counts_and_times(runner):
 
 def test_payout_detail_has_the_spec_shape_with_items_in_order(payout_reader):
     for n in range(4):
-        charge("res_001", 15000, fee=750, at=f"2025-12-1{n}T15:00:00Z")
-    refund("res_001", 5200, at="2025-12-20T15:00:00Z")
+        charge(restaurant_id="res_001", amount=15000, fee=750, at=f"2025-12-1{n}T15:00:00Z")
+    refund(restaurant_id="res_001", amount=5200, at="2025-12-20T15:00:00Z")
     finished = run("2025-12-30")
     payout = payout_of("res_001", "2025-12-30")
 
@@ -195,12 +196,12 @@ def test_payout_detail_has_the_spec_shape_with_items_in_order(payout_reader):
 
 @pytest.fixture
 def three_payouts():
-    charge("res_l1", 1000, at="2025-12-01T15:00:00Z")
-    charge("res_l2", 2000, at="2025-12-01T15:00:00Z")
-    charge("res_l3", 3000, at="2025-12-01T15:00:00Z", currency="USD")
+    charge(restaurant_id="res_l1", amount=1000, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_l2", amount=2000, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_l3", amount=3000, at="2025-12-01T15:00:00Z", currency="USD")
     run("2025-12-30")
     run("2025-12-30", currency="USD")
-    charge("res_l1", 500, at="2025-12-20T15:00:00Z")
+    charge(restaurant_id="res_l1", amount=500, at="2025-12-20T15:00:00Z")
     run("2025-12-31")
 
 
@@ -290,7 +291,7 @@ def test_in_sync_mode_the_run_executes_once_the_creating_transaction_commits(
     runner, settings, django_capture_on_commit_callbacks, caplog
 ):
     caplog.set_level(logging.INFO, logger="mesa247.payouts")
-    charge("res_sync", 6000, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_sync", amount=6000, at="2025-12-01T15:00:00Z")
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -5,15 +5,16 @@ from django.db import IntegrityError, connection, transaction
 
 from ledger.models import AccountKind, Entry
 from payouts.models import Payout, PayoutItem, PayoutItemType, PayoutSettlement, PayoutStatus
+from tests.helpers import charge
 
-from .helpers import charge, payout_of, run
+from .helpers import payout_of, run
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def payout():
-    charge("res_db", 10000, fee=300, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_db", amount=10000, fee=300, at="2025-12-01T15:00:00Z")
     run("2025-12-30")
     return payout_of("res_db", "2025-12-30")
 

@@ -13,24 +13,16 @@ from ledger.models import Entry, Transaction, TransactionKind
 from payouts.models import PayoutStatus
 from processor.models import Event
 from tests.conftest import post_event
+from tests.helpers import charge, refund
 
-from .helpers import (
-    available_reserved,
-    charge,
-    items_of,
-    payout_failed_payload,
-    payout_of,
-    payout_paid_payload,
-    refund,
-    run,
-)
+from .helpers import available_reserved, items_of, payout_failed_payload, payout_of, payout_paid_payload, run
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def payout():
-    charge("res_life", 10000, fee=500, at="2025-12-01T15:00:00Z")  # 9500 available since 12-08
+    charge(restaurant_id="res_life", amount=10000, fee=500, at="2025-12-01T15:00:00Z")  # 9500 available since 12-08
     run("2025-12-30")
     created = payout_of("res_life", "2025-12-30")
     assert created.amount == 9500
@@ -164,8 +156,8 @@ def test_an_unknown_payout_is_refused(post, payout):
 
 def test_a_late_backdated_refund_is_settled_by_the_next_payout_and_shown_in_its_items(payout):
     # Dated before the first payout's cutoff, recorded after that payout was created.
-    refund("res_life", 2000, fee=100, at="2025-12-20T12:00:00Z")
-    charge("res_life", 6000, at="2026-01-01T15:00:00Z")  # matures 2026-01-08
+    refund(restaurant_id="res_life", amount=2000, fee=100, at="2025-12-20T12:00:00Z")
+    charge(restaurant_id="res_life", amount=6000, at="2026-01-01T15:00:00Z")  # matures 2026-01-08
 
     run("2026-01-10")
     following = payout_of("res_life", "2026-01-10")
@@ -184,7 +176,7 @@ def test_a_late_backdated_refund_is_settled_by_the_next_payout_and_shown_in_its_
 @pytest.mark.django_db(transaction=True)
 def test_a_payout_paid_and_a_payout_failed_arriving_at_once_apply_one_after_the_other():
     """The payout row lock orders them: paid then returned, or failed then a refused paid; never both from created."""
-    charge("res_race_po", 10000, fee=500, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_race_po", amount=10000, fee=500, at="2025-12-01T15:00:00Z")
     run("2025-12-30")
     racing = payout_of("res_race_po", "2025-12-30")
     bodies = [

@@ -7,17 +7,19 @@ exclusive. Charges mature 7 days after they occur; refunds count when they occur
 import pytest
 
 from payouts.models import Payout, PayoutRunStatus
+from tests.helpers import charge, refund
 
-from .helpers import available_reserved, charge, items_of, payout_of, refund, run
+from .helpers import available_reserved, items_of, payout_of, run
 
 pytestmark = pytest.mark.django_db
 
 
 def test_funds_still_pending_at_the_cutoff_are_left_for_a_later_payout():
-    charge("res_a", 12000, fee=600, at="2025-12-20T15:00:00Z")  # matures 12-27
-    charge("res_a", 20000, fee=1000, at="2025-12-22T15:00:00Z")  # matures 12-29
-    charge("res_a", 30000, fee=1500, at="2025-12-26T15:00:00Z")  # matures 2026-01-02: after the cutoff
-    refund("res_a", 5000, at="2025-12-28T12:00:00Z")
+    charge(restaurant_id="res_a", amount=12000, fee=600, at="2025-12-20T15:00:00Z")  # matures 12-27
+    charge(restaurant_id="res_a", amount=20000, fee=1000, at="2025-12-22T15:00:00Z")  # matures 12-29
+    # matures 2026-01-02: after the cutoff
+    charge(restaurant_id="res_a", amount=30000, fee=1500, at="2025-12-26T15:00:00Z")
+    refund(restaurant_id="res_a", amount=5000, at="2025-12-28T12:00:00Z")
 
     result = run("2025-12-30")
 
@@ -39,8 +41,10 @@ def test_funds_still_pending_at_the_cutoff_are_left_for_a_later_payout():
 
 
 def test_a_charge_maturing_exactly_at_the_cutoff_belongs_to_the_next_day():
-    charge("res_b", 7000, at="2025-12-24T04:59:59.999999Z")  # matures 2025-12-30 23:59:59.999999 Lima
-    charge("res_b", 9000, at="2025-12-24T05:00:00Z")  # matures 2025-12-31 00:00 Lima: the cutoff itself
+    # matures 2025-12-30 23:59:59.999999 Lima
+    charge(restaurant_id="res_b", amount=7000, at="2025-12-24T04:59:59.999999Z")
+    # matures 2025-12-31 00:00 Lima: the cutoff itself
+    charge(restaurant_id="res_b", amount=9000, at="2025-12-24T05:00:00Z")
 
     run("2025-12-30")
     first = payout_of("res_b", "2025-12-30")
@@ -55,9 +59,9 @@ def test_a_charge_maturing_exactly_at_the_cutoff_belongs_to_the_next_day():
 
 
 def test_a_restaurant_owing_us_is_skipped_and_its_negative_past_is_netted_by_later_sales():
-    charge("res_neg", 5000, at="2025-12-01T15:00:00Z")  # matures 12-08
-    refund("res_neg", 8000, at="2025-12-05T15:00:00Z")  # more than charged: still a fact
-    charge("res_neg", 10000, at="2025-12-15T15:00:00Z")  # matures 12-22
+    charge(restaurant_id="res_neg", amount=5000, at="2025-12-01T15:00:00Z")  # matures 12-08
+    refund(restaurant_id="res_neg", amount=8000, at="2025-12-05T15:00:00Z")  # more than charged: still a fact
+    charge(restaurant_id="res_neg", amount=10000, at="2025-12-15T15:00:00Z")  # matures 12-22
 
     skipped_run = run("2025-12-10")
     assert (skipped_run.eligible, skipped_run.created, skipped_run.skipped) == (1, 0, 1)
@@ -77,8 +81,8 @@ def test_a_restaurant_owing_us_is_skipped_and_its_negative_past_is_netted_by_lat
 
 
 def test_min_amount_equal_to_the_balance_is_paid_and_one_above_it_is_not():
-    charge("res_min_eq", 5000, at="2025-12-01T15:00:00Z")
-    charge("res_min_gt", 4999, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_min_eq", amount=5000, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_min_gt", amount=4999, at="2025-12-01T15:00:00Z")
 
     result = run("2025-12-30", min_amount=5000)
 
@@ -88,8 +92,9 @@ def test_min_amount_equal_to_the_balance_is_paid_and_one_above_it_is_not():
 
 
 def test_a_refund_after_the_cutoff_caps_the_payout_and_the_next_payout_carries_the_rest():
-    charge("res_cap", 10000, at="2025-12-01T15:00:00Z")  # matures 12-08
-    refund("res_cap", 3000, at="2025-12-31T17:00:00Z")  # after the 12-30 cutoff, but the money is gone
+    charge(restaurant_id="res_cap", amount=10000, at="2025-12-01T15:00:00Z")  # matures 12-08
+    # after the 12-30 cutoff, but the money is gone
+    refund(restaurant_id="res_cap", amount=3000, at="2025-12-31T17:00:00Z")
 
     run("2025-12-30")
     capped = payout_of("res_cap", "2025-12-30")
@@ -104,7 +109,7 @@ def test_a_refund_after_the_cutoff_caps_the_payout_and_the_next_payout_carries_t
     }
     assert available_reserved("res_cap") == (0, 7000)
 
-    charge("res_cap", 5000, at="2025-12-31T18:00:00Z")  # matures 2026-01-07
+    charge(restaurant_id="res_cap", amount=5000, at="2025-12-31T18:00:00Z")  # matures 2026-01-07
     run("2026-01-10")
     following = payout_of("res_cap", "2026-01-10")
     # 10000 − 3000 + 5000 − 7000 already paid

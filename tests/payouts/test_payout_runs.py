@@ -15,8 +15,9 @@ from payouts import services
 from payouts.exceptions import PayoutRunNotRetryable
 from payouts.models import Payout, PayoutRun, PayoutRunStatus, PayoutSettlement, PayoutStatus
 from payouts.services import payout_run_execute, payout_run_request, payout_run_retry, runs
+from tests.helpers import charge, refund
 
-from .helpers import available_reserved, charge, items_of, payout_of, refund, run
+from .helpers import available_reserved, items_of, payout_of, run
 
 
 def _request(as_of="2025-12-30", min_amount=1):
@@ -69,8 +70,8 @@ def assert_ledger_consistent():
 @pytest.mark.django_db
 def test_running_the_same_currency_and_as_of_again_creates_nothing_new(caplog):
     caplog.set_level(logging.INFO, logger="mesa247.payouts")
-    charge("res_r1", 8000, at="2025-12-01T15:00:00Z")
-    charge("res_r2", 9000, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_r1", amount=8000, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_r2", amount=9000, at="2025-12-01T15:00:00Z")
     first = run("2025-12-30")
     second = run("2025-12-30")
     again = payout_run_execute(run_id=first.pk)  # a re-delivered task for a finished run
@@ -116,7 +117,7 @@ def test_a_run_creating_payouts_side_by_side_pays_each_restaurant_once_with_exac
 def test_two_runs_of_the_same_as_of_executing_at_once_pay_each_restaurant_once():
     restaurants = [f"res_t{n}" for n in range(8)]
     for n, restaurant_id in enumerate(restaurants):
-        charge(restaurant_id, 1000 * (n + 1), at="2025-12-01T15:00:00Z")
+        charge(restaurant_id=restaurant_id, amount=1000 * (n + 1), at="2025-12-01T15:00:00Z")
     run_a, run_b = _request(), _request()
 
     errors = _in_threads(lambda: payout_run_execute(run_id=run_a.pk), lambda: payout_run_execute(run_id=run_b.pk))
@@ -138,7 +139,7 @@ def test_two_runs_of_the_same_as_of_executing_at_once_pay_each_restaurant_once()
 @pytest.mark.django_db(transaction=True)
 def test_two_executors_creating_the_same_restaurants_payout_at_once_create_one():
     """Below the run lock: the balance lock and the unique constraint still allow one payout."""
-    charge("res_same", 4000, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_same", amount=4000, at="2025-12-01T15:00:00Z")
     run_a, run_b = _request(), _request()
     outcomes = []
 
@@ -158,11 +159,11 @@ def test_two_executors_creating_the_same_restaurants_payout_at_once_create_one()
 def test_refunds_racing_payout_creation_keep_the_ledger_balanced_and_pay_only_what_is_there():
     restaurants = [f"res_race{n}" for n in range(6)]
     for restaurant_id in restaurants:
-        charge(restaurant_id, 10000, at="2025-12-01T15:00:00Z")
+        charge(restaurant_id=restaurant_id, amount=10000, at="2025-12-01T15:00:00Z")
     racing_run = _request()
 
     def refund_for(restaurant_id):
-        return lambda: refund(restaurant_id, 4000, at="2025-12-20T15:00:00Z")
+        return lambda: refund(restaurant_id=restaurant_id, amount=4000, at="2025-12-20T15:00:00Z")
 
     errors = _in_threads(lambda: payout_run_execute(run_id=racing_run.pk), *map(refund_for, restaurants))
 
@@ -186,7 +187,7 @@ def test_refunds_racing_payout_creation_keep_the_ledger_balanced_and_pay_only_wh
 @pytest.mark.django_db
 def test_a_run_failing_after_k_payouts_is_retried_and_finishes_the_rest_without_duplicates(monkeypatch):
     for n in range(5):
-        charge(f"res_k{n}", 1000 + n, at="2025-12-01T15:00:00Z")
+        charge(restaurant_id=f"res_k{n}", amount=1000 + n, at="2025-12-01T15:00:00Z")
     failing_run = _request()
     real_create = services.payout_create_for_restaurant
     calls = []
@@ -231,7 +232,7 @@ def test_a_succeeded_run_cannot_be_queued_again_but_a_queued_one_can():
 
 @pytest.mark.django_db
 def test_a_run_started_max_attempts_times_without_finishing_is_given_up():
-    charge("res_dead", 1000, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_dead", amount=1000, at="2025-12-01T15:00:00Z")
     stuck = _request()
     # Three deliveries started it and were killed before recording anything.
     PayoutRun.objects.filter(pk=stuck.pk).update(status=PayoutRunStatus.RUNNING, attempts=3)
@@ -246,9 +247,9 @@ def test_a_run_started_max_attempts_times_without_finishing_is_given_up():
 @pytest.mark.django_db
 def test_a_payout_costs_the_same_queries_for_one_charge_or_forty(django_assert_num_queries):
     """Amounts, settlements and items are computed in SQL, never by looping over entries."""
-    charge("res_small", 1000, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_small", amount=1000, at="2025-12-01T15:00:00Z")
     for n in range(40):
-        charge("res_large", 1000, fee=10, at=f"2025-12-0{1 + n % 9}T15:00:00Z")
+        charge(restaurant_id="res_large", amount=1000, fee=10, at=f"2025-12-0{1 + n % 9}T15:00:00Z")
     small_run, large_run = _request(), _request(as_of="2025-12-29")
 
     with CaptureQueriesContext(connection) as small:

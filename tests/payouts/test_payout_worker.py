@@ -13,8 +13,7 @@ from django.db import connection
 
 from payouts.models import Payout
 from tests.conftest import database_url
-
-from .helpers import charge
+from tests.helpers import charge
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 60
@@ -55,8 +54,8 @@ def worker():
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_posted_run_is_executed_by_a_real_worker(token_client, worker):
-    charge("res_w1", 12000, fee=600, at="2025-12-20T15:00:00Z")
-    charge("res_w2", 3000, at="2025-12-20T15:00:00Z")
+    charge(restaurant_id="res_w1", amount=12000, fee=600, at="2025-12-20T15:00:00Z")
+    charge(restaurant_id="res_w2", amount=3000, at="2025-12-20T15:00:00Z")
     client = token_client("payouts.add_payoutrun", "payouts.view_payoutrun", "payouts.view_payout")
 
     response = client.post("/v1/payouts/run", {"currency": "PEN", "as_of": "2025-12-30", "min_amount": 5000},

@@ -6,8 +6,7 @@ from django.core.management import CommandError, call_command
 from django_q.models import OrmQ
 
 from payouts.models import Payout, PayoutRun, PayoutRunStatus
-
-from .helpers import charge
+from tests.helpers import charge
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +18,8 @@ def run_payouts(*args) -> str:
 
 
 def test_sync_runs_in_process_and_prints_the_summary():
-    charge("res_cmd1", 7000, at="2025-12-01T15:00:00Z")
-    charge("res_cmd2", 3000, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_cmd1", amount=7000, at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_cmd2", amount=3000, at="2025-12-01T15:00:00Z")
 
     output = run_payouts("--currency", "PEN", "--as-of", "2025-12-30", "--min-amount", "5000", "--sync")
 

@@ -1,0 +1,471 @@
+"""A Hypothesis state machine over the money services, on PostgreSQL.
+
+Random sequences of charges, refunds (with fee returns), exact and changed
+resends, payout runs executed by the worker's task function, payout_paid /
+payout_failed events (legal, illegal and mismatched) and a clock moving across
+the maturity window are driven through the real services. An in-test model
+keeps, per restaurant and currency, every movement of what we owe it (exact
+integers, with the moment each one counts) and every payout; after each step
+the database must agree with the model and with the ledger's own invariants.
+
+Events occur at most 5 minutes ahead of the (frozen) clock, as the serializer
+requires; many are backdated by up to 10 days, as a processor's late
+deliveries are. Each example starts from empty money tables. The run is
+derandomized (the same examples every time) and takes about half a minute;
+`pytest -s` prints what the examples exercised.
+"""
+
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.apps import apps
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Sum
+from django.utils import timezone
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from ledger.integrity import ledger_check_run
+from ledger.models import Entry, RestaurantBalance, Transaction
+from ledger.selectors import balance_get
+from ledger.services import accounts_forget
+from payouts.exceptions import PayoutEventRejected
+from payouts.models import Payout, PayoutRun, PayoutSettlement
+from payouts.services import payout_run_request
+from payouts.tasks import payout_run_task
+from processor.exceptions import EventConflict
+from processor.models import Event
+from processor.services import event_ingest
+from tests.helpers import iso
+
+START = datetime(2026, 1, 10, 15, 0, tzinfo=UTC)  # 10:00 in Lima
+RESTAURANTS = ("res_a", "res_b", "res_c")
+CURRENCIES = ("PEN", "PEN", "USD")
+DAY = 86400
+
+EXAMPLES = 20
+STEPS = 40
+
+# Seconds from now to occurred_at: mostly around now (up to the 5 minutes ahead the
+# serializer accepts), sometimes up to 10 days late.
+# Or ("local_midnight", days, µs): a local midnight some days back, ± 1 µs, so that charges
+# mature exactly on a payout cutoff.
+OFFSETS = st.one_of(
+    st.integers(-300, 300),
+    st.integers(-10 * DAY, 0),
+    st.integers(-10 * DAY, -6 * DAY),
+    st.tuples(st.just("local_midnight"), st.integers(0, 10), st.sampled_from([-1, 0, 1])),
+)
+AMOUNTS = st.integers(1_000, 50_000)
+FEE_PERCENT = st.sampled_from([0, 3, 5, 100])
+
+
+@dataclass
+class Movement:
+    """A change to what we owe a restaurant (restaurant-facing: + we owe more), as the ledger posts it."""
+
+    amount: int
+    effective_at: datetime
+    # Charge, fee, refund or fee return: counts as of a cutoff only if effective before it.
+    # Payout postings count for every cutoff.
+    from_event: bool
+
+
+@dataclass
+class AccountModel:
+    movements: list[Movement] = field(default_factory=list)
+    reserved: int = 0
+    last_event_at: datetime | None = None
+
+    def available(self, now: datetime) -> int:
+        return sum(m.amount for m in self.movements if m.effective_at <= now)
+
+    def pending(self, now: datetime) -> int:
+        return sum(m.amount for m in self.movements if m.effective_at > now)
+
+    def available_at_cutoff(self, cutoff: datetime, now: datetime) -> int:
+        return sum(
+            m.amount
+            for m in self.movements
+            if not m.from_event or (m.effective_at < cutoff and m.effective_at <= now)
+        )
+
+
+@dataclass
+class PayoutModel:
+    payout_id: str
+    restaurant_id: str
+    currency: str
+    amount: int
+    as_of: date
+    status: str = "created"
+
+
+def cutoff_of(as_of: date) -> datetime:
+    return datetime.combine(as_of + timedelta(days=1), clock_time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+# What the examples exercised, printed at the end (pytest -s) to show the machine reaches every branch.
+SEEN: Counter = Counter()
+
+MONEY_APPS = ("processor", "ledger", "payouts", "django_q")
+
+
+def money_tables_empty() -> None:
+    """Start an example from an empty ledger (TRUNCATE fires no row triggers; the users stay)."""
+    tables = sorted(
+        model._meta.db_table
+        for label in MONEY_APPS
+        for model in apps.get_app_config(label).get_models(include_auto_created=True)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(connection.ops.quote_name(t) for t in tables)} CASCADE")
+    accounts_forget()
+
+
+def row_counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (Event, Transaction, Entry, RestaurantBalance, Payout, PayoutSettlement, PayoutRun)
+    }
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        money_tables_empty()
+        SEEN["examples"] += 1
+        self.travel = time_machine.travel(START, tick=False)
+        self.clock = self.travel.start()
+        self.now = START
+        self.numbers = itertools.count(1)
+        self.accounts: dict[tuple[str, str], AccountModel] = {}
+        self.stored: dict[str, dict] = {}  # event_id → payload of every stored event
+        self.payouts: dict[str, PayoutModel] = {}
+        self.payout_keys: set[tuple[str, str, date]] = set()
+        self.runs: list[str] = []
+        self.payment_ids: list[str] = []
+
+    def teardown(self):
+        self.travel.stop()
+
+    # --- helpers -------------------------------------------------------------
+
+    def _event_id(self) -> str:
+        return f"evt_sm_{next(self.numbers):05d}"
+
+    def _occurred_at(self, offset) -> datetime:
+        if isinstance(offset, int):
+            return self.now + timedelta(seconds=offset)
+        _, days, microseconds = offset
+        midnight = datetime.combine(timezone.localdate() - timedelta(days=days), clock_time.min,
+                                    tzinfo=ZoneInfo(settings.TIME_ZONE))
+        return midnight + timedelta(microseconds=microseconds)
+
+    def _account(self, restaurant_id: str, currency: str) -> AccountModel:
+        return self.accounts.setdefault((restaurant_id, currency), AccountModel())
+
+    def _saw_event(self, payload: dict) -> None:
+        account = self._account(payload["restaurant_id"], payload["currency"])
+        occurred_at = datetime.fromisoformat(payload["occurred_at"])
+        if account.last_event_at is None or occurred_at > account.last_event_at:
+            account.last_event_at = occurred_at
+        self.stored[payload["event_id"]] = payload
+
+    def _ingest_new(self, payload: dict) -> None:
+        outcome = event_ingest(payload=payload)
+        assert outcome.created and outcome.http_status == 201
+        self._saw_event(payload)
+
+    def _expect_rejected(self, payload: dict, error: type, status: int, code: str) -> None:
+        before = row_counts()
+        with pytest.raises(error) as raised:
+            event_ingest(payload=payload)
+        assert (raised.value.http_status, raised.value.code) == (status, code), raised.value.detail
+        assert row_counts() == before, "a rejected event wrote rows"
+
+    # --- charges and refunds -------------------------------------------------
+
+    @initialize(sales=st.lists(st.tuples(st.sampled_from(RESTAURANTS), st.sampled_from(CURRENCIES), AMOUNTS,
+                                         FEE_PERCENT, st.integers(-10 * DAY, -6 * DAY)), min_size=1, max_size=4))
+    def opening_sales(self, sales):
+        """Charges delivered late, most already matured: something for the first runs to pay."""
+        for restaurant_id, currency, amount, fee_percent, offset in sales:
+            self.charge(restaurant_id, currency, amount, fee_percent, offset)
+
+    @rule(restaurant_id=st.sampled_from(RESTAURANTS), currency=st.sampled_from(CURRENCIES), amount=AMOUNTS,
+          fee_percent=FEE_PERCENT, offset=OFFSETS)
+    def charge(self, restaurant_id, currency, amount, fee_percent, offset):
+        occurred_at = self._occurred_at(offset)
+        fee = amount * fee_percent // 100
+        payment_id = f"pay_{next(self.numbers):05d}"
+        self._ingest_new({
+            "event_id": self._event_id(), "event_type": "charge_succeeded", "occurred_at": iso(occurred_at),
+            "restaurant_id": restaurant_id, "currency": currency, "amount": amount, "fee": fee,
+            "metadata": {"payment_id": payment_id},
+        })
+        self.payment_ids.append(payment_id)
+        matures_at = occurred_at + timedelta(days=settings.MATURITY_WINDOW_DAYS)
+        self._account(restaurant_id, currency).movements.append(Movement(amount - fee, matures_at, True))
+
+    @rule(restaurant_id=st.sampled_from(RESTAURANTS), currency=st.sampled_from(CURRENCIES),
+          amount=st.integers(1, 15_000), fee_percent=FEE_PERCENT, offset=OFFSETS, payment=st.integers(0))
+    def refund(self, restaurant_id, currency, amount, fee_percent, offset, payment):
+        occurred_at = self._occurred_at(offset)
+        fee_returned = amount * fee_percent // 100
+        payment_id = self.payment_ids[payment % len(self.payment_ids)] if self.payment_ids else "pay_unknown"
+        self._ingest_new({
+            "event_id": self._event_id(), "event_type": "refund_succeeded", "occurred_at": iso(occurred_at),
+            "restaurant_id": restaurant_id, "currency": currency, "amount": amount, "fee": fee_returned,
+            "metadata": {"payment_id": payment_id},
+        })
+        # Refunds count at once: from when they occurred, or now if that is still ahead.
+        self._account(restaurant_id, currency).movements.append(
+            Movement(-(amount - fee_returned), min(occurred_at, self.now), True)
+        )
+
+    # --- resends ---------------------------------------------------------------
+
+    @precondition(lambda self: self.stored)
+    @rule(index=st.integers(0))
+    def resend_exact(self, index):
+        payload = list(self.stored.values())[index % len(self.stored)]
+        before = row_counts()
+        outcome = event_ingest(payload=dict(payload))
+        assert not outcome.created and outcome.http_status == 200
+        assert outcome.event.event_id == payload["event_id"]
+        assert row_counts() == before, "a replay wrote rows"
+
+    @precondition(lambda self: self.stored)
+    @rule(index=st.integers(0),
+          change=st.sampled_from(["amount", "occurred_at", "restaurant_id", "currency", "metadata", "event_type"]))
+    def resend_changed(self, index, change):
+        payload = dict(list(self.stored.values())[index % len(self.stored)])
+        if change == "amount":
+            payload["amount"] += 1
+        elif change == "occurred_at":
+            payload["occurred_at"] = iso(datetime.fromisoformat(payload["occurred_at"]) - timedelta(seconds=1))
+        elif change == "restaurant_id":
+            payload["restaurant_id"] = "res_other"
+        elif change == "currency":
+            payload["currency"] = "MXN"
+        elif change == "metadata":
+            payload["metadata"] = {**payload["metadata"], "note": "changed"}
+        else:
+            payload["event_type"] = {"charge_succeeded": "refund_succeeded", "refund_succeeded": "charge_succeeded",
+                                     "payout_paid": "payout_failed", "payout_failed": "payout_paid"}[
+                payload["event_type"]]
+        before = row_counts()
+        with pytest.raises(EventConflict) as raised:
+            event_ingest(payload=payload)
+        assert raised.value.http_status == 409
+        assert raised.value.extra["fields"] == [change]
+        assert row_counts() == before, "a conflicting resend wrote rows"
+
+    # --- payout runs, executed by the worker's task function -----------------
+
+    @rule(currency=st.sampled_from(CURRENCIES), days_back=st.sampled_from([0, 1, 2, 5, 9]),
+          min_amount=st.sampled_from([1, 500, 5_000, 40_000]))
+    def payout_run(self, currency, days_back, min_amount):
+        as_of = timezone.localdate() - timedelta(days=days_back)
+        cutoff = cutoff_of(as_of)
+        eligible = sorted(key for key in self.accounts if key[1] == currency)
+        expected = {}
+        for restaurant_id, _ in eligible:
+            if (restaurant_id, currency, as_of) in self.payout_keys:
+                continue
+            account = self.accounts[(restaurant_id, currency)]
+            amount = min(account.available(self.now), account.available_at_cutoff(cutoff, self.now))
+            if amount > 0 and amount >= min_amount:
+                expected[restaurant_id] = amount
+
+        run = payout_run_request(currency=currency, as_of=as_of, min_amount=min_amount, enqueue=False)
+        result = payout_run_task(str(run.pk))
+
+        assert result["status"] == "succeeded"
+        created = {p.restaurant_id: p for p in Payout.objects.filter(run_id=run.pk)}
+        assert {r: p.amount for r, p in created.items()} == expected
+        assert (result["created"], result["skipped"], result["total_amount"]) == (
+            len(expected), len(eligible) - len(expected), sum(expected.values()))
+        for restaurant_id, payout in created.items():
+            self.payouts[payout.pk] = PayoutModel(payout.pk, restaurant_id, currency, payout.amount, as_of)
+            self.payout_keys.add((restaurant_id, currency, as_of))
+            account = self.accounts[(restaurant_id, currency)]
+            account.movements.append(Movement(-payout.amount, self.now, False))
+            account.reserved += payout.amount
+        self.runs.append(str(run.pk))
+        SEEN[f"payout runs creating {min(len(expected), 2)}+ payouts"] += 1
+
+    @precondition(lambda self: self.runs)
+    @rule(index=st.integers(0))
+    def payout_run_redelivered(self, index):
+        """The queue delivers a finished run's task again: nothing happens."""
+        before = row_counts()
+        result = payout_run_task(self.runs[index % len(self.runs)])
+        assert result["status"] == "succeeded"
+        assert row_counts() == before
+
+    # --- payout events ---------------------------------------------------------
+
+    def _payout_payload(self, payout: PayoutModel, event_type: str, **overrides) -> dict:
+        metadata = {"payout_id": payout.payout_id}
+        if event_type == "payout_failed":
+            metadata["reason"] = "account_closed"
+        return {
+            "event_id": self._event_id(), "event_type": event_type, "occurred_at": iso(self.now),
+            "restaurant_id": payout.restaurant_id, "currency": payout.currency, "amount": payout.amount, "fee": 0,
+            "metadata": metadata, **overrides,
+        }
+
+    @precondition(lambda self: self.payouts)
+    @rule(index=st.integers(0), change=st.sampled_from(["paid", "failed", "mismatched"]),
+          mismatch=st.sampled_from(["amount", "restaurant_id", "currency"]))
+    def payout_event(self, index, change, mismatch):
+        """payout_paid / payout_failed for a payout: legal (201), illegal (422) or not matching it (422)."""
+        payout = list(self.payouts.values())[index % len(self.payouts)]
+        if change == "paid":
+            self._payout_paid(payout)
+        elif change == "failed":
+            self._payout_failed(payout)
+        else:
+            wrong = {"amount": payout.amount + 1, "restaurant_id": "res_other", "currency": "MXN"}[mismatch]
+            event_type = "payout_paid" if index % 2 else "payout_failed"
+            payload = self._payout_payload(payout, event_type, **{mismatch: wrong})
+            self._expect_rejected(payload, PayoutEventRejected, 422, "payout_mismatch")
+
+    def _payout_paid(self, payout: PayoutModel) -> None:
+        payload = self._payout_payload(payout, "payout_paid")
+        if payout.status != "created":
+            self._expect_rejected(payload, PayoutEventRejected, 422, "payout_transition_invalid")
+            SEEN[f"payout_paid refused for a {payout.status} payout"] += 1
+            return
+        self._ingest_new(payload)
+        SEEN["payouts paid"] += 1
+        payout.status = "paid"
+        self.accounts[(payout.restaurant_id, payout.currency)].reserved -= payout.amount
+
+    def _payout_failed(self, payout: PayoutModel) -> None:
+        payload = self._payout_payload(payout, "payout_failed")
+        if payout.status == "failed":
+            self._expect_rejected(payload, PayoutEventRejected, 422, "payout_transition_invalid")
+            SEEN["payout_failed refused for a failed payout"] += 1
+            return
+        self._ingest_new(payload)
+        SEEN[f"payouts failed from {payout.status}"] += 1
+        account = self.accounts[(payout.restaurant_id, payout.currency)]
+        if payout.status == "created":
+            account.reserved -= payout.amount
+        # From created (the reserve comes back) or paid (the bank returned it): owed again, at once.
+        account.movements.append(Movement(payout.amount, self.now, False))
+        payout.status = "failed"
+
+    @rule(event_type=st.sampled_from(["payout_paid", "payout_failed"]))
+    def payout_event_unknown(self, event_type):
+        ghost = PayoutModel("po_does_not_exist", "res_a", "PEN", 1000, START.date())
+        self._expect_rejected(self._payout_payload(ghost, event_type), PayoutEventRejected, 422, "payout_not_found")
+
+    # --- the clock -------------------------------------------------------------
+
+    def _move_to(self, moment: datetime) -> None:
+        self.now = moment
+        self.clock.move_to(moment)
+
+    @rule(seconds=st.sampled_from([1, 3600, DAY, 3 * DAY, 7 * DAY - 1, 7 * DAY]))
+    def clock_advance(self, seconds):
+        self._move_to(self.now + timedelta(seconds=seconds))
+
+    @precondition(lambda self: any(m.effective_at > self.now for a in self.accounts.values() for m in a.movements))
+    @rule(index=st.integers(0), delta=st.sampled_from([-1, 0, 1]))
+    def clock_to_maturity(self, index, delta):
+        """Land just before, exactly on, or just after a pending charge's maturity."""
+        ahead = sorted(
+            {m.effective_at for a in self.accounts.values() for m in a.movements if m.effective_at > self.now}
+        )
+        target = ahead[index % len(ahead)] + timedelta(microseconds=delta)
+        if target > self.now:
+            self._move_to(target)
+
+    # --- invariants ------------------------------------------------------------
+
+    @invariant()
+    def every_transaction_balances(self):
+        SEEN["steps (and initial checks)"] += 1
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT transaction_id FROM ledger_entry GROUP BY transaction_id, currency "
+                           "HAVING SUM(amount) <> 0")
+            assert cursor.fetchall() == []
+
+    @invariant()
+    def balances_match_the_model_and_money_is_conserved(self):
+        """Balances equal the model; available + pending + reserved + paid out = the net of the sales events.
+
+        The net is read from the stored events: gross − fee − refund + fee returned, per restaurant and currency.
+        """
+        net: dict[tuple[str, str], int] = {}
+        for row in Event.objects.filter(event_type__in=["charge_succeeded", "refund_succeeded"]).values(
+                "restaurant_id", "currency", "event_type").annotate(amount=Sum("amount"), fee=Sum("fee")):
+            sign = 1 if row["event_type"] == "charge_succeeded" else -1
+            key = (row["restaurant_id"], row["currency"])
+            net[key] = net.get(key, 0) + sign * (row["amount"] - row["fee"])
+        paid_out = {
+            (row["restaurant_id"], row["currency"]): row["total"]
+            for row in Payout.objects.filter(status="paid").values("restaurant_id", "currency")
+            .annotate(total=Sum("amount"))
+        }
+        assert set(RestaurantBalance.objects.values_list("restaurant_id", "currency")) == set(self.accounts)
+        for (restaurant_id, currency), account in self.accounts.items():
+            balance = balance_get(restaurant_id=restaurant_id, currency=currency)
+            expected = (account.available(self.now), account.pending(self.now), account.reserved, account.last_event_at)
+            assert (balance.available, balance.pending, balance.reserved, balance.last_event_at) == expected, (
+                restaurant_id, currency)
+            held = balance.available + balance.pending + balance.reserved + paid_out.get((restaurant_id, currency), 0)
+            assert held == net.get((restaurant_id, currency), 0), (restaurant_id, currency)
+
+    @invariant()
+    def payouts_match_the_model(self):
+        stored = {
+            p.pk: (p.restaurant_id, p.currency, p.amount, p.as_of, p.status) for p in Payout.objects.all()
+        }
+        assert stored == {
+            p.payout_id: (p.restaurant_id, p.currency, p.amount, p.as_of, p.status) for p in self.payouts.values()
+        }
+        assert Payout.objects.values("restaurant_id", "currency", "as_of").annotate(n=Count("pk")).filter(
+            n__gt=1).count() == 0
+
+    @invariant()
+    def ledger_check_is_clean(self):
+        report = ledger_check_run(store=False)
+        assert report.ok, [str(problem) for problem in report.problems]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ledger_state_machine():
+    SEEN.clear()
+    run_state_machine_as_test(
+        LedgerMachine,
+        settings=hypothesis_settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+    print(dict(SEEN))
