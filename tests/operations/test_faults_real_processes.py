@@ -20,7 +20,7 @@ from ledger.selectors import balance_get
 from processor.models import Event
 from processor.signature import signature_header
 from tests.conftest import SECRET
-from tests.payouts.helpers import charge
+from tests.helpers import charge
 from tests.processes import (
     DatabaseProxy,
     free_port,
@@ -67,7 +67,7 @@ def assert_problem_5xx(status: int, content_type: str, body: dict) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_terminated_mid_request_never_half_writes_and_the_resend_succeeds_once():
-    charge("res_fault", 10000, at="2025-12-20T15:00:00Z")
+    charge(restaurant_id="res_fault", amount=10000, at="2025-12-20T15:00:00Z")
     answers = []
     with processes() as start, lock_holder() as locks:
         port = free_port()

@@ -28,7 +28,7 @@ from processor.models import Event
 from processor.signature import signature_header
 from tests.conftest import SECRET
 from tests.factories import UserFactory
-from tests.payouts.helpers import charge
+from tests.helpers import charge
 from tests.processes import (
     free_port,
     gunicorn_command,
@@ -89,7 +89,7 @@ def net_of(event: dict) -> int:
 @pytest.mark.django_db(transaction=True)
 def test_two_servers_and_two_workers_record_every_event_once_and_pay_every_restaurant_once():
     for restaurant_id in RESTAURANTS:
-        charge(restaurant_id, SEED_AMOUNT, at="2025-12-20T15:00:00Z")
+        charge(restaurant_id=restaurant_id, amount=SEED_AMOUNT, at="2025-12-20T15:00:00Z")
     user = UserFactory(perms=["payouts.add_payoutrun", "payouts.view_payoutrun"])
     token = Token.objects.create(user=user).key
     plans = [client_events(client) for client in range(CLIENTS)]

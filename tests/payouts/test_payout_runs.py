@@ -94,8 +94,8 @@ def test_a_run_creating_payouts_side_by_side_pays_each_restaurant_once_with_exac
     settings.PAYOUT_RUN_CONCURRENCY = 4
     restaurants = [f"res_p{n:02d}" for n in range(23)]
     for n, restaurant_id in enumerate(restaurants):
-        charge(restaurant_id, 1000 * (n + 1), fee=10 * (n + 1), at="2025-12-01T15:00:00Z")
-    charge("res_small", 50, at="2025-12-01T15:00:00Z")
+        charge(restaurant_id=restaurant_id, amount=1000 * (n + 1), fee=10 * (n + 1), at="2025-12-01T15:00:00Z")
+    charge(restaurant_id="res_small", amount=50, at="2025-12-01T15:00:00Z")
 
     finished = payout_run_execute(run_id=_request(min_amount=100).pk)
 

@@ -22,6 +22,7 @@ from django_q.scheduler import scheduler
 from payouts.models import Payout, PayoutRun, PayoutRunStatus
 from payouts.schedules import RESUME_STALE_SCHEDULE, RESUME_STALE_TASK, payout_schedules_ensure
 from payouts.services import payout_run_request
+from tests.helpers import charge
 from tests.processes import (
     backend_alive,
     ledger_check_output,
@@ -34,8 +35,6 @@ from tests.processes import (
     wait_for,
 )
 
-from .helpers import charge
-
 AS_OF = "2026-01-10"
 # What each restaurant is owed: a charge of amount + 500 with a fee of 500, matured long before AS_OF.
 OWED = {"res_rec_a": 10000, "res_rec_b": 20000, "res_rec_c": 30000, "res_rec_d": 40000, "res_rec_e": 50000}
@@ -44,7 +43,7 @@ STOPPED_AT = "res_rec_c"
 
 def history():
     for restaurant_id, amount in OWED.items():
-        charge(restaurant_id, amount + 500, fee=500, at="2025-12-20T15:00:00Z")
+        charge(restaurant_id=restaurant_id, amount=amount + 500, fee=500, at="2025-12-20T15:00:00Z")
 
 
 def request_run() -> PayoutRun:
