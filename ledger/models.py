@@ -158,7 +158,9 @@ class Entry(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["account", "effective_at"], name="entry_account_effective_idx"),
+            # Carries the amount, so pending (the sum of an account's entries not yet effective) is read
+            # from the index alone.
+            models.Index(fields=["account", "effective_at"], include=["amount"], name="entry_account_effective_amt"),
             models.Index(fields=["account", "-id"], name="entry_account_recent_idx"),
         ]
 
