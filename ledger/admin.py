@@ -18,7 +18,12 @@ from mesa247.admin_display import (
     money_display,
 )
 
-from .admin_selectors import accounts_with_balances, restaurant_balances_annotated, transactions_with_totals
+from .admin_selectors import (
+    accounts_with_balances,
+    currencies_in_use,
+    restaurant_balances_annotated,
+    transactions_with_totals,
+)
 from .models import Account, AccountKind, Entry, LedgerCheckResult, Restaurant, RestaurantBalance, Transaction
 
 SHORT_ACCOUNT_KIND = {
@@ -55,6 +60,21 @@ def restaurant_links(restaurant_id: str, currency: str | None = None):
         changelist_link(PAYOUT, "payouts", restaurant__id__exact=restaurant_id, **currency_filter),
         changelist_link(EVENT, "events", restaurant_id=restaurant_id, **currency_filter),
     )
+
+
+class CurrencyFilter(admin.SimpleListFilter):
+    """Filter by currency, offering the currencies of the ledger's accounts: Django's default for a plain
+    column would read its distinct values from the whole table (millions of entries or events)."""
+
+    title = "currency"
+    parameter_name = "currency"
+
+    def lookups(self, request, model_admin):
+        return [(code, code) for code in currencies_in_use()]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(currency=value) if value else queryset
 
 
 @admin.register(Restaurant)
@@ -105,7 +125,7 @@ class RestaurantBalanceAdmin(ReadOnlyModelAdmin):
         "why",
     ]
     list_display_links = ["restaurant_id"]
-    list_filter = ["currency"]
+    list_filter = [CurrencyFilter]
     search_fields = ["^restaurant__id"]
     search_help_text = "Restaurant id, or its beginning."
     list_per_page = 100
@@ -139,7 +159,7 @@ class RestaurantBalanceAdmin(ReadOnlyModelAdmin):
 @admin.register(Account)
 class AccountAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "kind", "restaurant_id", "currency", "balance_display", "entries_link"]
-    list_filter = ["kind", "currency"]
+    list_filter = ["kind", CurrencyFilter]
     search_fields = ["^restaurant__id"]
     search_help_text = "Restaurant id, or its beginning."
     readonly_fields = ["kind", "restaurant_id", "currency", "balance_display", "created_at", "entries_link"]
@@ -194,9 +214,10 @@ def cause_link(transaction: Transaction):
 @admin.register(Transaction)
 class TransactionAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "posted_at", "kind", "restaurant_id", "currency", "total_display", "cause"]
-    list_filter = ["kind", "currency", "posted_at"]
+    list_filter = ["kind", CurrencyFilter, "posted_at"]
     list_select_related = ["event"]
-    exact_search_fields = ("restaurant_id", "event__event_id", "payout_id", "memo")
+    # (A transaction's memo is its event id or payout id: searching those covers it.)
+    exact_search_fields = ("restaurant_id", "event__event_id", "payout_id")
     search_help_text = "Exact restaurant id, event id or payout id."
     show_full_result_count = False
     readonly_fields = ["kind", "restaurant_id", "currency", "total_display", "cause", "posted_at", "memo"]
@@ -228,7 +249,7 @@ class EntryAdmin(ReadOnlyModelAdmin):
         "cause",
         "settled_by",
     ]
-    list_filter = ["entry_type", "currency", "account__kind", "effective_at"]
+    list_filter = ["entry_type", CurrencyFilter, "account__kind", "effective_at"]
     list_select_related = ["account", "transaction", "transaction__event", "settlement"]
     extra_lookups = STATEMENT_LOOKUPS + ("account__id__exact", "settlement__payout__id__exact")
     exact_search_fields = ("account__restaurant_id", "transaction__event__event_id", "settlement__payout_id")

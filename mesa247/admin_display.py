@@ -10,9 +10,13 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import flatten_fieldsets, quote
 from django.core.exceptions import BadRequest
+from django.core.paginator import Paginator
+from django.db import connections
 from django.db.models import Q
+from django.db.models.constants import LOOKUP_SEP
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 # Minor-unit digits for currencies that do not use two; everything else has two.
@@ -80,6 +84,79 @@ def changelist_link(model, text, **filters):
     return format_html('<a href="{}">{}</a>', admin_changelist_url(model, **filters), text)
 
 
+class LargeTablePaginator(Paginator):
+    """A changelist paginator that never counts a large table in full.
+
+    Up to EXACT_COUNT_LIMIT rows the count is exact (one `COUNT(*)` over a
+    `LIMIT`ed subquery, so it reads at most that many rows). Beyond it:
+    unfiltered, the total is PostgreSQL's estimate of the table's rows
+    (`pg_class.reltuples`, kept by autovacuum), shown as "about N"; filtered,
+    on a table too large to count (LARGE_TABLE_ROWS), the pages stop at
+    the limit, shown as "more than N" — narrow the filters, or sort the other way.
+    Smaller tables are counted exactly whatever the filter.
+
+    Pages past the middle are read from the other end, with the ordering
+    reversed, so the last page costs what the first does instead of an
+    OFFSET over the whole table. With an estimated total, the page numbers
+    past the middle are counted from the end: the last page shows the oldest
+    rows, and a page near the middle may repeat or skip a few rows, as many
+    as the estimate is off.
+    """
+
+    EXACT_COUNT_LIMIT = 10_000
+    LARGE_TABLE_ROWS = 100_000
+    EXACT, ESTIMATE, AT_LEAST = "exact", "estimate", "at_least"
+
+    count_kind = EXACT
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        counted = queryset.order_by()[: self.EXACT_COUNT_LIMIT + 1].count()
+        if counted <= self.EXACT_COUNT_LIMIT:
+            return counted
+        table_rows = self._table_rows()
+        if table_rows < self.LARGE_TABLE_ROWS:
+            return queryset.count()
+        if not queryset.query.where and not queryset.query.distinct:
+            self.count_kind = self.ESTIMATE
+            return max(table_rows, counted)
+        self.count_kind = self.AT_LEAST
+        return self.EXACT_COUNT_LIMIT
+
+    def _table_rows(self) -> int:
+        """PostgreSQL's estimate of the rows of the queryset's table; -1 if it never analyzed it."""
+        queryset = self.object_list
+        with connections[queryset.db].cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [queryset.model._meta.db_table]
+            )
+            row = cursor.fetchone()
+        return row[0] if row and row[0] is not None else -1
+
+    @property
+    def is_estimate(self) -> bool:
+        return self.count_kind == self.ESTIMATE
+
+    @property
+    def is_lower_bound(self) -> bool:
+        return self.count_kind == self.AT_LEAST
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        ordered = getattr(self.object_list, "ordered", False)
+        if self.count_kind == self.AT_LEAST or not ordered or bottom <= self.count // 2:
+            return super().page(number)
+        top = min(bottom + self.per_page, self.count)
+        if top + self.orphans >= self.count:
+            top = self.count
+        start, stop = max(self.count - top, 0), max(self.count - bottom, 0)
+        rows = list(self.object_list.reverse()[start:stop]) if stop > start else []
+        rows.reverse()
+        return self._get_page(rows, number, self)
+
+
 class ReadOnlyAdminMixin:
     """View-only for everyone, superusers included: no add, change or delete control anywhere."""
 
@@ -101,6 +178,9 @@ class ReadOnlyModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Identifier columns searched by exact match, so PostgreSQL uses their
     # indexes instead of scanning the table with UPPER(…) LIKE.
     exact_search_fields: tuple[str, ...] = ()
+    # No page counts a large table in full (see LargeTablePaginator).
+    paginator = LargeTablePaginator
+    show_full_result_count = False
 
     def get_readonly_fields(self, request, obj=None):
         # Every field on the page is read-only; with fieldsets, they are the list.
@@ -138,10 +218,17 @@ class ReadOnlyModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        condition = Q()
-        for field in self.exact_search_fields:
-            condition |= Q(**{field: term})
-        return queryset.filter(condition), False
+        if all(LOOKUP_SEP not in field for field in self.exact_search_fields):
+            condition = Q()
+            for field in self.exact_search_fields:
+                condition |= Q(**{field: term})
+            return queryset.filter(condition), False
+        # An OR across joined tables makes PostgreSQL scan the table: find each field's matches through its
+        # own index instead, and keep the rows any of them found.
+        model = queryset.model
+        matches = [model._base_manager.filter(**{field: term}).order_by().values("pk") for field in
+                   self.exact_search_fields]
+        return queryset.filter(pk__in=matches[0].union(*matches[1:])), False
 
 
 class ReadOnlyTabularInline(ReadOnlyAdminMixin, admin.TabularInline):

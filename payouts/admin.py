@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from ledger.admin import CurrencyFilter
 from ledger.admin import RestaurantBalanceAdmin as LedgerRestaurantBalanceAdmin
 from ledger.models import Entry, RestaurantBalance, Transaction
 from mesa247.admin_display import (
@@ -89,7 +90,7 @@ class PayoutAdmin(ReadOnlyModelAdmin):
         "failed_at",
         "run_link",
     ]
-    list_filter = ["status", "currency", "as_of"]
+    list_filter = ["status", CurrencyFilter, "as_of"]
     date_hierarchy = "as_of"
     exact_search_fields = ("restaurant_id", "id")
     search_help_text = "Exact restaurant id or payout id."
@@ -234,7 +235,7 @@ class PayoutRunAdmin(ReadOnlyModelAdmin):
         "requested_at",
         "error_summary",
     ]
-    list_filter = ["status", "currency", "as_of"]
+    list_filter = ["status", CurrencyFilter, "as_of"]
     list_select_related = ["requested_by"]
     readonly_fields = [
         "id",

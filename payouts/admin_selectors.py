@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, QuerySet, Sum
 
-from ledger.admin_selectors import currency_totals, restaurant_negative_count
+from ledger.admin_selectors import currency_totals
 from ledger.integrity import ledger_check_last
 from ledger.models import Transaction
 
@@ -60,7 +60,6 @@ def dashboard_get(*, now: datetime) -> Dashboard:
     """Per currency what we owe restaurants and what we paid lately; the latest runs; the last ledger check."""
     totals = currency_totals(now=now)
     paid = payouts_paid_since(since=now - timedelta(days=PAID_WINDOW_DAYS))
-    owing = restaurant_negative_count(now=now)
     codes = list(settings.SUPPORTED_CURRENCIES) + sorted(
         (set(totals) | set(paid)) - set(settings.SUPPORTED_CURRENCIES)
     )
@@ -76,7 +75,7 @@ def dashboard_get(*, now: datetime) -> Dashboard:
                 reserved=figures.get("reserved", 0),
                 paid_recently=paid_amount,
                 paid_recently_count=paid_count,
-                restaurants_owing=owing.get(code, 0),
+                restaurants_owing=figures.get("restaurants_owing", 0),
             )
         )
     return Dashboard(

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 
+from ledger.admin import CurrencyFilter
 from ledger.models import Transaction
 from mesa247.admin_display import ReadOnlyModelAdmin, change_link, money_display
 from payouts.models import Payout
@@ -28,7 +29,7 @@ class EventAdmin(ReadOnlyModelAdmin):
         "received_at",
         "ledger_link",
     ]
-    list_filter = ["event_type", "currency", "occurred_at"]
+    list_filter = ["event_type", CurrencyFilter, "occurred_at"]
     # The payout page links to "the events this payout settled".
     extra_lookups = ("ledger_transaction__entries__settlement__payout__id__exact",)
     exact_search_fields = ("event_id", "restaurant_id", "payment_id", "payout_ref")
