@@ -29,6 +29,11 @@ os.environ.update(
         "SECURE_COOKIES": "false",
         "SECURE_HSTS_SECONDS": "",
         "SECURE_PROXY_SSL_HEADER": "",
+        "METRICS_TOKEN": "",
+        "SENTRY_DSN": "",
+        "PAYOUT_SCHEDULE_TIME": "06:00",
+        "PAYOUT_SCHEDULE_MIN_AMOUNT": "5000",
+        "LEDGER_CHECK_SCHEDULE_TIME": "02:00",
     }
 )
 
