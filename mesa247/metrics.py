@@ -41,9 +41,13 @@ def process_identifier(pid: int | None = None) -> str:
     return f"{HOST}-{os.getpid() if pid is None else pid}"
 
 
+# Before any metric is built: values of this process go to files named after host and pid; or, with
+# the variable unset or empty (an exported `.env`), stay in memory (prometheus_client alone would
+# take an empty value for the current directory).
 if MULTIPROCESS_DIRECTORY:
-    # Before any metric is built: values of this process go to files named after host and pid.
     values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
+else:
+    values.ValueClass = values.MutexValue
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
