@@ -36,9 +36,17 @@ MULTIPROCESS_DIRECTORY = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 HOST = socket.gethostname().replace("_", "-")
 
 
+_current = [0, ""]  # this process's pid and identifier, built once per process (prometheus_client asks often)
+
+
 def process_identifier(pid: int | None = None) -> str:
     """The name of a process's files in the multiprocess directory (gunicorn's child_exit uses it too)."""
-    return f"{HOST}-{os.getpid() if pid is None else pid}"
+    if pid is not None:
+        return f"{HOST}-{pid}"
+    current = os.getpid()
+    if _current[0] != current:  # first call, or a forked child
+        _current[:] = [current, f"{HOST}-{current}"]
+    return _current[1]
 
 
 # Before any metric is built: values of this process go to files named after host and pid; or, with
@@ -111,7 +119,8 @@ _event_children = {
 
 def event_counted(event_type, outcome: str) -> None:
     """One event ingested with `outcome` (created, replay, conflict or rejected)."""
-    children = _event_children.get(event_type) or _event_children[INVALID_EVENT_TYPE]
+    # Any JSON value may arrive as a rejected payload's type (an object is not even hashable).
+    children = (isinstance(event_type, str) and _event_children.get(event_type)) or _event_children[INVALID_EVENT_TYPE]
     children[outcome].inc()
 
 

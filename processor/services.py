@@ -99,6 +99,7 @@ def event_ingest(*, payload) -> IngestOutcome:
 
 
 def _payload_event_type(payload):
+    """A rejected payload's event_type, whatever JSON value it is (the metrics helper checks it)."""
     return payload.get("event_type") if isinstance(payload, dict) else None
 
 

@@ -99,10 +99,12 @@ def test_event_counters_move_with_the_events_sent(client, client_anon, event_pay
 @pytest.mark.django_db
 def test_an_event_of_unknown_type_is_counted_as_invalid_not_as_a_new_label(client, client_anon, event_payload):
     before = scrape(client)
-    assert post_event(client_anon, {**event_payload(), "event_type": "made_up_type"}).status_code == 400
+    for event_type in ("made_up_type", {"an": "object"}, ["a", "list"], None, 7):
+        assert post_event(client_anon, {**event_payload(), "event_type": event_type}).status_code == 400
+    assert post_event(client_anon, ["not", "an", "object"]).status_code == 400
     after = scrape(client)
     labels = {"event_type": "invalid", "outcome": "rejected"}
-    assert value(after, "mesa247_events_total", **labels) - value(before, "mesa247_events_total", **labels) == 1
+    assert value(after, "mesa247_events_total", **labels) - value(before, "mesa247_events_total", **labels) == 6
     assert not [key for key in after if ("event_type", "made_up_type") in key[1]]
 
 
