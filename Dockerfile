@@ -20,7 +20,9 @@ COPY . .
 RUN SECRET_KEY=collectstatic-only DEBUG=false ALLOWED_HOSTS=localhost PROCESSOR_WEBHOOK_SECRETS=build-only \
     python manage.py collectstatic --no-input --verbosity 0
 
-RUN useradd --system --uid 1000 --home-dir /app mesa && chown -R mesa /app
+# /var/lib/mesa247/metrics: PROMETHEUS_MULTIPROC_DIR in docker-compose.yml (a fresh named volume takes this owner).
+RUN useradd --system --uid 1000 --home-dir /app mesa && chown -R mesa /app \
+    && mkdir -p /var/lib/mesa247/metrics && chown mesa /var/lib/mesa247/metrics
 USER mesa
 
 EXPOSE 8000

@@ -1,5 +1,8 @@
 """gunicorn settings for the web service; gunicorn reads this file from the working directory by itself.
 
+With PROMETHEUS_MULTIPROC_DIR set (see docs/operations.md#metrics), `child_exit` tells
+prometheus_client that a worker is gone; its counters stay counted.
+
 Environment: GUNICORN_BIND (or PORT, default 8000; address 0.0.0.0), WEB_CONCURRENCY (worker
 processes), GUNICORN_WORKER_CLASS (default sync) and GUNICORN_THREADS (threads per worker;
 more than 1 with the sync class makes gunicorn use gthread). `make bench` measures the defaults.
@@ -26,3 +29,10 @@ accesslog = None
 # gunicorn ≥ 24 opens a control socket ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl) for `gunicornc`.
 # Nothing here uses it, and two servers on one machine would share that default path.
 control_socket_disable = True
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from mesa247.metrics import process_dead
+
+        process_dead(worker.pid)

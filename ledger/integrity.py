@@ -8,6 +8,7 @@ the size of the ledger, and Python only formats problems.
 
 """
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,8 @@ from django.db import connection
 from django.utils import timezone
 
 from .models import LedgerCheckResult
+
+logger = logging.getLogger("mesa247.ledger")
 
 
 @dataclass(frozen=True)
@@ -320,6 +323,13 @@ def ledger_check_run(*, store: bool = True) -> LedgerCheckReport:
             counts=report.counts,
             duration_ms=report.duration_ms,
         )
+    if report.ok:
+        logger.info("ledger check passed", extra={"summary": report.summary, "duration_ms": report.duration_ms})
+    else:
+        # ERROR: alerting picks it up (and Sentry, when SENTRY_DSN is set).
+        logger.error("ledger check found problems", extra={
+            "summary": report.summary, "problems": [str(problem) for problem in report.problems[:20]],
+        })
     return report
 
 

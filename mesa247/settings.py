@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it times everything below it (the views and every other middleware).
+    "mesa247.metrics.RequestLatencyMiddleware",
     "mesa247.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -236,6 +238,26 @@ SPECTACULAR_SETTINGS = {
 # their commits share the disk's flushes, which bound a one-at-a-time run.
 PAYOUT_RUN_CONCURRENCY = env_int("PAYOUT_RUN_CONCURRENCY", 4)
 
+# Scheduled work (payouts/schedules.py; created by migration, kept in step by `manage.py payout_schedules`):
+# a payout run per supported currency every day at PAYOUT_SCHEDULE_TIME (local, TIME_ZONE) for
+# yesterday's as_of, and the ledger check every night at LEDGER_CHECK_SCHEDULE_TIME.
+
+
+def env_local_time(name: str, default: str) -> str:
+    raw = os.environ.get(name, "").strip() or default
+    hours, sep, minutes = raw.partition(":")
+    if not (sep and hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60
+            and len(minutes) == 2):
+        raise ImproperlyConfigured(f"{name} must be a local time HH:MM (24-hour), got {raw!r}")
+    return f"{int(hours):02d}:{minutes}"
+
+
+PAYOUT_SCHEDULE_TIME = env_local_time("PAYOUT_SCHEDULE_TIME", "06:00")
+PAYOUT_SCHEDULE_MIN_AMOUNT = env_int("PAYOUT_SCHEDULE_MIN_AMOUNT", 5000)
+if PAYOUT_SCHEDULE_MIN_AMOUNT < 1:
+    raise ImproperlyConfigured(f"PAYOUT_SCHEDULE_MIN_AMOUNT must be at least 1, got {PAYOUT_SCHEDULE_MIN_AMOUNT}.")
+LEDGER_CHECK_SCHEDULE_TIME = env_local_time("LEDGER_CHECK_SCHEDULE_TIME", "02:00")
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_TIMEOUT = env_int("Q_TIMEOUT", 600)
 Q_RETRY = env_int("Q_RETRY", 1200)
@@ -305,7 +327,8 @@ CSRF_COOKIE_SECURE = SECURE_COOKIES
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # Probes call the container directly over plain HTTP (docker-compose's healthcheck, a load balancer).
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# So does Prometheus scraping /metrics inside the deployment's network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
@@ -328,3 +351,21 @@ def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
 SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
 
 LOGIN_URL = "/admin/login/"
+
+# --- Operators: metrics and error reporting -------------------------------
+# GET /metrics (mesa247/monitoring.py) needs `Authorization: Bearer <METRICS_TOKEN>`; without a
+# token it answers 404 unless DEBUG is on. Under gunicorn, PROMETHEUS_MULTIPROC_DIR (read by
+# prometheus_client itself) makes the figures of every worker process add up.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+
+# Errors (unhandled exceptions, ERROR logs) go to Sentry only when SENTRY_DSN is set.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "").strip()
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "").strip() or None,
+        send_default_pii=False,  # no user names, cookies or request bodies
+        traces_sample_rate=0.0,  # errors only
+    )

@@ -29,6 +29,12 @@ os.environ.update(
         "SECURE_COOKIES": "false",
         "SECURE_HSTS_SECONDS": "",
         "SECURE_PROXY_SSL_HEADER": "",
+        # The metrics drill under gunicorn passes a token to its server through TEST_METRICS_TOKEN.
+        "METRICS_TOKEN": os.environ.get("TEST_METRICS_TOKEN", ""),
+        "SENTRY_DSN": "",
+        "PAYOUT_SCHEDULE_TIME": "06:00",
+        "PAYOUT_SCHEDULE_MIN_AMOUNT": "5000",
+        "LEDGER_CHECK_SCHEDULE_TIME": "02:00",
     }
 )
 

@@ -12,6 +12,8 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django_q.admin import ScheduleAdmin as QScheduleAdmin
+from django_q.models import Schedule
 
 from ledger.admin import CurrencyFilter
 from ledger.admin import RestaurantBalanceAdmin as LedgerRestaurantBalanceAdmin
@@ -31,6 +33,7 @@ from mesa247.errors import ApplicationError
 from .admin_selectors import payout_postings, payout_settled_events, payouts_open
 from .admin_views import EXPORT_PERMISSION, RUN_PAYOUTS_PERMISSION, PayoutRunRequestForm, payouts_csv_response
 from .models import Payout, PayoutItem, PayoutRun, PayoutRunStatus
+from .schedules import schedules_pause, schedules_resume
 from .services import payout_run_request
 
 SETTLED_EVENTS_SHOWN = 50
@@ -326,3 +329,49 @@ class PayoutRunAdmin(ReadOnlyModelAdmin):
         return format_html(
             '<a href="{}">payouts of this run</a>', admin_changelist_url(Payout, run__id__exact=str(obj.pk))
         )
+
+
+class ScheduleAdmin(QScheduleAdmin):
+    """django-q2's schedules, where finance managers pause and resume them.
+
+    Staff with `django_q.change_schedule` (the "Finance manager" group) may
+    change only *Repeats* (0 = paused, -1 = for ever) and *Next run*, or use
+    the pause/resume actions; what a schedule runs (function, arguments,
+    cluster) and adding or deleting schedules are for superusers, since a
+    schedule's function is code that the worker executes.
+    """
+
+    EDITABLE_BY_STAFF = ("repeats", "next_run")
+    list_display = ("name", "state", "func", "args", "schedule_type", "next_run", "get_last_run", "get_success")
+    list_display_links = ("name",)
+    actions = ["pause", "resume"]
+
+    @admin.display(description="state")
+    def state(self, obj):
+        return "paused" if obj.repeats == 0 else "active"
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_readonly_fields(request, obj)
+        return [field.name for field in Schedule._meta.fields if field.name not in self.EDITABLE_BY_STAFF]
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    @admin.action(description="Pause the selected schedules", permissions=["change"])
+    def pause(self, request, queryset):
+        count = schedules_pause(schedules=queryset)
+        self.message_user(request, f"{count} schedule(s) paused.", messages.SUCCESS)
+
+    @admin.action(description="Resume the selected schedules", permissions=["change"])
+    def resume(self, request, queryset):
+        count = schedules_resume(schedules=queryset)
+        self.message_user(request, f"{count} schedule(s) resumed; daily ones run at their next time.",
+                          messages.SUCCESS)
+
+
+admin.site.unregister(Schedule)
+admin.site.register(Schedule, ScheduleAdmin)

@@ -1,32 +1,120 @@
-"""The django-q2 schedules the payouts app needs, created idempotently by migration 0005.
+"""The django-q2 schedules of the back office, created idempotently (migrations 0005 and 0006, and
+`manage.py payout_schedules`, which brings them in step with the settings).
 
-One schedule: every minute, `payouts.tasks.payout_runs_resume_stale_task`
-queues again the payout runs left `running` by a worker that is gone (see
-`payouts.services.payout_runs_resume_stale`). The sweep is one indexed query
-when nothing is stale. Any `qcluster` runs it (its scheduler wakes about every
-30 s); with several workers a second run of the sweep finds nothing to do.
+- "payouts: resume stale runs", every minute: `payouts.tasks.payout_runs_resume_stale_task`
+  queues again the payout runs left `running` by a worker that is gone (see
+  `payouts.services.payout_runs_resume_stale`). The sweep is one indexed query
+  when nothing is stale. Any `qcluster` runs it (its scheduler wakes about every
+  30 s); with several workers a second run of the sweep finds nothing to do.
+- "payouts: daily run <CURRENCY>", one per supported currency, every day at
+  `PAYOUT_SCHEDULE_TIME` (local, `TIME_ZONE`): `payouts.tasks.payout_run_scheduled_task`
+  requests the run for yesterday's `as_of` with `PAYOUT_SCHEDULE_MIN_AMOUNT`.
+- "ledger: nightly check", every day at `LEDGER_CHECK_SCHEDULE_TIME`:
+  `payouts.tasks.ledger_check_task` runs and stores `ledger_check`.
+
+Daily schedules use django-q2's DAILY type, whose next run keeps its local time
+across daylight-saving changes. A schedule is paused by setting its *Repeats*
+to 0 in the admin (django-q2's scheduler skips such schedules) and resumed with
+-1; nothing here ever changes the repeats of an existing schedule, so a pause
+survives `migrate` and `payout_schedules`. With `catch_up` off, a scheduler
+that was down (or a resumed schedule) runs a missed schedule once, not once per
+missed day, and the run it requests pays everything due by yesterday.
 """
 
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.utils import timezone
 
 RESUME_STALE_SCHEDULE = "payouts: resume stale runs"
 RESUME_STALE_TASK = "payouts.tasks.payout_runs_resume_stale_task"
 RESUME_STALE_EVERY_MINUTES = 1
 
+DAILY_RUN_SCHEDULE_PREFIX = "payouts: daily run "
+DAILY_RUN_TASK = "payouts.tasks.payout_run_scheduled_task"
+LEDGER_CHECK_SCHEDULE = "ledger: nightly check"
+LEDGER_CHECK_TASK = "payouts.tasks.ledger_check_task"
+DAILY = "D"  # django_q.models.Schedule.DAILY (a migration's historical model has no constants)
 
-def payout_schedules_ensure(*, schedule_model=None):
-    """Create the schedule, or put back its task and interval; safe to call any number of times.
+
+def daily_run_schedule_name(currency: str) -> str:
+    return f"{DAILY_RUN_SCHEDULE_PREFIX}{currency}"
+
+
+def next_local_time(at: str, *, now: datetime | None = None) -> datetime:
+    """The next moment (after `now`) whose local time in TIME_ZONE is `at` ("HH:MM")."""
+    zone = ZoneInfo(settings.TIME_ZONE)
+    local_now = (now or timezone.now()).astimezone(zone)
+    hours, minutes = (int(part) for part in at.split(":"))
+    candidate = datetime.combine(local_now.date(), time(hours, minutes), tzinfo=zone)
+    if candidate <= local_now:
+        candidate = datetime.combine(local_now.date() + timedelta(days=1), time(hours, minutes), tzinfo=zone)
+    return candidate
+
+
+def payout_schedules_ensure(*, schedule_model=None, now: datetime | None = None) -> dict[str, list[str]]:
+    """Create every schedule, or put back its task and timing; safe to call any number of times.
 
     `schedule_model` is the migration's historical `django_q.Schedule`; the
-    real model otherwise. The next run time of an existing schedule is kept.
+    real model otherwise. An existing schedule keeps its repeats (paused or
+    not) and its next run, unless its local time differs from the configured
+    one. Daily runs of currencies no longer supported are deleted.
     """
     if schedule_model is None:
         from django_q.models import Schedule as schedule_model
-    schedule, _ = schedule_model.objects.update_or_create(
-        name=RESUME_STALE_SCHEDULE,
-        defaults={"func": RESUME_STALE_TASK, "schedule_type": "I", "minutes": RESUME_STALE_EVERY_MINUTES,
-                  "repeats": -1, "args": None, "kwargs": None},
-        create_defaults={"func": RESUME_STALE_TASK, "schedule_type": "I", "minutes": RESUME_STALE_EVERY_MINUTES,
-                         "repeats": -1, "next_run": timezone.now()},
-    )
-    return schedule
+    now = now or timezone.now()
+    outcome = {"created": [], "updated": [], "deleted": []}
+
+    def ensure(name: str, func: str, *, at: str | None = None, args: str | None = None) -> None:
+        timing = {"schedule_type": DAILY} if at else {"schedule_type": "I", "minutes": RESUME_STALE_EVERY_MINUTES}
+        schedule = schedule_model.objects.filter(name=name).first()
+        if schedule is None:
+            schedule_model.objects.create(name=name, func=func, args=args, kwargs=None, repeats=-1,
+                                          next_run=next_local_time(at, now=now) if at else now, **timing)
+            outcome["created"].append(name)
+            return
+        wanted = {"func": func, "args": args, "kwargs": None, **timing}
+        if at and (schedule.next_run is None or _local_hhmm(schedule.next_run) != at):
+            wanted["next_run"] = next_local_time(at, now=now)
+        changed = {field: value for field, value in wanted.items() if getattr(schedule, field) != value}
+        if changed:
+            schedule_model.objects.filter(pk=schedule.pk).update(**changed)
+            outcome["updated"].append(name)
+
+    ensure(RESUME_STALE_SCHEDULE, RESUME_STALE_TASK)
+    for currency in settings.SUPPORTED_CURRENCIES:
+        ensure(daily_run_schedule_name(currency), DAILY_RUN_TASK, at=settings.PAYOUT_SCHEDULE_TIME,
+               args=repr(currency))
+    ensure(LEDGER_CHECK_SCHEDULE, LEDGER_CHECK_TASK, at=settings.LEDGER_CHECK_SCHEDULE_TIME)
+
+    supported = {daily_run_schedule_name(currency) for currency in settings.SUPPORTED_CURRENCIES}
+    for schedule in schedule_model.objects.filter(name__startswith=DAILY_RUN_SCHEDULE_PREFIX).exclude(
+        name__in=supported
+    ):
+        schedule.delete()
+        outcome["deleted"].append(schedule.name)
+    return outcome
+
+
+def _local_hhmm(moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%H:%M")
+
+
+def schedules_pause(*, schedules) -> int:
+    """Pause: django-q2's scheduler skips a schedule whose repeats is 0. The number paused."""
+    return schedules.exclude(repeats=0).update(repeats=0)
+
+
+def schedules_resume(*, schedules, now: datetime | None = None) -> int:
+    """Resume (repeats -1, for ever). A daily schedule whose time passed while it was paused runs at its
+    next time of day, not at once; a missed payout day is paid by the next run anyway. The number resumed."""
+    now = now or timezone.now()
+    resumed = 0
+    for schedule in schedules.filter(repeats__gte=0):
+        schedule.repeats = -1
+        if schedule.schedule_type == DAILY and schedule.next_run is not None and schedule.next_run <= now:
+            schedule.next_run = next_local_time(_local_hhmm(schedule.next_run), now=now)
+        schedule.save(update_fields=["repeats", "next_run"])
+        resumed += 1
+    return resumed

@@ -2,10 +2,11 @@
 
 import logging
 
+from ledger.integrity import ledger_check_run
 from mesa247.observability import log_context
 
 from .exceptions import PayoutRunNotFound
-from .services import payout_run_execute, payout_runs_resume_stale
+from .services import payout_run_execute, payout_run_request_scheduled, payout_runs_resume_stale
 
 logger = logging.getLogger("mesa247.payouts")
 
@@ -27,6 +28,19 @@ def payout_runs_resume_stale_task() -> dict:
     if outcome["resumed"] or outcome["abandoned"]:
         logger.warning("stale payout runs handled", extra=outcome)
     return outcome
+
+
+def payout_run_scheduled_task(currency: str) -> dict:
+    """The daily schedule "payouts: daily run <CURRENCY>": request the run for yesterday, unless one exists."""
+    run = payout_run_request_scheduled(currency=currency)
+    return {"currency": currency, "run_id": str(run.pk) if run else None,
+            "as_of": run.as_of.isoformat() if run else None}
+
+
+def ledger_check_task() -> dict:
+    """The nightly schedule "ledger: nightly check": run and store `ledger_check` (a failure logs at ERROR)."""
+    report = ledger_check_run(store=True)
+    return {"ok": report.ok, "summary": report.summary}
 
 
 def payout_run_task_finished(task) -> None:

@@ -20,6 +20,7 @@ from ledger.services import (
     transactions_post,
 )
 from mesa247.errors import ApplicationError, InvalidInput, validation_errors
+from mesa247.metrics import event_counted
 from mesa247.observability import log_context
 from payouts.services import payout_mark_failed, payout_mark_paid
 
@@ -84,7 +85,25 @@ def payload_event_id(payload) -> str | None:
 
 
 def event_ingest(*, payload) -> IngestOutcome:
-    """Record a processor event and its ledger transaction exactly once."""
+    """Record a processor event and its ledger transaction exactly once; count the outcome for /metrics."""
+    try:
+        outcome = _event_ingest(payload)
+    except EventConflict:
+        event_counted(_payload_event_type(payload), "conflict")
+        raise
+    except ApplicationError:  # invalid (400) or impossible (422): nothing written
+        event_counted(_payload_event_type(payload), "rejected")
+        raise
+    event_counted(outcome.event.event_type, "created" if outcome.created else "replay")
+    return outcome
+
+
+def _payload_event_type(payload):
+    """A rejected payload's event_type, whatever JSON value it is (the metrics helper checks it)."""
+    return payload.get("event_type") if isinstance(payload, dict) else None
+
+
+def _event_ingest(payload) -> IngestOutcome:
     data = event_validate(payload=payload)
     with log_context(event_id=data["event_id"], restaurant_id=data["restaurant_id"]):
         try:

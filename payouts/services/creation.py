@@ -15,10 +15,11 @@ from ledger.services import (
     payout_reserve_posting,
     transactions_post,
 )
+from mesa247.metrics import payout_counted
 from mesa247.observability import log_context
 
 from ..exceptions import PayoutItemsMismatch
-from ..models import Payout, PayoutItemType, PayoutRun
+from ..models import Payout, PayoutItemType, PayoutRun, PayoutStatus
 from ..selectors import payable_amounts, payout_cutoff
 
 logger = logging.getLogger("mesa247.payouts")
@@ -46,13 +47,16 @@ class RestaurantPayoutOutcome:
 def payout_create_for_restaurant(*, run: PayoutRun, restaurant_id: str) -> RestaurantPayoutOutcome:
     """Create this restaurant's payout for the run's as_of, if it is owed at least min_amount."""
     try:
-        return _payout_create_locked(run=run, restaurant_id=restaurant_id)
+        outcome = _payout_create_locked(run=run, restaurant_id=restaurant_id)
     except IntegrityError:
         # Another executor committed this restaurant's payout between our check and insert.
         existing = Payout.objects.filter(restaurant_id=restaurant_id, currency=run.currency, as_of=run.as_of).first()
         if existing is None:
             raise
         return RestaurantPayoutOutcome(restaurant_id, existing.amount, existing, "exists")
+    if outcome.result == "created":  # committed: its durable transaction has ended
+        payout_counted(currency=run.currency, status=PayoutStatus.CREATED)
+    return outcome
 
 
 @transaction.atomic(durable=True)

@@ -10,7 +10,7 @@ and the event's transaction rolls back: nothing is written.
 
 import logging
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger.services import (
@@ -20,6 +20,7 @@ from ledger.services import (
     payout_returned_posting,
     transactions_post,
 )
+from mesa247.metrics import payout_counted
 from mesa247.observability import log_context
 
 from ..exceptions import PayoutEventRejected
@@ -99,6 +100,8 @@ def _payout_status_change(*, event, target: str) -> int:
     (ledger_transaction_id,) = transactions_post(postings=[posting])
     payout.status = target
     payout.save(update_fields=["status", "paid_at", "failed_at", "failure_reason"])
+    currency = payout.currency
+    transaction.on_commit(lambda: payout_counted(currency=currency, status=target))
     with log_context(payout_id=payout.pk):
         logger.info("payout status changed", extra={"status": target, "ledger_kind": posting.kind})
     return ledger_transaction_id

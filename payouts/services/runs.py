@@ -19,10 +19,11 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django import db
@@ -35,6 +36,7 @@ from django_q.tasks import async_task
 
 from ledger.services import accounts_ensure_many
 from mesa247.errors import InvalidInput
+from mesa247.metrics import payout_run_counted
 from mesa247.money import MAX_AMOUNT, is_minor_units
 from mesa247.observability import log_context
 
@@ -94,6 +96,36 @@ def payout_run_request(
         logger.info("payout run requested", extra={"currency": currency, "as_of": as_of.isoformat(),
                                                    "min_amount": min_amount})
     return run
+
+
+def payout_run_request_scheduled(*, currency: str, now: datetime | None = None) -> PayoutRun | None:
+    """The daily schedule's run: yesterday's `as_of` (in TIME_ZONE) with PAYOUT_SCHEDULE_MIN_AMOUNT.
+
+    Nothing new (None) when a run for that currency and `as_of` with a minimum
+    no higher has succeeded or is under way (queued or running): the schedule's
+    task delivered twice, or an operator ran it by hand already. Otherwise a
+    run is requested like any other; it pays only what no payout has paid yet.
+    Two deliveries at once decide one after the other (a transaction-level
+    advisory lock per currency and as_of).
+    """
+    today = timezone.localdate(now or timezone.now(), timezone=ZoneInfo(settings.TIME_ZONE))
+    as_of = today - timedelta(days=1)
+    min_amount = settings.PAYOUT_SCHEDULE_MIN_AMOUNT
+    with transaction.atomic(), log_context(currency=currency, as_of=as_of.isoformat()):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key("payout_run_request", currency, as_of)])
+        existing = (
+            PayoutRun.objects.filter(currency=currency, as_of=as_of, min_amount__lte=min_amount,
+                                     status__in=[PayoutRunStatus.QUEUED, PayoutRunStatus.RUNNING,
+                                                 PayoutRunStatus.SUCCEEDED])
+            .order_by("-requested_at")
+            .first()
+        )
+        if existing is not None:
+            logger.info("scheduled payout run not needed: a run for this date exists",
+                        extra={"run_id": str(existing.pk), "status": existing.status})
+            return None
+        return payout_run_request(currency=currency, as_of=as_of, min_amount=min_amount)
 
 
 def payout_run_enqueue(*, run: PayoutRun) -> None:
@@ -236,6 +268,7 @@ def payout_run_execute(*, run_id) -> PayoutRun:
                 total_amount=0,
             )
             logger.info("payout run started", extra={"currency": run.currency, "as_of": run.as_of.isoformat()})
+            started = time.monotonic()
             try:
                 _run_all_restaurants(run)
                 PayoutRun.objects.filter(pk=run.pk).update(
@@ -244,7 +277,11 @@ def payout_run_execute(*, run_id) -> PayoutRun:
             except BaseException as exc:
                 # Not only Exception: django-q2's timeout is a SystemExit, Ctrl-C a KeyboardInterrupt.
                 _run_record_failure(run=run, attempt=attempt, exc=exc)
+                payout_run_counted(currency=run.currency, status=PayoutRunStatus.FAILED,
+                                   seconds=time.monotonic() - started)
                 raise
+            payout_run_counted(currency=run.currency, status=PayoutRunStatus.SUCCEEDED,
+                               seconds=time.monotonic() - started)
         run.refresh_from_db()
         logger.info(
             "payout run succeeded",
@@ -435,7 +472,11 @@ def _run_lock_try_for_transaction(run: PayoutRun) -> bool:
 
 
 def run_lock_key(*, currency: str, as_of: date) -> int:
-    digest = hashlib.blake2b(f"payout_run:{currency}:{as_of.isoformat()}".encode(), digest_size=8).digest()
+    return _lock_key("payout_run", currency, as_of)
+
+
+def _lock_key(purpose: str, currency: str, as_of: date) -> int:
+    digest = hashlib.blake2b(f"{purpose}:{currency}:{as_of.isoformat()}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 

@@ -168,3 +168,39 @@ def test_a_finance_manager_starts_a_payout_run_and_sees_it_succeed(page):
     assert pen.locator("td.available").inner_text() == "PEN 87.00"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+
+def test_a_failing_ledger_check_is_red_on_the_dashboard_and_a_manager_pauses_a_schedule(page):
+    import importlib
+
+    from django.apps import apps
+    from django_q.models import Schedule
+
+    from ledger.integrity import ledger_check_run
+    from ledger.models import RestaurantBalance
+    from payouts.schedules import payout_schedules_ensure
+
+    money_world_build()
+    payout_schedules_ensure()  # as migrations 0005-0007 made them (this test's database is emptied after each test)
+    staff_user("mario.manager", FINANCE_MANAGER)
+    importlib.import_module("payouts.migrations.0007_finance_manager_schedules").permissions_grant(apps, None)
+    RestaurantBalance.objects.filter(restaurant_id="res_a", currency="PEN").update(payable=1)
+    assert not ledger_check_run().ok
+    log_in(page, "mario.manager")
+
+    panel = page.locator("#dashboard-ledger-check")
+    assert "failing" in panel.locator("h2").inner_text()
+    assert panel.evaluate("node => getComputedStyle(node).borderTopColor") == "rgb(186, 33, 33)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-ledger-check-failing.png"), full_page=True)
+
+    page.goto("/admin/django_q/schedule/")
+    row = page.locator("#result_list tbody tr", has_text="payouts: daily run PEN")
+    row.locator("input.action-select").check()
+    page.select_option("select[name=action]", "pause")
+    page.click("button[name=index]")
+    page.wait_for_url("**/admin/django_q/schedule/")
+    assert "1 schedule(s) paused." in page.locator("ul.messagelist").inner_text()
+    assert "paused" in page.locator("#result_list tbody tr", has_text="payouts: daily run PEN").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "schedules.png"), full_page=True)
+    assert Schedule.objects.get(name="payouts: daily run PEN").repeats == 0

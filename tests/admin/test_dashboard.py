@@ -79,3 +79,20 @@ def test_dashboard_shows_the_last_ledger_check(money_world, viewer_client):
     detail = viewer_client.get(reverse("admin:ledger_ledgercheckresult_change", args=[failed.pk])).content.decode()
     assert "unbalanced_transaction" in detail
     assert "sums to 100" in detail
+
+
+def test_a_failing_ledger_check_turns_the_check_panel_red(money_world, viewer_client):
+    from ledger.integrity import ledger_check_run
+    from ledger.models import RestaurantBalance
+
+    ledger_check_run()
+    page = viewer_client.get(reverse("admin:index")).content.decode()
+    assert '<div class="module" id="dashboard-ledger-check">' in page
+    assert "<h2>Ledger check</h2>" in page
+
+    RestaurantBalance.objects.filter(restaurant_id="res_a", currency="PEN").update(payable=1)  # a manual "fix"
+    assert not ledger_check_run().ok
+    page = viewer_client.get(reverse("admin:index")).content.decode()
+    assert '<div class="module check-failed" id="dashboard-ledger-check">' in page
+    assert "<h2>Ledger check — failing</h2>" in page
+    assert "payable_projection" in page

@@ -27,7 +27,8 @@ def test_finance_viewer_can_view_every_money_model_and_nothing_else(db):
 
 
 def test_finance_manager_can_also_run_payouts_and_export_them(db):
-    assert group_permissions("Finance manager") == MONEY_VIEW | {"payouts.add_payoutrun", "payouts.export_payout"}
+    assert group_permissions("Finance manager") == MONEY_VIEW | {
+        "payouts.add_payoutrun", "payouts.export_payout", "django_q.view_schedule", "django_q.change_schedule"}
 
 
 def test_a_viewer_cannot_run_or_export_and_a_manager_can(viewer, manager):
