@@ -95,9 +95,9 @@ def map_query(context, query):
     Generated dates that are not dates stay as they are, and must be refused."""
     if isinstance(query, dict):
         start, end = query.get("from"), query.get("to")
-        if isinstance(start, str) and isinstance(end, str) and _DATE_PREFIX.match(start) and _DATE_PREFIX.match(end):
-            if start > end:
-                query["from"], query["to"] = end, start
+        dates = all(isinstance(value, str) and _DATE_PREFIX.match(value) for value in (start, end))
+        if dates and start > end:
+            query["from"], query["to"] = end, start
     return query
 
 
