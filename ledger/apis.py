@@ -247,6 +247,7 @@ class RestaurantPeriodStatementApi(APIView):
             ),
             *auth_examples("ledger.view_entry"),
             RESTAURANT_NOT_FOUND,
+            problem_example(406, "not_acceptable", 'Could not satisfy the request Accept header.'),
         ],
         tags=["balances"],
     )
