@@ -4,7 +4,14 @@ Corrections are new reversing transactions posted by the services; nothing
 here can add, change or delete a ledger record.
 """
 
+from datetime import timedelta
+from urllib.parse import urlencode
+
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseBadRequest
+from django.template.loader import render_to_string
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -17,14 +24,24 @@ from mesa247.admin_display import (
     money,
     money_display,
 )
+from mesa247.svg_charts import line_chart
 
 from .admin_selectors import (
     accounts_with_balances,
+    available_balance_daily,
     currencies_in_use,
     restaurant_balances_annotated,
+    statement_lines_latest,
     transactions_with_totals,
 )
 from .models import Account, AccountKind, Entry, LedgerCheckResult, Restaurant, RestaurantBalance, Transaction
+from .serializers import StatementQuerySerializer
+from .statement_formats import statement_csv_response
+from .statements import statement_get
+
+BALANCE_CHART_DAYS = 90
+LATEST_LINES = 10
+STATEMENT_PERMISSION = "ledger.view_entry"
 
 SHORT_ACCOUNT_KIND = {
     AccountKind.PROCESSOR_CLEARING: "Processor clearing",
@@ -140,11 +157,93 @@ class RestaurantBalanceAdmin(ReadOnlyModelAdmin):
         "last_event_at",
         "updated_at",
         "why",
+        "statement_download",
+        "balance_chart",
+        "latest_lines",
     ]
     fields = readonly_fields
 
     def get_queryset(self, request):
         return restaurant_balances_annotated(now=timezone.now())
+
+    def get_urls(self):
+        statement = path(
+            "<path:object_id>/statement.csv",
+            self.admin_site.admin_view(self.statement_csv_view),
+            name="ledger_restaurantbalance_statement",
+        )
+        return [statement, *super().get_urls()]
+
+    def statement_csv_view(self, request, object_id):
+        """The restaurant's statement for `from`…`to` (local days, default: this month so far), as CSV."""
+        if not request.user.has_perm(STATEMENT_PERMISSION):
+            raise PermissionDenied
+        row = self.get_object(request, object_id)
+        if row is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        today = timezone.localdate()
+        query = {"currency": row.currency, "from": today.replace(day=1).isoformat(), "to": today.isoformat()}
+        query.update({key: request.GET[key] for key in ("from", "to") if key in request.GET})
+        serializer = StatementQuerySerializer(data=query)
+        if not serializer.is_valid():
+            errors = "; ".join(f"{field}: {' '.join(map(str, messages))}"
+                               for field, messages in serializer.errors.items())
+            return HttpResponseBadRequest(f"Invalid period. {errors}", content_type="text/plain; charset=utf-8")
+        statement = statement_get(restaurant_id=row.restaurant_id, currency=row.currency,
+                                  date_from=serializer.validated_data["from"], date_to=serializer.validated_data["to"])
+        return statement_csv_response(statement)
+
+    @admin.display(description="Statement (CSV)")
+    def statement_download(self, obj):
+        """Links to the statement of common periods; the view takes any `from`/`to` in its URL."""
+        today = timezone.localdate()
+        month_start = today.replace(day=1)
+        previous_end = month_start - timedelta(days=1)
+        periods = [
+            ("this month so far", month_start, today),
+            ("last month", previous_end.replace(day=1), previous_end),
+            (f"last {BALANCE_CHART_DAYS} days", today - timedelta(days=BALANCE_CHART_DAYS - 1), today),
+            ("this year so far", today.replace(month=1, day=1), today),
+        ]
+        url = reverse("admin:ledger_restaurantbalance_statement", args=[obj.pk])
+        return format_html_join(
+            " · ",
+            '<a class="statement-download" href="{}?{}" download>{}</a>',
+            ((url, urlencode({"from": start.isoformat(), "to": end.isoformat()}), label)
+             for label, start, end in periods),
+        )
+
+    @admin.display(description="Available balance, last 90 days")
+    def balance_chart(self, obj):
+        today = timezone.localdate()
+        days = available_balance_daily(restaurant_id=obj.restaurant_id, currency=obj.currency,
+                                       first_day=today - timedelta(days=BALANCE_CHART_DAYS - 1), last_day=today)
+        chart = line_chart(
+            chart_id="chart-available-balance",
+            title=f"Available balance at the end of each day · {obj.currency}",
+            unit_note="(matured payable: a charge counts from the day it matures; excludes pending and reserved)",
+            points=[(day.isoformat(), amount) for day, amount in days],
+            text=lambda amount: money(amount, obj.currency),
+            value_heading="Available at day end",
+        )
+        return render_to_string("admin/charts/chart.html", {"chart": chart})
+
+    @admin.display(description="Latest statement lines")
+    def latest_lines(self, obj):
+        lines = statement_lines_latest(restaurant_id=obj.restaurant_id, currency=obj.currency, limit=LATEST_LINES)
+        return render_to_string("admin/ledger/statement_lines.html", {
+            "lines": [
+                {
+                    "entry": entry,
+                    "amount": money(-entry.amount, entry.currency),
+                    "amount_minor": -entry.amount,
+                    "cause": cause_link(entry.transaction),
+                }
+                for entry in lines
+            ],
+            "statement_url": statement_url(obj.restaurant_id, obj.currency),
+            "limit": LATEST_LINES,
+        })
 
     available_display = money_display("available", "Available")
     pending_display = money_display("pending", "Pending")

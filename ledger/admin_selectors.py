@@ -5,7 +5,7 @@ the page's one query (a correlated subquery per column), so a page of 200 rows
 costs the same number of queries as a page of 2.
 """
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import (
@@ -22,9 +22,10 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
-from .models import Account, AccountKind, Entry, RestaurantBalance, Transaction
+from .models import Account, AccountKind, Entry, EntryType, RestaurantBalance, Transaction
 
 
 def _entries_sum(entries: QuerySet) -> Subquery:
@@ -153,3 +154,95 @@ def currency_totals(*, now: datetime) -> dict[str, dict[str, int]]:
         }
         for currency, payable, reserved, pending, owing in rows
     }
+
+
+# Restaurant-facing sign of each payable entry type in the dashboard's figures: gross sales are
+# credits (we owe more), fees and refunds debits; a fee returned on a refund lowers the fees.
+FLOW_FIGURES = {
+    EntryType.GROSS: ("gross_sales", -1),
+    EntryType.FEE: ("fees", 1),
+    EntryType.FEE_REFUND: ("fees", 1),
+    EntryType.REFUND: ("refunds", 1),
+}
+
+
+def daily_flows(*, first_day: date, last_day: date) -> dict[str, dict[str, dict[date, int]]]:
+    """Per currency, figure (gross_sales, fees net of fees returned, refunds) and local day in
+    TIME_ZONE of the event that caused them, the sums of every restaurant's payable entries.
+
+    One grouped query; the grouping by local day is PostgreSQL's (`AT TIME ZONE`)."""
+    zone = timezone.get_current_timezone()
+    start = datetime.combine(first_day, time.min, tzinfo=zone)
+    end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone)
+    rows = (
+        Entry.objects.filter(
+            account__kind=AccountKind.RESTAURANT_PAYABLE,
+            entry_type__in=list(FLOW_FIGURES),
+            transaction__event__occurred_at__gte=start,
+            transaction__event__occurred_at__lt=end,
+        )
+        .annotate(day=TruncDate("transaction__event__occurred_at", tzinfo=zone))
+        .order_by()
+        .values("currency", "day", "entry_type")
+        .annotate(total=Sum("amount"))
+    )
+    flows: dict[str, dict[str, dict[date, int]]] = {}
+    for row in rows:
+        figure, sign = FLOW_FIGURES[row["entry_type"]]
+        days = flows.setdefault(row["currency"], {}).setdefault(figure, {})
+        days[row["day"]] = days.get(row["day"], 0) + sign * row["total"]
+    return flows
+
+
+# The available balance at the end of each local day: the projection's payable (every entry, matured
+# or not) plus the entries that become effective after that day. Only entries effective from the first
+# day on are read, however long the history.
+AVAILABLE_DAILY_SQL = """
+WITH account AS (
+    SELECT id FROM ledger_account
+     WHERE restaurant_id = %(restaurant_id)s AND currency = %(currency)s AND kind = 'restaurant_payable'
+), later AS (
+    SELECT (entry.effective_at AT TIME ZONE %(zone)s)::date AS day, SUM(entry.amount) AS total
+      FROM ledger_entry AS entry
+     WHERE entry.account_id IN (SELECT id FROM account) AND entry.effective_at >= %(start)s
+     GROUP BY 1
+), payable AS (
+    SELECT COALESCE((SELECT balance.payable FROM ledger_restaurantbalance AS balance
+                      WHERE balance.restaurant_id = %(restaurant_id)s AND balance.currency = %(currency)s), 0)
+           AS total
+)
+SELECT days.day::date,
+       ((SELECT total FROM payable)
+        + COALESCE((SELECT SUM(later.total) FROM later WHERE later.day > days.day::date), 0))::bigint
+  FROM generate_series(%(first_day)s::date, %(last_day)s::date, interval '1 day') AS days(day)
+ ORDER BY 1
+"""
+
+
+def available_balance_daily(*, restaurant_id: str, currency: str, first_day: date, last_day: date
+                            ) -> list[tuple[date, int]]:
+    """(day, available balance at the end of that local day) for every day from first_day to last_day.
+
+    Available = matured payable: a charge counts from the day it matures, a refund, fee return or
+    payout from the day it happens. One query, computed by PostgreSQL."""
+    zone = timezone.get_current_timezone()
+    with connection.cursor() as cursor:
+        cursor.execute(AVAILABLE_DAILY_SQL, {
+            "restaurant_id": restaurant_id, "currency": currency, "zone": str(zone),
+            "start": datetime.combine(first_day + timedelta(days=1), time.min, tzinfo=zone),
+            "first_day": first_day, "last_day": last_day,
+        })
+        return [(day, total) for day, total in cursor.fetchall()]
+
+
+def statement_lines_latest(*, restaurant_id: str, currency: str, limit: int = 10) -> QuerySet:
+    """The restaurant's latest payable entries (its statement's last lines), newest first, with their causes."""
+    return (
+        Entry.objects.filter(
+            account__restaurant_id=restaurant_id,
+            account__currency=currency,
+            account__kind=AccountKind.RESTAURANT_PAYABLE,
+        )
+        .select_related("transaction", "transaction__event")
+        .order_by("-id")[:limit]
+    )

@@ -1,5 +1,7 @@
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -10,12 +12,17 @@ from mesa247.schema import PROBLEM_RESPONSES, auth_examples, currency_parameter,
 
 from .selectors import balance_get, balances_list, statement_entries
 from .serializers import (
+    LOCAL_DATE_PATTERN,
     CurrencyQuerySerializer,
     RestaurantBalanceListOutputSerializer,
     RestaurantBalanceOutputSerializer,
     StatementEntryOutputSerializer,
+    StatementOutputSerializer,
     StatementPageOutputSerializer,
+    StatementQuerySerializer,
 )
+from .statement_formats import statement_csv_response, statement_json_response
+from .statements import statement_get
 
 CURRENCY_PARAMETER = currency_parameter("ISO 4217 code (default: DEFAULT_CURRENCY)")
 BALANCE_EXAMPLE = {
@@ -145,3 +152,114 @@ class RestaurantStatementApi(APIView):
         paginator = StatementPagination()
         page = paginator.paginate_queryset(entries, request, view=self)
         return paginator.get_paginated_response(StatementEntryOutputSerializer(page, many=True).data)
+
+
+class StatementCSVRenderer(BaseRenderer):
+    """Lets content negotiation accept `Accept: text/csv`; the CSV itself is streamed by the view."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):  # pragma: no cover - never called
+        raise NotImplementedError("The statement CSV is streamed, not rendered.")
+
+
+def statement_query(request) -> dict:
+    serializer = StatementQuerySerializer(data=request.query_params)
+    if not serializer.is_valid():
+        raise InvalidInput("Invalid query parameters.", errors=validation_errors(serializer.errors))
+    data = serializer.validated_data
+    return {"currency": data.get("currency", settings.DEFAULT_CURRENCY), "date_from": data["from"],
+            "date_to": data["to"]}
+
+
+STATEMENT_EXAMPLE = {
+    "restaurant_id": "res_001",
+    "currency": "PEN",
+    "from": "2026-01-01",
+    "to": "2026-01-31",
+    "balance": "payable",
+    "opening_balance": 11400,
+    "lines": [
+        {"entry_id": 7, "posted_at": "2026-01-03T15:00:01Z", "effective_at": "2026-01-03T15:00:00Z",
+         "kind": "refund", "entry_type": "refund", "amount": -5000, "balance": 6400, "transaction_id": 3,
+         "event_id": "evt_000124", "payout_id": None},
+        {"entry_id": 9, "posted_at": "2026-01-10T05:00:02Z", "effective_at": "2026-01-10T05:00:02Z",
+         "kind": "payout_reserve", "entry_type": "payout", "amount": -6400, "balance": 0, "transaction_id": 4,
+         "event_id": None, "payout_id": "po_01JH2K8Q3V"},
+    ],
+    "closing_balance": 0,
+}
+STATEMENT_CSV_EXAMPLE = (
+    "restaurant_id,currency,line,posted_at,effective_at,kind,entry_type,amount,balance,amount_major,"
+    "balance_major,event_id,payout_id,transaction_id,entry_id\r\n"
+    "res_001,PEN,0,2026-01-01,,opening_balance,,,11400,,114.00,,,,\r\n"
+    "res_001,PEN,1,2026-01-03T15:00:01Z,2026-01-03T15:00:00Z,refund,refund,-5000,6400,-50.00,64.00,"
+    "evt_000124,,3,7\r\n"
+    "res_001,PEN,2,2026-01-10T05:00:02Z,2026-01-10T05:00:02Z,payout_reserve,payout,-6400,0,-64.00,0.00,,"
+    "po_01JH2K8Q3V,4,9\r\n"
+    "res_001,PEN,3,2026-01-31,,closing_balance,,,0,,0.00,,,,\r\n"
+)
+
+
+def date_parameter(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name, {"type": "string", "format": "date", "pattern": LOCAL_DATE_PATTERN}, required=True,
+        description=description,
+    )
+
+
+class RestaurantPeriodStatementApi(APIView):
+    """The restaurant's statement for a period, streamed as JSON or (Accept: text/csv) CSV."""
+
+    permission_classes = [require_perms("ledger.view_entry")]
+    renderer_classes = [JSONRenderer, StatementCSVRenderer]
+
+    @extend_schema(
+        operation_id="restaurant_statement_get",
+        summary="A restaurant's statement for a period (JSON, or CSV with Accept: text/csv)",
+        description=(
+            "The payable balance (available + pending) by posting date: every payable entry the ledger "
+            "recorded on the local days `from`…`to` (TIME_ZONE, both inclusive), in posting order, with the "
+            "balance before and after. `closing_balance` = `opening_balance` + the sum of the lines' "
+            "`amount`, and comes after the lines. Streamed, so any period can be asked for. "
+            "`Accept: text/csv` answers the same statement as CSV, with an opening_balance and a "
+            "closing_balance line around the entries."
+        ),
+        parameters=[
+            CURRENCY_PARAMETER,
+            date_parameter("from", "First local day (YYYY-MM-DD, TIME_ZONE), inclusive."),
+            date_parameter("to", "Last local day (YYYY-MM-DD, TIME_ZONE), inclusive; not before `from`."),
+        ],
+        responses={
+            (200, "application/json"): StatementOutputSerializer,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The statement as CSV"),
+            **PROBLEM_RESPONSES(400, 401, 403, 404, 406),
+        },
+        examples=[
+            OpenApiExample("Statement", value=STATEMENT_EXAMPLE, response_only=True, media_type="application/json"),
+            OpenApiExample("Statement as CSV", value=STATEMENT_CSV_EXAMPLE, response_only=True,
+                           media_type="text/csv"),
+            problem_example(
+                400, "validation_error", "Invalid query parameters.",
+                errors={"to": ["Must be on or after `from`."]},
+            ),
+            *auth_examples("ledger.view_entry"),
+            RESTAURANT_NOT_FOUND,
+            problem_example(406, "not_acceptable", 'Could not satisfy the request Accept header.'),
+        ],
+        tags=["balances"],
+    )
+    def get(self, request, restaurant_id: str):
+        statement = statement_get(restaurant_id=restaurant_id, **statement_query(request))
+        if request.accepted_renderer.format == "csv":
+            return statement_csv_response(statement)
+        return statement_json_response(statement)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Errors are problems in JSON, whatever the request accepted.
+        if isinstance(response, Response):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)

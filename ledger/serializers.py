@@ -1,4 +1,4 @@
-from datetime import UTC
+from datetime import UTC, date
 
 from django.conf import settings
 from rest_framework import serializers
@@ -57,3 +57,67 @@ class StatementPageOutputSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = StatementEntryOutputSerializer(many=True)
+
+
+LOCAL_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+class LocalDateField(serializers.RegexField):
+    """A calendar date written YYYY-MM-DD, and nothing else (no week dates, no times)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(LOCAL_DATE_PATTERN, error_messages={"invalid": "Must be a date written YYYY-MM-DD."},
+                         **kwargs)
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise serializers.ValidationError("Not a calendar date.") from None
+
+
+class StatementQuerySerializer(CurrencyQuerySerializer):
+    """`currency`, `from` and `to` (local dates in TIME_ZONE, both inclusive, from ≤ to)."""
+
+    to = LocalDateField(help_text="Last local day of the period, inclusive.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = LocalDateField(help_text="First local day of the period, inclusive.")
+        return fields
+
+    def validate(self, attrs):
+        if attrs["from"] > attrs["to"]:
+            raise serializers.ValidationError({"to": ["Must be on or after `from`."]})
+        return attrs
+
+
+class StatementLineOutputSerializer(serializers.Serializer):
+    """One payable entry, as the statement writes it (documentation of the streamed body)."""
+
+    entry_id = serializers.IntegerField()
+    posted_at = serializers.DateTimeField(help_text="When the ledger recorded it: the line's date.")
+    effective_at = serializers.DateTimeField(help_text="When it counts towards the available balance.")
+    kind = serializers.CharField(help_text="The transaction kind: charge, refund, payout_reserve, …")
+    entry_type = serializers.CharField(help_text="gross, fee, refund, fee_refund or payout")
+    amount = serializers.IntegerField(help_text="Restaurant-facing: positive raises what we owe it.")
+    balance = serializers.IntegerField(help_text="The payable balance after this line.")
+    transaction_id = serializers.IntegerField()
+    event_id = serializers.CharField(allow_null=True)
+    payout_id = serializers.CharField(allow_null=True)
+
+
+class StatementOutputSerializer(serializers.Serializer):
+    restaurant_id = serializers.CharField()
+    currency = serializers.CharField()
+    to = serializers.DateField()
+    balance = serializers.CharField(help_text="Which balance: payable (available + pending).")
+    opening_balance = serializers.IntegerField(help_text="Payable balance at the start of `from`.")
+    lines = StatementLineOutputSerializer(many=True)
+    closing_balance = serializers.IntegerField(help_text="opening_balance + the sum of the lines' amounts.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField()
+        return fields

@@ -2,7 +2,7 @@ from django.urls import re_path
 
 from mesa247.money import RESTAURANT_ID_PATTERN
 
-from .apis import RestaurantBalanceApi, RestaurantBalanceListApi, RestaurantStatementApi
+from .apis import RestaurantBalanceApi, RestaurantBalanceListApi, RestaurantPeriodStatementApi, RestaurantStatementApi
 
 restaurant = rf"restaurants/(?P<restaurant_id>{RESTAURANT_ID_PATTERN})"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     re_path(rf"^{restaurant}/balance$", RestaurantBalanceApi.as_view(), name="restaurant-balance"),
     re_path(rf"^{restaurant}/balances$", RestaurantBalanceListApi.as_view(), name="restaurant-balances"),
     re_path(rf"^{restaurant}/ledger$", RestaurantStatementApi.as_view(), name="restaurant-statement"),
+    re_path(rf"^{restaurant}/statement$", RestaurantPeriodStatementApi.as_view(), name="restaurant-period-statement"),
 ]

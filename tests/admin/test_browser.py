@@ -204,3 +204,44 @@ def test_a_failing_ledger_check_is_red_on_the_dashboard_and_a_manager_pauses_a_s
     assert "paused" in page.locator("#result_list tbody tr", has_text="payouts: daily run PEN").inner_text()
     page.screenshot(path=str(ARTIFACTS / "schedules.png"), full_page=True)
     assert Schedule.objects.get(name="payouts: daily run PEN").repeats == 0
+
+
+def test_a_finance_viewer_reads_the_charts_and_downloads_a_statement(page):
+    money_world_build()
+    staff_user("fiona.viewer", FINANCE_VIEWER)
+    log_in(page, "fiona.viewer")
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    # The dashboard: per currency, four charts of one bar per day for the last 30 days.
+    charts = page.locator("#dashboard-charts figure.finance-chart")
+    assert charts.count() == 12
+    for currency in ("PEN", "USD", "MXN"):
+        for figure in ("gross_sales", "fees", "refunds", "payouts"):
+            chart = page.locator(f"#chart-{currency}-{figure}")
+            assert chart.locator("svg").is_visible()
+            assert chart.locator("svg rect.chart-bar").count() == 30
+    gross = page.locator("#chart-PEN-gross_sales")
+    heights = gross.locator("rect.chart-bar").evaluate_all("bars => bars.map(bar => bar.getBBox().height)")
+    assert sum(1 for height in heights if height > 0) == 4  # four days with sales
+    gross.locator("summary").click()
+    cells = gross.locator("td[data-minor]").evaluate_all("cells => cells.map(cell => Number(cell.dataset.minor))")
+    assert len(cells) == 30 and sum(cells) == 80000
+    page.screenshot(path=str(ARTIFACTS / "dashboard-charts.png"), full_page=True)
+
+    # A restaurant's balance page: 90 days of available balance, its latest lines, the statement.
+    page.goto("/admin/ledger/restaurantbalance/?q=res_a")
+    page.locator("#result_list tbody tr").first.locator("th a").click()
+    page.wait_for_url("**/change/**")
+    line = page.locator("#chart-available-balance")
+    assert line.locator("svg polyline.chart-line").is_visible()
+    assert line.locator("svg circle.chart-point").count() == 90
+    assert line.locator("circle.chart-point").last.get_attribute("data-value") == "0"
+    assert page.locator("tr.statement-line").count() == 8
+    page.screenshot(path=str(ARTIFACTS / "restaurant-balance.png"), full_page=True)
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="last 90 days").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("statement-res_a-PEN-")
+    rows = Path(download.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert len(rows) == 11  # header, opening, 8 entries, closing
+    assert rows[-1].split(",")[5] == "closing_balance"

@@ -98,3 +98,26 @@ def test_detail_pages_query_count_does_not_grow_with_their_lists(superuser_clien
     ):
         few, many = (model.objects.filter(**{lookup: rid}).order_by("pk").first().pk for rid in ("res_few", "res_many"))
         assert detail_queries(model, few) == detail_queries(model, many), model
+
+
+def test_statement_download_query_count_does_not_grow_with_its_lines(superuser_client):
+    """The CSV of 2 entries and of 60 cost the same queries: the lines come from one server-side cursor."""
+    for restaurant_id, events in (("res_few", 1), ("res_many", 30)):
+        for n in range(events):
+            ingest(f"evt_{restaurant_id}_{n}", "charge_succeeded", restaurant_id, 10000, fee=300,
+                   occurred_at=at(days=10), payment_id=f"pay_{restaurant_id}_{n}")
+
+    def download_queries(restaurant_id: str) -> int:
+        row = RestaurantBalance.objects.get(restaurant_id=restaurant_id)
+        url = reverse("admin:ledger_restaurantbalance_statement", args=[admin_quote(row.pk)])
+        superuser_client.get(url)  # warm the session
+        with CaptureQueriesContext(connection) as captured:
+            response = superuser_client.get(url)
+            lines = b"".join(response.streaming_content).decode().splitlines()
+        assert response.status_code == 200
+        assert len(lines) == 3 + 2 * (1 if restaurant_id == "res_few" else 30)
+        return len(captured.captured_queries)
+
+    few = download_queries("res_few")
+    assert few == download_queries("res_many")
+    assert few <= QUERY_BUDGET

@@ -12,7 +12,8 @@ from ledger.models import LedgerCheckResult
 from payouts.models import Payout
 from processor.models import Event
 from tests.conftest import post_event
-from tests.payouts.helpers import charge, run
+from tests.helpers import charge
+from tests.payouts.helpers import run
 
 TOKEN = "metrics-test-token-0123456789"
 
@@ -111,8 +112,8 @@ def test_an_event_of_unknown_type_is_counted_as_invalid_not_as_a_new_label(clien
 @override_settings(METRICS_TOKEN=TOKEN)
 @pytest.mark.django_db
 def test_a_payout_run_moves_the_run_and_payout_counters(client, client_anon, django_capture_on_commit_callbacks):
-    charge("res_metrics_1", 12000, fee=600, at="2025-12-20T15:00:00Z")
-    charge("res_metrics_2", 9000, at="2025-12-20T15:00:00Z")
+    charge(restaurant_id="res_metrics_1", amount=12000, fee=600, at="2025-12-20T15:00:00Z")
+    charge(restaurant_id="res_metrics_2", amount=9000, at="2025-12-20T15:00:00Z")
     before = scrape(client)
     result = run("2025-12-30", min_amount=5000)
     assert result.created == 2

@@ -27,9 +27,10 @@ from payouts.schedules import (
 )
 from payouts.services import payout_run_request_scheduled
 from payouts.tasks import ledger_check_task, payout_run_scheduled_task
+from tests.helpers import charge
 from tests.processes import ledger_check_output, processes, qcluster_command, wait_for
 
-from .helpers import charge, run
+from .helpers import run
 
 LIMA = ZoneInfo("America/Lima")
 pytestmark = pytest.mark.django_db
@@ -89,15 +90,15 @@ def test_resuming_a_daily_schedule_waits_for_its_next_time_instead_of_running_at
 
 
 def test_the_scheduled_run_pays_yesterday_with_the_configured_minimum():
-    charge("res_sch_1", 12000, fee=600, at=days_ago(20))
-    charge("res_sch_2", 3000, at=days_ago(20))
+    charge(restaurant_id="res_sch_1", amount=12000, fee=600, at=days_ago(20))
+    charge(restaurant_id="res_sch_2", amount=3000, at=days_ago(20))
     requested = payout_run_request_scheduled(currency="PEN")
     assert (requested.currency, requested.as_of, requested.min_amount, requested.status) == (
         "PEN", yesterday(), 5000, PayoutRunStatus.QUEUED)
 
 
 def test_a_scheduled_run_for_a_date_already_paid_creates_nothing_new():
-    charge("res_sch_1", 12000, fee=600, at=days_ago(20))
+    charge(restaurant_id="res_sch_1", amount=12000, fee=600, at=days_ago(20))
     done = run(yesterday().isoformat(), min_amount=5000)
     assert done.created == 1
     runs, payouts = PayoutRun.objects.count(), list(Payout.objects.values_list("pk", "amount"))
@@ -109,15 +110,15 @@ def test_a_scheduled_run_for_a_date_already_paid_creates_nothing_new():
 
 
 def test_a_hand_run_with_a_higher_minimum_does_not_stand_in_for_the_schedule():
-    charge("res_sch_big", 50000, at=days_ago(20))
-    charge("res_sch_small", 6000, at=days_ago(20))
+    charge(restaurant_id="res_sch_big", amount=50000, at=days_ago(20))
+    charge(restaurant_id="res_sch_small", amount=6000, at=days_ago(20))
     run(yesterday().isoformat(), min_amount=20000)
     requested = payout_run_request_scheduled(currency="PEN")
     assert requested is not None and requested.min_amount == 5000
 
 
 def test_a_failing_nightly_check_is_stored_and_logged_at_error(caplog):
-    charge("res_sch_1", 12000, fee=600, at=days_ago(20))
+    charge(restaurant_id="res_sch_1", amount=12000, fee=600, at=days_ago(20))
     assert ledger_check_task()["ok"] is True
     RestaurantBalance.objects.filter(restaurant_id="res_sch_1").update(payable=1)  # a manual "fix"
     with caplog.at_level(logging.INFO, logger="mesa247.ledger"):
@@ -135,9 +136,9 @@ def test_a_failing_nightly_check_is_stored_and_logged_at_error(caplog):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_due_daily_schedule_run_by_a_real_worker_pays_exactly_once():
-    charge("res_sch_w1", 12000, fee=600, at=days_ago(20))
-    charge("res_sch_w2", 8000, at=days_ago(15))
-    charge("res_sch_small", 1000, at=days_ago(15))
+    charge(restaurant_id="res_sch_w1", amount=12000, fee=600, at=days_ago(20))
+    charge(restaurant_id="res_sch_w2", amount=8000, at=days_ago(15))
+    charge(restaurant_id="res_sch_small", amount=1000, at=days_ago(15))
     payout_schedules_ensure()  # as migration 0006 made them (the test database is emptied between such tests)
     name = daily_run_schedule_name("PEN")
     # Due now: its last 06:00 (local) has passed, as if the worker had just come up after it.
