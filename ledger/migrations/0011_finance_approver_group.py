@@ -1,8 +1,8 @@
 """Adjustment permissions for the finance groups, and the "Finance approver" group.
 
 "Finance viewer" and "Finance manager" see adjustments and their decisions; a
-Finance manager may also propose one (add). "Finance approver" sees every money
-model and may approve or reject adjustments, never propose them.
+Finance manager may also propose one (add). "Finance approver" sees what a Finance
+viewer sees and may approve or reject adjustments, never propose them.
 """
 
 from django.contrib.auth.management import create_permissions
@@ -27,17 +27,13 @@ def finance_approver_create(apps, schema_editor):
         return [Permission.objects.get(content_type__app_label=app_label, codename=codename)
                 for app_label, codename in pairs]
 
-    view_codenames = [
-        (label, f"view_{model._meta.model_name}")
-        for label in MONEY_APPS
-        for model in apps.get_app_config(label).get_models()
-    ]
     viewer, _ = Group.objects.get_or_create(name=FINANCE_VIEWER)
     viewer.permissions.add(*permissions(ADJUSTMENT_VIEW))
     manager, _ = Group.objects.get_or_create(name=FINANCE_MANAGER)
     manager.permissions.add(*permissions([*ADJUSTMENT_VIEW, ("ledger", "add_adjustment")]))
     approver, _ = Group.objects.get_or_create(name=FINANCE_APPROVER)
-    approver.permissions.add(*permissions([*view_codenames, ("ledger", "approve_adjustment")]))
+    # What a Finance viewer sees, plus the decision.
+    approver.permissions.add(*viewer.permissions.all(), *permissions([("ledger", "approve_adjustment")]))
 
 
 def finance_approver_delete(apps, schema_editor):

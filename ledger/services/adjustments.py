@@ -72,7 +72,8 @@ def adjustment_validate(*, restaurant_id: str, currency: str, amount, reason: st
     return errors
 
 
-@transaction.atomic(durable=True)
+# Not durable: a proposal moves no money, and the admin's add view saves inside its own transaction.
+@transaction.atomic
 def adjustment_propose(*, restaurant_id: str, currency: str, amount: int, reason: str, note: str,
                        reference: str = "", proposed_by) -> Adjustment:
     """Record a proposal. Nothing moves until a different user approves it."""

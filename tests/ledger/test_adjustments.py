@@ -6,6 +6,8 @@ next payout pays 129.00 with an `adjustments` item of 15.00. A chargeback fee of
 makes it 94.00 instead. Rejected or pending adjustments move nothing.
 """
 
+import json
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, connection, transaction
@@ -38,6 +40,7 @@ from payouts.models import Payout, PayoutItem
 from payouts.selectors import payout_items
 from payouts.services import payout_run_execute, payout_run_request
 from tests.factories import UserFactory
+from tests.operations.conftest import run_command
 
 from .conftest import T0, charge
 
@@ -348,3 +351,20 @@ def test_ledger_check_finds_a_disabled_four_eyes_trigger(owed):
     assert [(p.check, p.subject) for p in problems] == [
         ("protecting_triggers", "trigger ledger_adjustment_four_eyes on ledger_adjustmentdecision"),
     ]
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+def test_q3_counts_an_approved_adjustment_as_the_payout_does(owed, manager, approver):
+    adjustment_approve(adjustment_id=propose(manager, -2000, reason="chargeback_fee").pk, decided_by=approver)
+    today = timezone.localdate().isoformat()
+    status, out, err = run_command("report", "q3", "--currency", "PEN", "--as-of", today, "--min-amount", "1",
+                                   "--format", "json")
+    assert status == 0, err
+    (row,) = json.loads(out)
+    assert (row["available_now"], row["available_at_cutoff"], row["amount"], row["decision"]) == (
+        9400, 9400, 9400, "eligible")
+    status, out, err = run_command("report", "q1", "--currency", "PEN", "--format", "json")
+    assert [(r["restaurant_id"], r["available"]) for r in json.loads(out)] == [("res_001", 9400)]
+    assert pay_today().amount == row["amount"]
