@@ -7,9 +7,12 @@ here can add, change or delete a ledger record.
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from django.contrib import admin
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
@@ -18,12 +21,14 @@ from django.utils.html import format_html, format_html_join
 from mesa247.admin_display import (
     ReadOnlyModelAdmin,
     ReadOnlyTabularInline,
+    admin_change_url,
     admin_changelist_url,
     change_link,
     changelist_link,
     money,
     money_display,
 )
+from mesa247.errors import ApplicationError
 from mesa247.svg_charts import line_chart
 
 from .admin_selectors import (
@@ -34,19 +39,39 @@ from .admin_selectors import (
     statement_lines_latest,
     transactions_with_totals,
 )
-from .models import Account, AccountKind, Entry, LedgerCheckResult, Restaurant, RestaurantBalance, Transaction
+from .models import (
+    Account,
+    AccountKind,
+    Adjustment,
+    AdjustmentDecision,
+    AdjustmentStatus,
+    Entry,
+    LedgerCheckResult,
+    Restaurant,
+    RestaurantBalance,
+    Transaction,
+)
+from .selectors import adjustments_with_status
 from .serializers import StatementQuerySerializer
+from .services.adjustments import (
+    APPROVE_PERMISSION,
+    PROPOSE_PERMISSION,
+    adjustment_approve,
+    adjustment_propose,
+    adjustment_reject,
+    adjustment_validate,
+)
 from .statement_formats import statement_csv_response
 from .statements import statement_get
 
 BALANCE_CHART_DAYS = 90
 LATEST_LINES = 10
 STATEMENT_PERMISSION = "ledger.view_entry"
-
 SHORT_ACCOUNT_KIND = {
     AccountKind.PROCESSOR_CLEARING: "Processor clearing",
     AccountKind.RESTAURANT_PAYABLE: "Payable",
     AccountKind.RESTAURANT_RESERVED: "Reserved",
+    AccountKind.HOUSE_ADJUSTMENTS: "House adjustments",
 }
 STATEMENT_LOOKUPS = ("account__restaurant__id__exact", "account__currency__exact", "account__kind__exact")
 # Pages of the apps above the ledger, linked by label (the ledger imports neither).
@@ -307,6 +332,8 @@ def cause_link(transaction: Transaction):
         parts.append(change_link(EVENT, transaction.event_id, f"event {transaction.event.event_id}"))
     if transaction.payout_id:
         parts.append(change_link(PAYOUT, transaction.payout_id, f"payout {transaction.payout_id}"))
+    if transaction.adjustment_id:
+        parts.append(change_link(Adjustment, transaction.adjustment_id, f"adjustment #{transaction.adjustment_id}"))
     return format_html_join(" · ", "{}", ((part,) for part in parts)) or "—"
 
 
@@ -412,3 +439,191 @@ class LedgerCheckResultAdmin(ReadOnlyModelAdmin):
     @admin.display(description="Rows examined")
     def counts_display(self, obj):
         return format_html_join(", ", "{}: {}", sorted((obj.counts or {}).items())) or "—"
+
+
+class AdjustmentStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return AdjustmentStatus.choices
+
+    def queryset(self, request, queryset):
+        if self.value() == AdjustmentStatus.PENDING:
+            return queryset.filter(decision__isnull=True)
+        if self.value() in (AdjustmentStatus.APPROVED, AdjustmentStatus.REJECTED):
+            return queryset.filter(decision__decision=self.value())
+        return queryset
+
+
+class AdjustmentProposeForm(forms.ModelForm):
+    """The proposal form: the same field rules as the service (`adjustment_validate`)."""
+
+    restaurant_id = forms.CharField(max_length=64, help_text="The restaurant's id, e.g. res_001.")
+    currency = forms.ChoiceField(choices=())
+    amount = forms.IntegerField(
+        help_text="Minor units, restaurant-facing: 1500 credits the restaurant PEN 15.00, -1500 charges it."
+    )
+
+    class Meta:
+        model = Adjustment
+        fields = ["restaurant_id", "currency", "amount", "reason", "note", "reference"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(code, code) for code in settings.SUPPORTED_CURRENCIES]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            errors = adjustment_validate(
+                restaurant_id=data["restaurant_id"], currency=data["currency"], amount=data["amount"],
+                reason=data["reason"], note=data["note"], reference=data.get("reference", ""),
+            )
+            for field, messages in errors.items():
+                for message in messages:
+                    self.add_error(field, message)
+        return data
+
+    def _post_clean(self):
+        # The proposer and the time are the service's to set; the model's own checks run there and in PostgreSQL.
+        pass
+
+
+@admin.register(Adjustment)
+class AdjustmentAdmin(ReadOnlyModelAdmin):
+    """Propose (Finance manager), then approve or reject (a different Finance approver).
+
+    Proposals and decisions are never edited or deleted. The buttons and actions call the
+    services, which refuse the proposer with a clear message; the database refuses it too.
+    """
+
+    list_display = ["id", "proposed_at", "restaurant_id", "amount_display", "reason", "status_display",
+                    "proposed_by", "decided_by_display", "posting"]
+    list_filter = [AdjustmentStatusFilter, "currency", "reason"]
+    list_select_related = ["proposed_by", "decision", "decision__decided_by", "ledger_transaction"]
+    exact_search_fields = ("restaurant_id", "reference")
+    search_help_text = "Exact restaurant id or reference."
+    actions = ["approve_selected", "reject_selected"]
+    change_form_template = "admin/ledger/adjustment/change_form.html"
+    readonly_fields = ["id", "restaurant_id", "currency", "amount_display", "reason", "note", "reference",
+                       "status_display", "proposed_by", "proposed_at", "decided_by_display", "decided_at",
+                       "posting"]
+    add_form = AdjustmentProposeForm
+
+    def get_queryset(self, request):
+        return adjustments_with_status()
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.has_perm(PROPOSE_PERMISSION)
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm(APPROVE_PERMISSION)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_fields(self, request, obj=None):
+        return self.add_form.Meta.fields if obj is None else self.readonly_fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            return self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        proposed = adjustment_propose(
+            restaurant_id=data["restaurant_id"], currency=data["currency"], amount=data["amount"],
+            reason=data["reason"], note=data["note"], reference=data.get("reference", ""), proposed_by=request.user,
+        )
+        obj.pk = proposed.pk
+        obj.restaurant_id, obj.currency, obj.amount = proposed.restaurant_id, proposed.currency, proposed.amount
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+    def response_add(self, request, obj, post_url_continue=None):
+        messages.success(request, f"Adjustment #{obj.pk} proposed: {money(obj.amount, obj.currency)} for "
+                                  f"{obj.restaurant_id}. Another Finance approver must approve it.")
+        return HttpResponseRedirect(admin_change_url(Adjustment, obj.pk))
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj):
+        return money(obj.amount, obj.currency)
+
+    @admin.display(description="Status", ordering="status")
+    def status_display(self, obj):
+        return AdjustmentStatus(obj.status).label
+
+    @admin.display(description="Decided by")
+    def decided_by_display(self, obj):
+        decision = getattr(obj, "decision", None)
+        return decision.decided_by.username if decision else "—"
+
+    @admin.display(description="Decided at")
+    def decided_at(self, obj):
+        decision = getattr(obj, "decision", None)
+        return decision.decided_at if decision else "—"
+
+    @admin.display(description="Ledger transaction")
+    def posting(self, obj):
+        posted = getattr(obj, "ledger_transaction", None)
+        return change_link(Transaction, posted.pk, f"#{posted.pk}") if posted else "—"
+
+    def _decide(self, request, adjustments, service, verb):
+        for adjustment in adjustments:
+            try:
+                service(adjustment_id=adjustment.pk, decided_by=request.user)
+            except ApplicationError as error:
+                messages.error(request, f"Adjustment #{adjustment.pk} not {verb}: {error.detail}")
+            else:
+                messages.success(request, f"Adjustment #{adjustment.pk} {verb}.")
+
+    @admin.action(description="Approve selected adjustments (posts them)", permissions=["approve"])
+    def approve_selected(self, request, queryset):
+        self._decide(request, queryset, adjustment_approve, "approved")
+
+    @admin.action(description="Reject selected adjustments", permissions=["approve"])
+    def reject_selected(self, request, queryset):
+        self._decide(request, queryset, adjustment_reject, "rejected")
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/approve/", self.admin_site.admin_view(self.decide_view),
+                 {"decision": "approve"}, name=f"{info[0]}_{info[1]}_approve"),
+            path("<path:object_id>/reject/", self.admin_site.admin_view(self.decide_view),
+                 {"decision": "reject"}, name=f"{info[0]}_{info[1]}_reject"),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request, object_id, decision):
+        """The Approve / Reject buttons of an adjustment's page (POST only)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_approve_permission(request):
+            raise PermissionDenied
+        adjustment = self.get_object(request, unquote(object_id))
+        if adjustment is None:
+            raise Http404(f"No adjustment {object_id!r}.")
+        service, verb = (adjustment_approve, "approved") if decision == "approve" else (adjustment_reject, "rejected")
+        self._decide(request, [adjustment], service, verb)
+        return HttpResponseRedirect(admin_change_url(Adjustment, adjustment.pk))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["can_decide"] = (self.has_approve_permission(request) and obj.status == AdjustmentStatus.PENDING
+                                     and obj.proposed_by_id != request.user.pk)
+            context["proposed_by_you"] = obj.proposed_by_id == request.user.pk
+            context["adjustment_pending"] = obj.status == AdjustmentStatus.PENDING
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+
+@admin.register(AdjustmentDecision)
+class AdjustmentDecisionAdmin(ReadOnlyModelAdmin):
+    list_display = ["adjustment", "decision", "decided_by", "decided_at"]
+    list_filter = ["decision"]
+    list_select_related = ["adjustment", "decided_by"]
+    readonly_fields = ["adjustment", "decision", "decided_by", "decided_at"]
+    fields = readonly_fields

@@ -6,13 +6,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mesa247.errors import InvalidInput, validation_errors
+from mesa247.money import RESTAURANT_ID_PATTERN
 from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
 from mesa247.schema import PROBLEM_RESPONSES, auth_examples, currency_parameter, pagination_parameters, problem_example
 
-from .selectors import balance_get, balances_list, statement_entries
+from .filters import adjustment_filters_from_query
+from .models import AdjustmentStatus
+from .selectors import adjustment_list, balance_get, balances_list, statement_entries
 from .serializers import (
     LOCAL_DATE_PATTERN,
+    AdjustmentOutputSerializer,
+    AdjustmentPageOutputSerializer,
     CurrencyQuerySerializer,
     RestaurantBalanceListOutputSerializer,
     RestaurantBalanceOutputSerializer,
@@ -132,6 +137,7 @@ class RestaurantStatementApi(APIView):
                             "transaction_kind": "charge",
                             "event_id": "evt_000123",
                             "payout_id": None,
+                            "adjustment_id": None,
                         }
                     ],
                 },
@@ -263,3 +269,58 @@ class RestaurantPeriodStatementApi(APIView):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)
+ADJUSTMENT_EXAMPLE = {
+    "adjustment_id": 7,
+    "restaurant_id": "res_001",
+    "currency": "PEN",
+    "amount": -1500,
+    "reason": "chargeback_fee",
+    "note": "Chargeback fee for the disputed payment pay_456.",
+    "reference": "cb_2025_0042",
+    "status": "approved",
+    "proposed_by": "mario.manager",
+    "proposed_at": "2025-12-30T14:00:00Z",
+    "decided_by": "ana.approver",
+    "decided_at": "2025-12-30T14:20:00Z",
+    "ledger_transaction_id": 1042,
+}
+
+
+class AdjustmentPagination(StrictCursorPagination):
+    ordering = ("-proposed_at", "-id")
+
+
+class AdjustmentListApi(APIView):
+    """Read-only: adjustments are proposed, approved and rejected in the admin (four eyes)."""
+
+    permission_classes = [require_perms("ledger.view_adjustment")]
+
+    @extend_schema(
+        operation_id="adjustment_list",
+        summary="Manual adjustments, newest first",
+        description=(
+            "Cursor-paginated; follow `next` until it is null. `amount` is restaurant-facing (positive credits "
+            "the restaurant). An adjustment is `pending` until a second person approves or rejects it in the "
+            "admin; only an approved one has a `ledger_transaction_id`."
+        ),
+        parameters=[
+            OpenApiParameter("restaurant_id", str, required=False, pattern=f"^{RESTAURANT_ID_PATTERN}$"),
+            currency_parameter(),
+            OpenApiParameter("status", str, required=False, enum=[choice.value for choice in AdjustmentStatus]),
+            *pagination_parameters(),
+        ],
+        responses={200: AdjustmentPageOutputSerializer, **PROBLEM_RESPONSES(400, 401, 403)},
+        examples=[
+            OpenApiExample("Adjustments", value={"next": None, "previous": None, "results": [ADJUSTMENT_EXAMPLE]},
+                           response_only=True),
+            problem_example(400, "validation_error", "Invalid query parameters.",
+                            errors={"status": ["Select a valid choice. done is not one of the available choices."]}),
+            *auth_examples("ledger.view_adjustment"),
+        ],
+        tags=["adjustments"],
+    )
+    def get(self, request):
+        adjustments = adjustment_list(**adjustment_filters_from_query(request.query_params))
+        paginator = AdjustmentPagination()
+        page = paginator.paginate_queryset(adjustments, request, view=self)
+        return paginator.get_paginated_response(AdjustmentOutputSerializer(page, many=True).data)

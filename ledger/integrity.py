@@ -233,6 +233,34 @@ CHECKS = [
     ),
 ]
 
+CHECKS += [
+    Check(
+        "adjustment_postings",
+        "Every approved adjustment has exactly one transaction, moving payable by its amount; no other has one",
+        """SELECT a.id AS adjustment_id, COALESCE(d.decision, 'pending') AS status, a.amount,
+                  COUNT(DISTINCT t.id) AS transactions, COALESCE(-SUM(e.amount), 0) AS posted
+             FROM ledger_adjustment a
+             LEFT JOIN ledger_adjustmentdecision d ON d.adjustment_id = a.id
+             LEFT JOIN ledger_transaction t ON t.adjustment_id = a.id
+             LEFT JOIN ledger_entry e ON e.transaction_id = t.id
+                   AND e.account_id IN (SELECT id FROM ledger_account WHERE kind = 'restaurant_payable')
+            GROUP BY a.id, d.decision, a.amount
+           HAVING COUNT(DISTINCT t.id) <> CASE WHEN d.decision = 'approved' THEN 1 ELSE 0 END
+               OR (d.decision = 'approved' AND COALESCE(-SUM(e.amount), 0) <> a.amount)
+            ORDER BY a.id""",
+        "is {status} with {transactions} transaction(s) posting {posted} (amount {amount})",
+    ),
+    Check(
+        "adjustment_four_eyes",
+        "No adjustment is decided by the user who proposed it",
+        """SELECT a.id AS adjustment_id, a.proposed_by_id AS user_id, d.decision
+             FROM ledger_adjustment a JOIN ledger_adjustmentdecision d ON d.adjustment_id = a.id
+            WHERE d.decided_by_id = a.proposed_by_id
+            ORDER BY a.id""",
+        "was {decision} by its proposer (user {user_id})",
+    ),
+]
+
 # The triggers that keep the ledger append-only and balanced at write time (the migrations'
 # .sql files). Data checks see only the damage already done; this sees the open door.
 PROTECTING_TRIGGERS = [
@@ -249,6 +277,11 @@ PROTECTING_TRIGGERS = [
     ("payouts_payout_items_sum", "payouts_payout"),
     ("payouts_item_items_sum", "payouts_payoutitem"),
     ("payouts_settlement_check", "payouts_payoutsettlement"),
+    ("ledger_adjustment_append_only", "ledger_adjustment"),
+    ("ledger_adjustmentdecision_append_only", "ledger_adjustmentdecision"),
+    ("ledger_adjustment_four_eyes", "ledger_adjustmentdecision"),
+    ("ledger_adjustment_posting_check", "ledger_transaction"),
+    ("ledger_adjustment_amount_posted", "ledger_transaction"),
 ]
 
 CHECKS.append(
@@ -286,7 +319,7 @@ def _subject(row: dict) -> str:
         return f"trigger {row['trigger']} on {row['table_name']}"
     if "restaurant_id" in row:
         return f"{row['restaurant_id']} {row['currency']}"
-    for key in ("transaction_id", "entry_id", "event_id", "payout_id"):
+    for key in ("transaction_id", "entry_id", "event_id", "payout_id", "adjustment_id"):
         if key in row:
             return f"{key.removesuffix('_id')} {row[key]}"
     return "ledger"

@@ -30,6 +30,11 @@ class AccountKind(models.TextChoices):
     PROCESSOR_CLEARING = "processor_clearing", "Processor clearing (asset)"
     RESTAURANT_PAYABLE = "restaurant_payable", "Restaurant payable (liability)"
     RESTAURANT_RESERVED = "restaurant_reserved", "Restaurant reserved for payouts (liability)"
+    HOUSE_ADJUSTMENTS = "house_adjustments", "House adjustments (expense)"
+
+
+# Accounts of the house, one per currency, owned by no restaurant.
+HOUSE_ACCOUNT_KINDS = [AccountKind.PROCESSOR_CLEARING, AccountKind.HOUSE_ADJUSTMENTS]
 
 
 class Account(models.Model):
@@ -55,8 +60,8 @@ class Account(models.Model):
             # refuses an entry in another currency than its account.
             models.UniqueConstraint(fields=["id", "currency"], name="account_id_currency"),
             models.CheckConstraint(
-                condition=(Q(kind=AccountKind.PROCESSOR_CLEARING) & Q(restaurant__isnull=True))
-                | (~Q(kind=AccountKind.PROCESSOR_CLEARING) & Q(restaurant__isnull=False)),
+                condition=(Q(kind__in=HOUSE_ACCOUNT_KINDS) & Q(restaurant__isnull=True))
+                | (~Q(kind__in=HOUSE_ACCOUNT_KINDS) & Q(restaurant__isnull=False)),
                 name="account_owner_matches_kind",
             ),
             models.CheckConstraint(
@@ -76,6 +81,7 @@ class TransactionKind(models.TextChoices):
     PAYOUT_PAID = "payout_paid", "Payout paid"
     PAYOUT_FAILED = "payout_failed", "Payout failed (release)"
     PAYOUT_RETURNED = "payout_returned", "Paid payout returned"
+    ADJUSTMENT = "adjustment", "Manual adjustment"
 
 
 class Transaction(models.Model):
@@ -98,6 +104,14 @@ class Transaction(models.Model):
         on_delete=models.PROTECT,
         related_name="ledger_transactions",
     )
+    # The approved adjustment this transaction posts; one transaction per adjustment at most.
+    adjustment = models.OneToOneField(
+        "Adjustment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_transaction",
+    )
     posted_at = models.DateTimeField(default=timezone.now)
     memo = models.CharField(max_length=255, blank=True)
 
@@ -109,7 +123,15 @@ class Transaction(models.Model):
                 fields=["payout", "kind"], condition=Q(payout__isnull=False), name="transaction_one_per_payout_change"
             ),
             models.CheckConstraint(
-                condition=Q(event__isnull=False) | Q(payout__isnull=False), name="transaction_has_cause"
+                condition=Q(event__isnull=False) | Q(payout__isnull=False) | Q(adjustment__isnull=False),
+                name="transaction_has_cause",
+            ),
+            # An adjustment is posted by a transaction of its own kind, and only that kind names one.
+            models.CheckConstraint(
+                condition=(Q(kind=TransactionKind.ADJUSTMENT) & Q(adjustment__isnull=False)
+                           & Q(event__isnull=True) & Q(payout__isnull=True))
+                | (~Q(kind=TransactionKind.ADJUSTMENT) & Q(adjustment__isnull=True)),
+                name="transaction_adjustment_matches_kind",
             ),
             # Lets entries reference (transaction, currency): one currency per transaction.
             models.UniqueConstraint(fields=["id", "currency"], name="transaction_id_currency"),
@@ -129,6 +151,7 @@ class EntryType(models.TextChoices):
     REFUND = "refund", "Refund"
     FEE_REFUND = "fee_refund", "Fee returned"
     PAYOUT = "payout", "Payout"
+    ADJUSTMENT = "adjustment", "Manual adjustment"
 
 
 class Entry(models.Model):
@@ -233,3 +256,82 @@ class LedgerCheckResult(models.Model):
 
     def __str__(self) -> str:
         return f"Ledger check {self.checked_at:%Y-%m-%d %H:%M} · {'OK' if self.ok else 'problems'}"
+
+
+class AdjustmentReason(models.TextChoices):
+    GOODWILL_CREDIT = "goodwill_credit", "Goodwill credit"
+    CORRECTION = "correction", "Correction"
+    CHARGEBACK_FEE = "chargeback_fee", "Chargeback fee"
+
+
+class AdjustmentStatus(models.TextChoices):
+    """Not stored: an adjustment is pending until its decision row exists."""
+
+    PENDING = "pending", "Pending approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Adjustment(models.Model):
+    """A proposed manual change to what we owe a restaurant. Append-only: the database refuses UPDATE and DELETE.
+
+    `amount` is restaurant-facing, like the balance: positive raises what we owe the restaurant
+    (a goodwill credit), negative lowers it (a chargeback fee). Nothing is posted until a
+    different user approves it (`AdjustmentDecision`).
+    """
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.PROTECT, related_name="adjustments")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(help_text="Minor units, restaurant-facing: positive credits the restaurant.")
+    reason = models.CharField(max_length=32, choices=AdjustmentReason.choices)
+    note = models.TextField(help_text="Why, for the approver and the audit trail.")
+    reference = models.CharField(max_length=128, blank=True, help_text="Optional: a ticket, chargeback or case id.")
+    proposed_by = models.ForeignKey(
+        "auth.User", on_delete=models.PROTECT, related_name="adjustments_proposed"
+    )
+    proposed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        permissions = [("approve_adjustment", "Can approve or reject adjustments")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="adjustment_amount_nonzero"),
+            models.CheckConstraint(
+                condition=Q(reason__in=[choice.value for choice in AdjustmentReason]), name="adjustment_reason_known"
+            ),
+            models.CheckConstraint(condition=~Q(note=""), name="adjustment_note_given"),
+        ]
+        indexes = [models.Index(fields=["restaurant", "currency", "-proposed_at"], name="adjustment_restaurant_idx")]
+
+    def __str__(self) -> str:
+        return f"Adjustment #{self.pk} {self.restaurant_id} {self.amount:+d} {self.currency}"
+
+
+class AdjustmentDecisionKind(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class AdjustmentDecision(models.Model):
+    """The one decision on an adjustment, by someone other than its proposer. Append-only.
+
+    The database refuses a decision by the proposer (a trigger) and a second decision (the
+    one-to-one key); an approval's ledger transaction is posted in the same database transaction.
+    """
+
+    adjustment = models.OneToOneField(Adjustment, primary_key=True, on_delete=models.PROTECT, related_name="decision")
+    decision = models.CharField(max_length=16, choices=AdjustmentDecisionKind.choices)
+    decided_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="adjustment_decisions")
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-decided_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision__in=[choice.value for choice in AdjustmentDecisionKind]),
+                name="adjustment_decision_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} adjustment #{self.adjustment_id}"

@@ -4,12 +4,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Case, CharField, Sum, Value, When
 from django.utils import timezone
 
 from mesa247.errors import NotFound
 
-from .models import AccountKind, Entry, Restaurant, RestaurantBalance
+from .models import (
+    AccountKind,
+    Adjustment,
+    AdjustmentDecisionKind,
+    AdjustmentStatus,
+    Entry,
+    Restaurant,
+    RestaurantBalance,
+)
 
 
 class RestaurantNotFound(NotFound):
@@ -126,3 +134,32 @@ def statement_entries(*, restaurant_id: str, currency: str):
         .select_related("account", "transaction", "transaction__event")
         .order_by("-id")
     )
+
+
+def adjustments_with_status():
+    """Adjustments with their `status` (pending until decided), proposer and decision, newest first."""
+    return (
+        Adjustment.objects.select_related("proposed_by", "decision", "decision__decided_by", "ledger_transaction")
+        .annotate(
+            status=Case(
+                When(decision__decision=AdjustmentDecisionKind.APPROVED, then=Value(AdjustmentStatus.APPROVED.value)),
+                When(decision__decision=AdjustmentDecisionKind.REJECTED, then=Value(AdjustmentStatus.REJECTED.value)),
+                default=Value(AdjustmentStatus.PENDING.value),
+                output_field=CharField(),
+            )
+        )
+        .order_by("-proposed_at", "-id")
+    )
+
+
+def adjustment_list(*, restaurant_id: str | None = None, currency: str | None = None, status: str | None = None):
+    adjustments = adjustments_with_status()
+    if restaurant_id:
+        adjustments = adjustments.filter(restaurant_id=restaurant_id)
+    if currency:
+        adjustments = adjustments.filter(currency=currency)
+    if status == AdjustmentStatus.PENDING:
+        adjustments = adjustments.filter(decision__isnull=True)
+    elif status:
+        adjustments = adjustments.filter(decision__decision=status)
+    return adjustments

@@ -3,6 +3,8 @@ from datetime import UTC, date
 from django.conf import settings
 from rest_framework import serializers
 
+from .models import AdjustmentReason, AdjustmentStatus
+
 
 class CurrencyQuerySerializer(serializers.Serializer):
     currency = serializers.CharField(required=False, help_text="ISO 4217 code; defaults to DEFAULT_CURRENCY.")
@@ -41,6 +43,7 @@ class StatementEntryOutputSerializer(serializers.Serializer):
     transaction_kind = serializers.CharField(source="transaction.kind")
     event_id = serializers.SerializerMethodField()
     payout_id = serializers.CharField(source="transaction.payout_id", allow_null=True)
+    adjustment_id = serializers.IntegerField(source="transaction.adjustment_id", allow_null=True)
 
     def get_account(self, entry) -> str:
         return entry.account.kind.removeprefix("restaurant_")
@@ -121,3 +124,25 @@ class StatementOutputSerializer(serializers.Serializer):
         fields = super().get_fields()
         fields["from"] = serializers.DateField()
         return fields
+class AdjustmentOutputSerializer(serializers.Serializer):
+    adjustment_id = serializers.IntegerField(source="id")
+    restaurant_id = serializers.CharField()
+    currency = serializers.CharField()
+    amount = serializers.IntegerField(help_text="Minor units, restaurant-facing: positive credits the restaurant.")
+    reason = serializers.ChoiceField(choices=AdjustmentReason.choices)
+    note = serializers.CharField()
+    reference = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(choices=AdjustmentStatus.choices)
+    proposed_by = serializers.CharField(source="proposed_by.username")
+    proposed_at = serializers.DateTimeField(default_timezone=UTC)
+    # Null while pending (an undecided adjustment has no decision row).
+    decided_by = serializers.CharField(source="decision.decided_by.username", allow_null=True)
+    decided_at = serializers.DateTimeField(source="decision.decided_at", allow_null=True, default_timezone=UTC)
+    ledger_transaction_id = serializers.IntegerField(source="ledger_transaction.pk", allow_null=True,
+                                                     help_text="Set once approved: the posting.")
+
+
+class AdjustmentPageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = AdjustmentOutputSerializer(many=True)

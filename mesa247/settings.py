@@ -206,6 +206,8 @@ SPECTACULAR_SETTINGS = {
         "PayoutRunStatusEnum": "payouts.models.PayoutRunStatus",
         "PayoutStatusEnum": "payouts.models.PayoutStatus",
         "EventTypeEnum": "processor.models.EventType",
+        "AdjustmentStatusEnum": "ledger.models.AdjustmentStatus",
+        "AdjustmentReasonEnum": "ledger.models.AdjustmentReason",
         # The two kinds of processor events, which the event schema tells apart (processor.serializers).
         "MoneyEventTypeEnum": ["charge_succeeded", "refund_succeeded"],
         "PayoutEventTypeEnum": ["payout_paid", "payout_failed"],

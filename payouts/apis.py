@@ -39,6 +39,7 @@ PAYOUT_EXAMPLE = {
         {"type": "fees", "amount": -3000, "count": 4},
         {"type": "refunds", "amount": -5200, "count": 1},
         {"type": "fee_refunds", "amount": 0, "count": 0},
+        {"type": "adjustments", "amount": 0, "count": 0},
         {"type": "carried_balance", "amount": 0},
     ],
 }

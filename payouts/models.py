@@ -95,6 +95,7 @@ class PayoutItemType(models.TextChoices):
     FEES = "fees", "Processor fees"
     REFUNDS = "refunds", "Refunds"
     FEE_REFUNDS = "fee_refunds", "Fees returned"
+    ADJUSTMENTS = "adjustments", "Manual adjustments"
     CARRIED_BALANCE = "carried_balance", "Carried balance"
 
 

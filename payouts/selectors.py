@@ -19,6 +19,7 @@ ITEM_ORDER = [
     PayoutItemType.FEES,
     PayoutItemType.REFUNDS,
     PayoutItemType.FEE_REFUNDS,
+    PayoutItemType.ADJUSTMENTS,
     PayoutItemType.CARRIED_BALANCE,
 ]
 

@@ -1,11 +1,11 @@
 """Helpers shared by the suite: the one `charge` and one `refund` (through the real ingestion service)."""
 
-import importlib
 from datetime import UTC, datetime
 
 import time_machine
 from django.db import connection
-from django.db.migrations.loader import MigrationLoader
+from django.db.migrations import RunPython
+from django.db.migrations.executor import MigrationExecutor
 
 from processor.models import Event
 from processor.services import event_ingest
@@ -43,12 +43,24 @@ def refund(*, amount: int, at: datetime | str, fee: int = 0, restaurant_id: str 
                    restaurant_id=restaurant_id, currency=currency, **fields)
 
 
-def finance_groups_ensure() -> None:
-    """Make the finance groups again as their data migration did, after a `flush` (a transactional test's end).
+PROJECT_APPS = ("processor", "ledger", "payouts")
 
-    The migration runs on the models as they were at that migration, so the groups
-    get exactly the permissions a migrated database has.
+
+def migration_data_ensure() -> None:
+    """Make again every row the project's data migrations made (finance groups, schedules), after a
+    `flush` (a transactional test's end) emptied the tables.
+
+    Each migration's RunPython runs on the models as they were at that migration, in the order
+    `migrate` ran them, so the rows come back exactly as a migrated database has them.
     """
-    migration = importlib.import_module("payouts.migrations.0003_finance_groups")
-    state = MigrationLoader(connection).project_state(("payouts", "0003_finance_groups"))
-    migration.finance_groups_create(state.apps, None)
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes(), clean_start=True)
+    with connection.schema_editor(atomic=False) as editor:
+        for migration, _ in plan:
+            if migration.app_label not in PROJECT_APPS:
+                continue
+            operations = [op for op in migration.operations if isinstance(op, RunPython)]
+            if operations:
+                state = executor.loader.project_state((migration.app_label, migration.name))
+                for operation in operations:
+                    operation.code(state.apps, editor)

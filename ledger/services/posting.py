@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..exceptions import CurrencyMismatch, UnbalancedTransaction
-from ..models import Account, AccountKind, EntryType, Restaurant, RestaurantBalance
+from ..models import HOUSE_ACCOUNT_KINDS, Account, AccountKind, EntryType, Restaurant, RestaurantBalance
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class Posting:
     memo: str = ""
     # The moment of the business fact, for the projection's last_event_at (None: leave it).
     occurred_at: datetime | None = None
+    # The approved adjustment it posts (a ledger.Adjustment's pk), for adjustment transactions.
+    adjustment_id: int | None = None
 
 
 # --- Accounts -------------------------------------------------------------------
@@ -122,11 +124,19 @@ def accounts_ensure_many(*, pairs) -> dict[tuple[str, str], RestaurantAccounts]:
     return found | fetched
 
 
+def house_account_ensure(*, kind: str, currency: str) -> Account:
+    """The house account of `kind` (one per currency, owned by no restaurant), created on first use."""
+    if kind not in HOUSE_ACCOUNT_KINDS:
+        raise ValueError(f"{kind!r} is not a house account kind.")
+    Account.objects.bulk_create([Account(kind=kind, currency=currency)], ignore_conflicts=True)
+    return Account.objects.get(kind=kind, currency=currency, restaurant__isnull=True)
+
+
 def _accounts_fetch(pairs, currencies) -> tuple[dict, dict]:
     restaurant_ids = {restaurant_id for restaurant_id, _ in pairs}
     house, own = {}, {}
     accounts = Account.objects.filter(currency__in=currencies).filter(
-        Q(restaurant_id__in=restaurant_ids) | Q(restaurant__isnull=True)
+        Q(restaurant_id__in=restaurant_ids) | Q(restaurant__isnull=True, kind=AccountKind.PROCESSOR_CLEARING)
     )
     for account in accounts:
         if account.restaurant_id is None:
@@ -225,7 +235,7 @@ def projection_moves(*, postings: list[Posting], checked: list[list[Line]]) -> d
     return moves
 
 
-POSTING_COLUMNS = ("n", "kind", "restaurant_id", "currency", "event_id", "payout_id", "memo")
+POSTING_COLUMNS = ("n", "kind", "restaurant_id", "currency", "event_id", "payout_id", "memo", "adjustment_id")
 LINE_COLUMNS = ("n", "account_id", "amount", "entry_type", "effective_at", "open")
 MOVE_COLUMNS = ("restaurant_id", "currency", "payable", "reserved", "last_event_at")
 
@@ -244,7 +254,7 @@ class PostingRows:
         for n, (posting, lines) in enumerate(zip(postings, checked, strict=True), start=1):
             posting_rows.append(
                 (n, posting.kind, posting.restaurant_id, posting.currency, posting.event_id, posting.payout_id,
-                 posting.memo)
+                 posting.memo, posting.adjustment_id)
             )
             line_rows.extend(
                 (n, line.account.pk, line.amount, str(line.entry_type), line.effective_at, _opens(line))
@@ -282,7 +292,8 @@ class PostingRows:
 INPUT_TABLES_SQL = """
 DO $$ BEGIN
     CREATE TEMPORARY TABLE IF NOT EXISTS ledger_posting_input (
-        n bigint, kind text, restaurant_id text, currency text, event_id bigint, payout_id text, memo text
+        n bigint, kind text, restaurant_id text, currency text, event_id bigint, payout_id text, memo text,
+        adjustment_id bigint
     ) ON COMMIT DELETE ROWS;
     CREATE TEMPORARY TABLE IF NOT EXISTS ledger_line_input (
         n bigint, account_id bigint, amount bigint, entry_type text, effective_at timestamptz, open boolean
@@ -311,8 +322,10 @@ posting AS MATERIALIZED (
      ORDER BY balance.restaurant_id, balance.currency
        FOR UPDATE OF balance
 ), new_transaction AS (
-    INSERT INTO ledger_transaction (id, kind, restaurant_id, currency, event_id, payout_id, posted_at, memo)
-    SELECT id, kind, restaurant_id, currency, event_id, payout_id, %(now)s, memo FROM posting ORDER BY n
+    INSERT INTO ledger_transaction (id, kind, restaurant_id, currency, event_id, payout_id, posted_at, memo,
+                                    adjustment_id)
+    SELECT id, kind, restaurant_id, currency, event_id, payout_id, %(now)s, memo, adjustment_id
+      FROM posting ORDER BY n
 ), line AS MATERIALIZED (
     SELECT nextval(pg_get_serial_sequence('ledger_entry', 'id')) AS id, posting.id AS transaction_id,
            posting.currency, l.account_id, l.amount, l.entry_type, l.effective_at, l.open
@@ -344,8 +357,8 @@ POST_FROM_ARRAYS_SQL = """
 WITH ledger_posting_input AS (
     SELECT * FROM unnest(%(posting_n)s::bigint[], %(posting_kind)s::text[], %(posting_restaurant_id)s::text[],
                          %(posting_currency)s::text[], %(posting_event_id)s::bigint[], %(posting_payout_id)s::text[],
-                         %(posting_memo)s::text[])
-                  AS p (n, kind, restaurant_id, currency, event_id, payout_id, memo)
+                         %(posting_memo)s::text[], %(posting_adjustment_id)s::bigint[])
+                  AS p (n, kind, restaurant_id, currency, event_id, payout_id, memo, adjustment_id)
 ), ledger_line_input AS (
     SELECT * FROM unnest(%(line_n)s::bigint[], %(line_account_id)s::bigint[], %(line_amount)s::bigint[],
                          %(line_entry_type)s::text[], %(line_effective_at)s::timestamptz[], %(line_open)s::boolean[])

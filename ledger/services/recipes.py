@@ -9,6 +9,9 @@ restaurant's payable and reserved accounts are liabilities (credit-normal).
     payout paid P            reserved +P / processor −P
     payout failed P          reserved +P / payable −P
     paid payout returned P   processor +P / payable −P
+    adjustment approved J    adjustments +J / payable −J   (J restaurant-facing: a credit to the
+                             restaurant is a debit to the house adjustments account; a fee, J < 0,
+                             the reverse)
 
 Causes are read by attribute (an event has `pk`, `event_id`, `restaurant_id`,
 `currency`, `amount`, `fee`, `occurred_at`; a payout `pk`, `restaurant_id`,
@@ -20,7 +23,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from ..models import EntryType, TransactionKind
+from ..models import Account, EntryType, TransactionKind
 from .posting import Line, Posting, RestaurantAccounts
 
 
@@ -102,3 +105,16 @@ def payout_returned_posting(*, payout, event, accounts: RestaurantAccounts, at: 
     """A paid payout came back from the bank: the money is owed to the restaurant again."""
     return _payout_posting(TransactionKind.PAYOUT_RETURNED, accounts.processor, accounts.payable, payout=payout,
                            event=event, at=at)
+
+
+def adjustment_posting(*, adjustment, accounts: RestaurantAccounts, house: Account, at: datetime) -> Posting:
+    """An approved adjustment of J (restaurant-facing): house adjustments +J / payable −J, effective at once.
+
+    The payable entry is open, so the next payout settles it into its `adjustments` item. It is
+    no processor event, so the projection's last_event_at does not move.
+    """
+    amount = adjustment.amount
+    lines = [Line(house, amount, EntryType.ADJUSTMENT, at), Line(accounts.payable, -amount, EntryType.ADJUSTMENT, at)]
+    memo = f"adjustment {adjustment.pk}" + (f" · {adjustment.reference}" if adjustment.reference else "")
+    return Posting(TransactionKind.ADJUSTMENT, adjustment.restaurant_id, adjustment.currency, lines,
+                   memo=memo[:255], adjustment_id=adjustment.pk)

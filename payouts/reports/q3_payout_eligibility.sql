@@ -9,15 +9,16 @@
 --
 -- The payout rule (payouts.services): amount = min(available now, available as of the cutoff), where
 --   available now            = projected payable − entries not yet effective (pending);
---   available as of cutoff   = −Σ payable entries that are a charge's gross/fee, a refund or a fee
---                              return effective before the cutoff (and already effective now),
+--   available as of cutoff   = −Σ payable entries that are a charge's gross/fee, a refund, a fee
+--                              return or an approved adjustment effective before the cutoff (and
+--                              already effective now),
 --                              plus every payout posting (earlier payouts, failures, returns).
 -- decision: 'eligible' when amount > 0 and ≥ :min_amount and no payout exists yet for
 -- (restaurant, currency, as_of); 'already_paid' when one does; otherwise 'below_minimum'.
 WITH figures AS (
     SELECT a.restaurant_id,
            CAST(-COALESCE(SUM(CASE WHEN e.effective_at > :now THEN e.amount ELSE 0 END), 0) AS BIGINT) AS pending,
-           CAST(-COALESCE(SUM(CASE WHEN (e.entry_type IN ('gross', 'fee', 'refund', 'fee_refund')
+           CAST(-COALESCE(SUM(CASE WHEN (e.entry_type IN ('gross', 'fee', 'refund', 'fee_refund', 'adjustment')
                                     AND e.effective_at < :cutoff AND e.effective_at <= :now)
                                 OR e.entry_type = 'payout'
                               THEN e.amount ELSE 0 END), 0) AS BIGINT) AS available_at_cutoff

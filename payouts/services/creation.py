@@ -31,6 +31,7 @@ SETTLED_ENTRY_TYPES = {
     EntryType.FEE: PayoutItemType.FEES,
     EntryType.REFUND: PayoutItemType.REFUNDS,
     EntryType.FEE_REFUND: PayoutItemType.FEE_REFUNDS,
+    EntryType.ADJUSTMENT: PayoutItemType.ADJUSTMENTS,
 }
 
 

@@ -22,7 +22,7 @@ from payouts.models import Payout, PayoutRun
 from payouts.services import payout_run_execute, payout_run_request
 from processor.models import Event
 from processor.services import event_ingest
-from tests.helpers import finance_groups_ensure
+from tests.helpers import migration_data_ensure
 
 PASSWORD = "correct horse battery staple"
 FINANCE_VIEWER = "Finance viewer"
@@ -57,7 +57,7 @@ def run_payouts(*, currency: str = "PEN", min_amount: int = 1, as_of=None) -> Pa
 
 def staff_user(username: str, group: str) -> User:
     if not Group.objects.filter(name=group).exists():
-        finance_groups_ensure()
+        migration_data_ensure()
     user = User.objects.create_user(username=username, password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name=group))
     return user

@@ -103,7 +103,7 @@ def test_a_finance_viewer_reviews_events_payouts_and_a_read_only_ledger(page):
     items = [int(value) for value in page.locator(".payout-item-amount").evaluate_all(
         "spans => spans.map(span => span.dataset.minor)")]
     assert amount == 14000
-    assert len(items) == 5
+    assert len(items) == 6  # every item type, adjustments included
     assert sum(items) == amount
     assert "PEN 140.00" in page.locator("div.form-row.field-amount_display").inner_text()
     assert "equals the amount" in page.locator("div.form-row.field-items_check").inner_text()
@@ -171,19 +171,15 @@ def test_a_finance_manager_starts_a_payout_run_and_sees_it_succeed(page):
 
 
 def test_a_failing_ledger_check_is_red_on_the_dashboard_and_a_manager_pauses_a_schedule(page):
-    import importlib
-
-    from django.apps import apps
     from django_q.models import Schedule
 
     from ledger.integrity import ledger_check_run
     from ledger.models import RestaurantBalance
-    from payouts.schedules import payout_schedules_ensure
+    from tests.helpers import migration_data_ensure
 
     money_world_build()
-    payout_schedules_ensure()  # as migrations 0005-0007 made them (this test's database is emptied after each test)
+    migration_data_ensure()  # the schedules and group permissions, as the migrations made them
     staff_user("mario.manager", FINANCE_MANAGER)
-    importlib.import_module("payouts.migrations.0007_finance_manager_schedules").permissions_grant(apps, None)
     RestaurantBalance.objects.filter(restaurant_id="res_a", currency="PEN").update(payable=1)
     assert not ledger_check_run().ok
     log_in(page, "mario.manager")

@@ -10,6 +10,8 @@ MONEY_VIEW = {
     "ledger.view_entry",
     "ledger.view_restaurantbalance",
     "ledger.view_ledgercheckresult",
+    "ledger.view_adjustment",
+    "ledger.view_adjustmentdecision",
     "payouts.view_payoutrun",
     "payouts.view_payout",
     "payouts.view_payoutitem",
@@ -28,7 +30,12 @@ def test_finance_viewer_can_view_every_money_model_and_nothing_else(db):
 
 def test_finance_manager_can_also_run_payouts_and_export_them(db):
     assert group_permissions("Finance manager") == MONEY_VIEW | {
-        "payouts.add_payoutrun", "payouts.export_payout", "django_q.view_schedule", "django_q.change_schedule"}
+        "payouts.add_payoutrun", "payouts.export_payout", "django_q.view_schedule", "django_q.change_schedule",
+        "ledger.add_adjustment"}
+
+
+def test_finance_approver_can_view_every_money_model_and_decide_adjustments_only(db):
+    assert group_permissions("Finance approver") == MONEY_VIEW | {"ledger.approve_adjustment"}
 
 
 def test_a_viewer_cannot_run_or_export_and_a_manager_can(viewer, manager):

@@ -42,6 +42,7 @@ def test_statement_entry_has_its_cause_and_restaurant_facing_amount(reader, hist
         "transaction_kind": "charge",
         "event_id": "evt_c1",
         "payout_id": None,
+        "adjustment_id": None,
     }
     assert first.ledger_transaction == transaction
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from ledger.services import accounts_forget
-from tests.helpers import finance_groups_ensure
+from tests.helpers import migration_data_ensure
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "events" / "sample.jsonl"
@@ -51,4 +51,4 @@ def sample_loaded(django_db_setup, django_db_blocker):
         finally:
             call_command("flush", interactive=False, verbosity=0)
             accounts_forget()
-            finance_groups_ensure()
+            migration_data_ensure()

@@ -188,6 +188,7 @@ def test_payout_detail_has_the_spec_shape_with_items_in_order(payout_reader):
             {"type": "fees", "amount": -3000, "count": 4},
             {"type": "refunds", "amount": -5200, "count": 1},
             {"type": "fee_refunds", "amount": 0, "count": 0},
+            {"type": "adjustments", "amount": 0, "count": 0},
             {"type": "carried_balance", "amount": 0},
         ],
     }
