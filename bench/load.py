@@ -150,7 +150,10 @@ async def main_async(options) -> dict:
     recorder = Recorder(options.warmup, options.seconds)
     connector = aiohttp.TCPConnector(limit=options.concurrency)
     timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(options.url, connector=connector, timeout=timeout) as session:
+    # What the TLS-terminating proxy in front of the service adds (see SECURE_PROXY_SSL_HEADER).
+    proxy_headers = {"X-Forwarded-Proto": "https"}
+    async with aiohttp.ClientSession(options.url, connector=connector, timeout=timeout,
+                                     headers=proxy_headers) as session:
         await (ingest if options.phase == "ingest" else read)(options, recorder, session)
     return recorder.summary(options.seconds)
 

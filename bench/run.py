@@ -81,6 +81,9 @@ def server_env(bench_url: str, port: int) -> dict:
            "SECRET_KEY": "bench-only-secret-key-not-for-production", "PROCESSOR_WEBHOOK_SECRETS": SECRET,
            "ALLOWED_HOSTS": "127.0.0.1,localhost", "GUNICORN_BIND": f"127.0.0.1:{port}"}
     env.setdefault("LOG_LEVEL", "INFO")
+    # As in production behind a TLS-terminating proxy: the proxy says the request came over HTTPS
+    # (the load generator sends the header), so the service neither redirects nor refuses it.
+    env.setdefault("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto: https")
     return env
 
 
@@ -107,7 +110,7 @@ def generator_currencies(path: Path) -> dict[str, str]:
 def http_json(method: str, url: str, token: str, body: dict | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers={
-        "Authorization": f"Token {token}", "Content-Type": "application/json"})
+        "Authorization": f"Token {token}", "Content-Type": "application/json", "X-Forwarded-Proto": "https"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
