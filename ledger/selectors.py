@@ -42,18 +42,6 @@ def restaurant_get(*, restaurant_id: str) -> Restaurant:
     return restaurant
 
 
-def pending_get(*, restaurant_id: str, currency: str, now: datetime | None = None) -> int:
-    """What we will owe once charges mature: only entries not yet effective are read."""
-    now = now or timezone.now()
-    credit_sum = Entry.objects.filter(
-        account__restaurant_id=restaurant_id,
-        account__currency=currency,
-        account__kind=AccountKind.RESTAURANT_PAYABLE,
-        effective_at__gt=now,
-    ).aggregate(total=Sum("amount"))["total"]
-    return -(credit_sum or 0)
-
-
 def balance_from_row(row: RestaurantBalance | None, *, restaurant_id: str, currency: str, pending: int) -> Balance:
     if row is None:
         return Balance(restaurant_id, currency, available=0, pending=0, reserved=0, last_event_at=None)

@@ -8,8 +8,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from ledger.models import Entry
-
 from .exceptions import PayoutNotFound, PayoutRunNotFound
 from .models import Payout, PayoutItemType, PayoutRun
 
@@ -143,12 +141,3 @@ def payout_items(*, payout: Payout) -> list[PayoutItemLine]:
         count = None if item_type == PayoutItemType.CARRIED_BALANCE else (item.count if item else 0) or 0
         lines.append(PayoutItemLine(type=item_type.value, amount=amount, count=count))
     return lines
-
-
-def payout_settled_entries(*, payout: Payout):
-    """The payable entries this payout settled, oldest first, with the events that caused them."""
-    return (
-        Entry.objects.filter(settlement__payout=payout)
-        .select_related("transaction", "transaction__event")
-        .order_by("effective_at", "id")
-    )
