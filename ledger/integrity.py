@@ -284,6 +284,15 @@ PROTECTING_TRIGGERS = [
     ("ledger_adjustment_amount_posted", "ledger_transaction"),
 ]
 
+# Every table of the money apps refuses TRUNCATE (ledger 0014, payouts 0009, processor 0003).
+TRUNCATE_REFUSING_TABLES = (
+    "ledger_account", "ledger_adjustment", "ledger_adjustmentdecision", "ledger_entry",
+    "ledger_ledgercheckresult", "ledger_openentry", "ledger_restaurant", "ledger_restaurantbalance",
+    "ledger_transaction", "payouts_payout", "payouts_payoutitem", "payouts_payoutrun",
+    "payouts_payoutsettlement", "processor_event",
+)
+PROTECTING_TRIGGERS += [(f"{table}_no_truncate", table) for table in TRUNCATE_REFUSING_TABLES]
+
 CHECKS.append(
     Check(
         "protecting_triggers",

@@ -45,3 +45,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Most tests run inside one database transaction that other connections cannot see, so a run
 # creates its payouts one at a time there; tests that commit set more (test_payout_runs).
 PAYOUT_RUN_CONCURRENCY = 1
+
+# The test runner's `flush`, which empties the money tables their TRUNCATE trigger guards.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testrunner"]  # noqa: F405

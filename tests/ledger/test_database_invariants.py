@@ -3,10 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
+from django.core.management import CommandError, call_command
+from django.core.management.commands import flush
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ledger.exceptions import CurrencyMismatch, UnbalancedTransaction
+from ledger.integrity import TRUNCATE_REFUSING_TABLES
 from ledger.models import Account, Entry, RestaurantBalance, Transaction
 from ledger.services import Line, accounts_ensure, restaurant_ensure, transaction_post
 from processor.models import Event
@@ -99,6 +103,44 @@ def test_processor_events_cannot_be_updated_or_deleted(posted):
     with refused(), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM processor_event WHERE id = %s", [posted.pk])
     assert Event.objects.get(pk=posted.pk).amount == 12000
+
+
+MONEY_TABLES = sorted(
+    model._meta.db_table
+    for label in ("processor", "ledger", "payouts")
+    for model in apps.get_app_config(label).get_models(include_auto_created=True)
+)
+
+
+@pytest.mark.parametrize("table", MONEY_TABLES)
+def test_no_money_table_can_be_truncated(posted, table):
+    """TRUNCATE fires no row trigger; a statement trigger on every money table refuses it, CASCADE too."""
+    immediately()  # TRUNCATE refuses to run while deferred checks are pending
+    before = row_counts()
+    with refused() as error, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {connection.ops.quote_name(table)} CASCADE")
+    assert "refused: money records are never emptied" in str(error.value)
+    assert row_counts() == before
+
+
+def test_ledger_check_watches_the_truncate_trigger_of_every_money_table():
+    assert sorted(TRUNCATE_REFUSING_TABLES) == MONEY_TABLES
+
+
+def test_manage_py_flush_is_refused_and_the_ledger_stays(posted):
+    """Production's `flush` (the test settings replace it for the test runner) cannot empty the ledger."""
+    immediately()
+    before = row_counts()
+    with pytest.raises(CommandError, match="couldn't be flushed") as error:
+        call_command(flush.Command(), interactive=False)
+    assert "refused: money records are never emptied" in str(error.value.__cause__)
+    assert row_counts() == before
+    assert before["entries"] == 4
+
+
+def row_counts() -> dict[str, int]:
+    return {"events": Event.objects.count(), "transactions": Transaction.objects.count(),
+            "entries": Entry.objects.count(), "accounts": Account.objects.count()}
 
 
 # --- balanced transactions -----------------------------------------------------------

@@ -1,0 +1,10 @@
+DROP TRIGGER IF EXISTS ledger_restaurant_no_truncate ON ledger_restaurant;
+DROP TRIGGER IF EXISTS ledger_account_no_truncate ON ledger_account;
+DROP TRIGGER IF EXISTS ledger_transaction_no_truncate ON ledger_transaction;
+DROP TRIGGER IF EXISTS ledger_entry_no_truncate ON ledger_entry;
+DROP TRIGGER IF EXISTS ledger_openentry_no_truncate ON ledger_openentry;
+DROP TRIGGER IF EXISTS ledger_restaurantbalance_no_truncate ON ledger_restaurantbalance;
+DROP TRIGGER IF EXISTS ledger_ledgercheckresult_no_truncate ON ledger_ledgercheckresult;
+DROP TRIGGER IF EXISTS ledger_adjustment_no_truncate ON ledger_adjustment;
+DROP TRIGGER IF EXISTS ledger_adjustmentdecision_no_truncate ON ledger_adjustmentdecision;
+DROP FUNCTION IF EXISTS money_refuse_truncate();

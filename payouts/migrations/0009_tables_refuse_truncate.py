@@ -1,0 +1,12 @@
+from django.db import migrations
+
+from mesa247.migration_sql import run_sql_file
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("payouts", "0008_adjustments_item"),
+        ("ledger", "0014_tables_refuse_truncate"),
+    ]
+
+    operations = [run_sql_file(__file__, "0009_tables_refuse_truncate")]
