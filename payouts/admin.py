@@ -253,6 +253,7 @@ class PayoutRunAdmin(ReadOnlyModelAdmin):
         "attempts",
         "requested_by",
         "requested_at",
+        "queued_at",
         "started_at",
         "finished_at",
         "duration_display",

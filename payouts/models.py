@@ -35,6 +35,9 @@ class PayoutRun(models.Model):
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="payout_runs"
     )
     requested_at = models.DateTimeField(default=timezone.now)
+    # When its task was last handed to the broker: a run queued for longer than the broker's
+    # `retry` lost its task on the way (see payouts.services.payout_runs_resume_stale).
+    queued_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -46,7 +49,12 @@ class PayoutRun(models.Model):
                 condition=Q(status__in=[choice.value for choice in PayoutRunStatus]), name="run_status_known"
             ),
         ]
-        indexes = [models.Index(fields=["currency", "as_of"], name="run_currency_as_of_idx")]
+        indexes = [
+            models.Index(fields=["currency", "as_of"], name="run_currency_as_of_idx"),
+            # The resume schedule's sweep, every minute: the few runs not finished yet.
+            models.Index(fields=["queued_at"], condition=Q(status__in=["queued", "running"]),
+                         name="run_unfinished_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Run {self.currency} {self.as_of} ({self.status})"

@@ -2,9 +2,10 @@
 `manage.py payout_schedules`, which brings them in step with the settings).
 
 - "payouts: resume stale runs", every minute: `payouts.tasks.payout_runs_resume_stale_task`
-  queues again the payout runs left `running` by a worker that is gone (see
-  `payouts.services.payout_runs_resume_stale`). The sweep is one indexed query
-  when nothing is stale. Any `qcluster` runs it (its scheduler wakes about every
+  queues again the payout runs left `running` by a worker that is gone, and the
+  ones `queued` for longer than the broker's `retry` (see
+  `payouts.services.payout_runs_resume_stale`). The sweep is one query over a
+  partial index of unfinished runs when nothing is stale. Any `qcluster` runs it (its scheduler wakes about every
   30 s); with several workers a second run of the sweep finds nothing to do.
 - "payouts: daily run <CURRENCY>", one per supported currency, every day at
   `PAYOUT_SCHEDULE_TIME` (local, `TIME_ZONE`): `payouts.tasks.payout_run_scheduled_task`

@@ -23,9 +23,9 @@ def payout_run_task(run_id: str) -> dict | None:
 
 
 def payout_runs_resume_stale_task() -> dict:
-    """The periodic schedule `RESUME_STALE_SCHEDULE`: queue again the runs whose worker is gone."""
+    """The periodic schedule `RESUME_STALE_SCHEDULE`: queue again the runs whose task is lost."""
     outcome = payout_runs_resume_stale()
-    if outcome["resumed"] or outcome["abandoned"]:
+    if any(outcome.values()):
         logger.warning("stale payout runs handled", extra=outcome)
     return outcome
 

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from django import db
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
@@ -134,7 +134,9 @@ def payout_run_enqueue(*, run: PayoutRun) -> None:
     With the ORM broker on the default database the queue row is written in
     the caller's transaction: it commits or rolls back with the run. A Redis
     broker, or `sync` mode (the task runs right here, and its durable
-    per-restaurant transactions cannot nest in ours), waits for the commit.
+    per-restaurant transactions cannot nest in ours), waits for the commit; a
+    Redis broker that refuses the task then leaves the run `queued` for the
+    resume schedule (`payout_runs_resume_stale`).
     """
     sync = bool(Conf.SYNC or settings.Q_CLUSTER.get("sync"))
 
@@ -148,8 +150,19 @@ def payout_run_enqueue(*, run: PayoutRun) -> None:
             sync=sync,
         )
 
-    if sync or not _broker_is_default_database():
+    def push_after_commit():
+        # The run has committed: a broker that cannot take its task must not turn that into an
+        # error for the caller. The run stays queued, and the resume schedule queues it again.
+        try:
+            push()
+        except Exception:
+            logger.exception("payout run recorded but its task could not be queued; "
+                             "the resume schedule queues it again", extra={"run_id": str(run.pk)})
+
+    if sync:
         transaction.on_commit(push)
+    elif not _broker_is_default_database():
+        transaction.on_commit(push_after_commit)
     else:
         push()
 
@@ -183,41 +196,57 @@ def payout_run_retry(*, run_id, enqueue: bool = True) -> PayoutRun:
 
 
 def payout_runs_resume_stale() -> dict[str, list[str]]:
-    """Queue again every `running` run whose executor is gone; the periodic schedule calls this.
+    """Queue again every run whose task is lost; the periodic schedule calls this.
 
-    A run is `running` only while its executor holds the run's advisory lock,
-    except when that executor died without a word (SIGKILL, a lost machine, a
-    task that a Redis broker will never deliver again). Such a run is found by
-    its free lock, taken here for the decision, and queued again; one started
-    `max_attempts` times already is marked failed instead, so a run that kills
-    its worker every time is not resumed for ever.
+    - A run is `running` only while its executor holds the run's advisory lock,
+      except when that executor died without a word (SIGKILL, a lost machine, a
+      task that a Redis broker will never deliver again). Such a run is found by
+      its free lock, taken here for the decision, and queued again; one started
+      `max_attempts` times already is marked failed instead, so a run that kills
+      its worker every time is not resumed for ever.
+    - A run `queued` for longer than the broker's `retry` lost its task before
+      any worker started it: the broker was unreachable after the run committed,
+      or a Redis worker that had taken the task was killed. It is queued again.
+      Should the first task still arrive, it finds the run done, or waits for
+      the run's lock: nobody is paid twice.
     """
     max_attempts = settings.Q_CLUSTER.get("max_attempts") or 0
-    resumed: list[str] = []
-    abandoned: list[str] = []
-    for run_id in PayoutRun.objects.filter(status=PayoutRunStatus.RUNNING).values_list("pk", flat=True):
+    queued_before = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["retry"])
+    outcome: dict[str, list[str]] = {"resumed": [], "requeued": [], "abandoned": []}
+    unfinished = PayoutRun.objects.filter(
+        Q(status=PayoutRunStatus.RUNNING) | Q(status=PayoutRunStatus.QUEUED, queued_at__lt=queued_before)
+    )
+    for run_id in unfinished.values_list("pk", flat=True):
         with transaction.atomic(), log_context(run_id=str(run_id)):
             run = PayoutRun.objects.select_for_update().get(pk=run_id)
-            if run.status != PayoutRunStatus.RUNNING or not _run_lock_try_for_transaction(run):
-                continue  # finished meanwhile, or alive
-            if max_attempts and run.attempts >= max_attempts:
+            lost = run.status == PayoutRunStatus.RUNNING or (
+                run.status == PayoutRunStatus.QUEUED and run.queued_at < queued_before)
+            if not lost or not _run_lock_try_for_transaction(run):
+                continue  # started or finished meanwhile, or alive
+            if run.status == PayoutRunStatus.QUEUED:
+                _run_requeue(run, enqueue=True)
+                logger.warning("payout run queued again: its task never started",
+                               extra={"queued_for_seconds": settings.Q_CLUSTER["retry"]})
+                outcome["requeued"].append(str(run.pk))
+            elif max_attempts and run.attempts >= max_attempts:
                 PayoutRun.objects.filter(pk=run.pk).update(
                     status=PayoutRunStatus.FAILED, finished_at=timezone.now(),
                     error=f"Gave up after {run.attempts} attempts whose worker went away without finishing "
                           "(killed or lost); retry it on purpose.",
                 )
                 logger.error("stale payout run abandoned", extra={"attempts": run.attempts})
-                abandoned.append(str(run.pk))
+                outcome["abandoned"].append(str(run.pk))
             else:
                 _run_requeue(run, enqueue=True)
                 logger.warning("stale payout run queued again", extra={"attempts": run.attempts})
-                resumed.append(str(run.pk))
-    return {"resumed": resumed, "abandoned": abandoned}
+                outcome["resumed"].append(str(run.pk))
+    return outcome
 
 
 def _run_requeue(run: PayoutRun, *, enqueue: bool) -> None:
     run.status = PayoutRunStatus.QUEUED
-    run.save(update_fields=["status"])
+    run.queued_at = timezone.now()
+    run.save(update_fields=["status", "queued_at"])
     if enqueue:
         payout_run_enqueue(run=run)
 

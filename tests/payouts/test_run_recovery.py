@@ -13,18 +13,21 @@ import signal
 from datetime import date, timedelta
 
 import pytest
+import redis
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_q.brokers import get_broker
-from django_q.models import Schedule
+from django_q.models import OrmQ, Schedule
 from django_q.scheduler import scheduler
 
 from payouts.models import Payout, PayoutRun, PayoutRunStatus
 from payouts.schedules import RESUME_STALE_SCHEDULE, RESUME_STALE_TASK, payout_schedules_ensure
-from payouts.services import payout_run_request
+from payouts.services import payout_run_request, payout_runs_resume_stale
 from tests.helpers import charge
 from tests.processes import (
     backend_alive,
+    free_port,
     ledger_check_output,
     lock_holder,
     manage_command,
@@ -181,6 +184,59 @@ def test_a_worker_killed_mid_run_leaves_a_run_the_schedule_resumes_without_payin
                  processes_to_watch=[second])
     assert run.attempts == 2
     assert_every_restaurant_paid_exactly_once(run)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("lost", ["broker unreachable", "queue emptied"])
+def test_a_queued_run_whose_task_was_lost_is_queued_again_by_the_schedule_and_pays_everyone_once(lost):
+    """Redis takes the task after the run commits: it can refuse it, or lose it before any worker starts it."""
+    history()
+    with redis_database() as redis_url, processes() as start:
+        broker_url = f"redis://127.0.0.1:{free_port()}/0" if lost == "broker unreachable" else redis_url
+        request = start(manage_command("run_payouts", "--currency", "PEN", "--as-of", AS_OF, "--min-amount", "1"),
+                        TEST_REDIS_URL=broker_url)
+        assert request.wait() == 0, request.log()  # the run is recorded either way
+        run = PayoutRun.objects.get()
+        if lost == "broker unreachable":
+            assert "payout run recorded but its task could not be queued" in request.log()
+        else:
+            redis.Redis.from_url(redis_url).flushdb()
+        assert run_status(run) == PayoutRunStatus.QUEUED
+
+        worker = start(qcluster_command(), TEST_REDIS_URL=redis_url)
+        make_schedule_due()
+        queued_long_ago(run)
+        tick = start(manage_command("shell", "-c", "from django_q.scheduler import scheduler; scheduler()"),
+                     TEST_REDIS_URL=redis_url)
+        assert tick.wait() == 0, tick.log()
+        wait_for(lambda: run_status(run) == PayoutRunStatus.SUCCEEDED, what="the run queued again",
+                 processes_to_watch=[worker])
+    assert run.attempts == 1
+    assert_every_restaurant_paid_exactly_once(run)
+
+
+def queued_long_ago(run: PayoutRun) -> None:
+    """Move a run's last queueing back past the broker's `retry`, the wait after which its task counts as lost."""
+    PayoutRun.objects.filter(pk=run.pk).update(
+        queued_at=timezone.now() - timedelta(seconds=settings.Q_CLUSTER["retry"] + 1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_queues_again_only_a_run_queued_longer_than_retry_and_not_being_started():
+    history()
+    run = request_run()
+    assert payout_runs_resume_stale() == {"resumed": [], "requeued": [], "abandoned": []}  # just queued
+    queued_long_ago(run)
+    with lock_holder() as locks:
+        locks.session.execute("SELECT pg_advisory_lock(%s)", [_lock_key(run)])  # a worker is starting it
+        assert payout_runs_resume_stale()["requeued"] == []
+    assert payout_runs_resume_stale() == {"resumed": [], "requeued": [str(run.pk)], "abandoned": []}
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == (PayoutRunStatus.QUEUED, 0)
+    assert timezone.now() - run.queued_at < timedelta(minutes=1)
+    assert payout_runs_resume_stale()["requeued"] == []  # queued just now: its new task gets its time
+    assert OrmQ.objects.count() == 2  # the first task and the second; whichever comes second finds it done
 
 
 @pytest.mark.django_db(transaction=True)
