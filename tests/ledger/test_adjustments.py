@@ -7,6 +7,7 @@ makes it 94.00 instead. Rejected or pending adjustments move nothing.
 """
 
 import json
+import threading
 
 import pytest
 from django.contrib.auth.models import Group
@@ -40,8 +41,9 @@ from payouts.models import Payout, PayoutItem
 from payouts.selectors import payout_items
 from payouts.services import payout_run_execute, payout_run_request
 from tests.factories import UserFactory
-from tests.helpers import charge
+from tests.helpers import charge, migration_data_ensure
 from tests.operations.conftest import run_command
+from tests.processes import lock_holder, wait_for
 
 from .conftest import T0
 
@@ -369,3 +371,53 @@ def test_q3_counts_an_approved_adjustment_as_the_payout_does(owed, manager, appr
     status, out, err = run_command("report", "q1", "--currency", "PEN", "--format", "json")
     assert [(r["restaurant_id"], r["available"]) for r in json.loads(out)] == [("res_001", 9400)]
     assert pay_today().amount == row["amount"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("decisions", [("approve", "approve"), ("approve", "reject")])
+def test_two_approvers_deciding_at_once_make_one_decision_and_at_most_one_posting(decisions):
+    """Both decisions wait on the proposal's row (another session holds it), then go at once, each on its own
+    connection: one is recorded, the other is told the adjustment is decided, and money moves at most once."""
+    migration_data_ensure()  # the finance groups, which an earlier transactional test's flush emptied
+    charge(at=T0, amount=12000, fee=600)
+    adjustment = propose(member("Finance manager", "mario.manager"), 1500)
+    approvers = [member("Finance approver", "ana.approver"), member("Finance approver", "bea.approver")]
+    decide = {"approve": adjustment_approve, "reject": adjustment_reject}
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+
+    def worker(kind: str, approver) -> None:
+        try:
+            decide[kind](adjustment_id=adjustment.pk, decided_by=approver)
+            outcomes.append(kind)
+        except AdjustmentAlreadyDecided:
+            outcomes.append("already decided")
+        except BaseException as exc:  # reported below, never swallowed
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    with lock_holder() as locks:
+        locks.session.execute("SELECT 1 FROM ledger_adjustment WHERE id = %s FOR UPDATE", [adjustment.pk])
+        threads = [threading.Thread(target=worker, args=pair) for pair in zip(decisions, approvers, strict=True)]
+        for thread in threads:
+            thread.start()
+        wait_for(lambda: waiting_on_locks() == 2, what="both decisions to wait on the proposal")
+        locks.release()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not errors, errors
+    winners = [kind for kind in outcomes if kind != "already decided"]
+    assert (len(outcomes), len(winners)) == (2, 1)
+    recorded = AdjustmentDecision.objects.get(adjustment=adjustment)
+    assert recorded.decision == {"approve": "approved", "reject": "rejected"}[winners[0]]
+    postings = Transaction.objects.filter(kind=TransactionKind.ADJUSTMENT).count()
+    assert (postings, available()) == ((1, 11400 + 1500) if recorded.decision == "approved" else (0, 11400))
+    assert ledger_check_run(store=False).ok
+
+
+def waiting_on_locks() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND wait_event_type = 'Lock'")
+        return cursor.fetchone()[0]
