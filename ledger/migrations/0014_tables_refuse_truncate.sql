@@ -2,7 +2,7 @@
 -- so would get past the append-only rules (0003, 0010, 0012). `manage.py flush`
 -- is refused too. A superuser can still empty them in a session with
 -- session_replication_role = replica, under which no ordinary trigger fires:
--- the test runner does that between tests (tests/management/commands/flush.py);
+-- the test runner does that between tests (tests/testrunner/management/commands/flush.py);
 -- the service's own role should be neither a superuser nor the tables' owner.
 CREATE OR REPLACE FUNCTION money_refuse_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $$
