@@ -1,7 +1,7 @@
 """factory-boy factories shared by the test suite."""
 
 import factory
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, Permission, User
 
 
 class EventPayloadFactory(factory.DictFactory):
@@ -40,3 +40,10 @@ class UserFactory(factory.django.DjangoModelFactory):
         for dotted in extracted:
             app_label, codename = dotted.split(".")
             self.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        """UserFactory(groups=["Finance manager"]): groups the data migrations made."""
+        if not create or not extracted:
+            return
+        self.groups.add(*(Group.objects.get(name=name) for name in extracted))

@@ -1,7 +1,6 @@
 """GET /v1/adjustments: read-only, filtered, cursor-paginated; writes happen in the admin only."""
 
 import pytest
-from django.contrib.auth.models import Group
 
 from ledger.models import Transaction
 from ledger.services.adjustments import adjustment_approve, adjustment_propose, adjustment_reject
@@ -14,20 +13,14 @@ from .conftest import T0
 pytestmark = pytest.mark.django_db
 
 
-def member(group: str, username: str):
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
 @pytest.fixture
 def adjustments():
     """Three adjustments: res_001 PEN approved, res_001 USD rejected, res_002 PEN pending (newest)."""
     charge(at=T0, amount=12000, fee=600)
     charge(at=T0, amount=5000, currency="USD")
     charge(at=T0, amount=8000, restaurant_id="res_002")
-    manager = member("Finance manager", "mario.manager")
-    approver = member("Finance approver", "ana.approver")
+    manager = UserFactory(username="mario.manager", groups=["Finance manager"])
+    approver = UserFactory(username="ana.approver", groups=["Finance approver"])
     approved = adjustment_propose(restaurant_id="res_001", currency="PEN", amount=1500, reason="goodwill_credit",
                                   note="Goodwill", reference="ticket-1", proposed_by=manager)
     adjustment_approve(adjustment_id=approved.pk, decided_by=approver)

@@ -50,25 +50,19 @@ from .conftest import T0
 pytestmark = pytest.mark.django_db
 
 
-def member(group: str, username: str):
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
 @pytest.fixture
 def manager():
-    return member("Finance manager", "mario.manager")
+    return UserFactory(username="mario.manager", groups=["Finance manager"])
 
 
 @pytest.fixture
 def approver():
-    return member("Finance approver", "ana.approver")
+    return UserFactory(username="ana.approver", groups=["Finance approver"])
 
 
 @pytest.fixture
 def second_approver():
-    return member("Finance approver", "bea.approver")
+    return UserFactory(username="bea.approver", groups=["Finance approver"])
 
 
 @pytest.fixture
@@ -184,9 +178,11 @@ def test_only_holders_of_the_permissions_propose_and_decide(owed, manager, appro
         propose(approver, 1500)  # approvers approve; they do not propose
     adjustment = propose(manager, 1500)
     with pytest.raises(AdjustmentNotPermitted):
-        adjustment_approve(adjustment_id=adjustment.pk, decided_by=member("Finance manager", "other.manager"))
+        adjustment_approve(adjustment_id=adjustment.pk,
+                           decided_by=UserFactory(username="other.manager", groups=["Finance manager"]))
     with pytest.raises(AdjustmentNotPermitted):
-        adjustment_reject(adjustment_id=adjustment.pk, decided_by=member("Finance viewer", "vera.viewer"))
+        adjustment_reject(adjustment_id=adjustment.pk,
+                          decided_by=UserFactory(username="vera.viewer", groups=["Finance viewer"]))
     assert not AdjustmentDecision.objects.exists()
 
 
@@ -380,8 +376,8 @@ def test_two_approvers_deciding_at_once_make_one_decision_and_at_most_one_postin
     connection: one is recorded, the other is told the adjustment is decided, and money moves at most once."""
     migration_data_ensure()  # the finance groups, which an earlier transactional test's flush emptied
     charge(at=T0, amount=12000, fee=600)
-    adjustment = propose(member("Finance manager", "mario.manager"), 1500)
-    approvers = [member("Finance approver", "ana.approver"), member("Finance approver", "bea.approver")]
+    adjustment = propose(UserFactory(username="mario.manager", groups=["Finance manager"]), 1500)
+    approvers = [UserFactory(username=name, groups=["Finance approver"]) for name in ("ana.approver", "bea.approver")]
     decide = {"approve": adjustment_approve, "reject": adjustment_reject}
     outcomes: list[str] = []
     errors: list[BaseException] = []
