@@ -17,9 +17,7 @@ import redis
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from django_q.brokers import get_broker
 from django_q.models import OrmQ, Schedule
-from django_q.scheduler import scheduler
 
 from payouts.models import Payout, PayoutRun, PayoutRunStatus
 from payouts.schedules import RESUME_STALE_SCHEDULE, RESUME_STALE_TASK, payout_schedules_ensure
@@ -70,6 +68,12 @@ def assert_every_restaurant_paid_exactly_once(run: PayoutRun) -> None:
     assert paid() == sorted(OWED.items())
     assert set(Payout.objects.values_list("run_id", flat=True)) == {run.pk}
     assert ledger_check_output().startswith("Ledger OK")
+
+
+def scheduler_tick(start, **broker_env: str) -> None:
+    """The scheduler's tick, which qcluster runs every 30 s: here, in a process on the drill's broker."""
+    tick = start(manage_command("shell", "-c", "from django_q.scheduler import scheduler; scheduler()"), **broker_env)
+    assert tick.wait() == 0, tick.log()
 
 
 def make_schedule_due() -> None:
@@ -174,12 +178,7 @@ def test_a_worker_killed_mid_run_leaves_a_run_the_schedule_resumes_without_payin
 
         second = start(qcluster_command(), **broker_env)
         make_schedule_due()
-        if broker == "redis":
-            tick = start(manage_command("shell", "-c", "from django_q.scheduler import scheduler; scheduler()"),
-                         **broker_env)
-            assert tick.wait() == 0, tick.log()
-        else:
-            scheduler(broker=get_broker())  # the scheduler's tick, which qcluster runs every 30 s
+        scheduler_tick(start, **broker_env)
         wait_for(lambda: run_status(run) == PayoutRunStatus.SUCCEEDED, what="the resumed run",
                  processes_to_watch=[second])
     assert run.attempts == 2
@@ -207,9 +206,7 @@ def test_a_queued_run_whose_task_was_lost_is_queued_again_by_the_schedule_and_pa
         worker = start(qcluster_command(), TEST_REDIS_URL=redis_url)
         make_schedule_due()
         queued_long_ago(run)
-        tick = start(manage_command("shell", "-c", "from django_q.scheduler import scheduler; scheduler()"),
-                     TEST_REDIS_URL=redis_url)
-        assert tick.wait() == 0, tick.log()
+        scheduler_tick(start, TEST_REDIS_URL=redis_url)
         wait_for(lambda: run_status(run) == PayoutRunStatus.SUCCEEDED, what="the run queued again",
                  processes_to_watch=[worker])
     assert run.attempts == 1
