@@ -103,7 +103,7 @@ class StatementLineOutputSerializer(serializers.Serializer):
     posted_at = serializers.DateTimeField(help_text="When the ledger recorded it: the line's date.")
     effective_at = serializers.DateTimeField(help_text="When it counts towards the available balance.")
     kind = serializers.CharField(help_text="The transaction kind: charge, refund, payout_reserve, …")
-    entry_type = serializers.CharField(help_text="gross, fee, refund, fee_refund or payout")
+    entry_type = serializers.CharField(help_text="gross, fee, refund, fee_refund, adjustment or payout")
     amount = serializers.IntegerField(help_text="Restaurant-facing: positive raises what we owe it.")
     balance = serializers.IntegerField(help_text="The payable balance after this line.")
     transaction_id = serializers.IntegerField()
