@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mesa247.errors import InvalidInput, validation_errors
+from mesa247.fields import LOCAL_DATE_PATTERN
 from mesa247.money import RESTAURANT_ID_PATTERN
 from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
@@ -15,7 +16,6 @@ from .filters import adjustment_filters_from_query
 from .models import AdjustmentStatus
 from .selectors import adjustment_list, balance_get, balances_list, statement_entries
 from .serializers import (
-    LOCAL_DATE_PATTERN,
     AdjustmentOutputSerializer,
     AdjustmentPageOutputSerializer,
     CurrencyQuerySerializer,

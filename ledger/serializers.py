@@ -1,7 +1,9 @@
-from datetime import UTC, date
+from datetime import UTC
 
 from django.conf import settings
 from rest_framework import serializers
+
+from mesa247.fields import LocalDateField
 
 from .models import AdjustmentReason, AdjustmentStatus
 
@@ -60,24 +62,6 @@ class StatementPageOutputSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = StatementEntryOutputSerializer(many=True)
-
-
-LOCAL_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-
-
-class LocalDateField(serializers.RegexField):
-    """A calendar date written YYYY-MM-DD, and nothing else (no week dates, no times)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(LOCAL_DATE_PATTERN, error_messages={"invalid": "Must be a date written YYYY-MM-DD."},
-                         **kwargs)
-
-    def to_internal_value(self, data):
-        text = super().to_internal_value(data)
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise serializers.ValidationError("Not a calendar date.") from None
 
 
 class StatementQuerySerializer(CurrencyQuerySerializer):

@@ -1,5 +1,8 @@
 """Serializer fields shared by the apps' APIs, each described in OpenAPI exactly as it validates."""
 
+import re
+from datetime import date
+
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
@@ -33,6 +36,40 @@ class MinorUnitsField(serializers.Field):
         return value
 
 
+LOCAL_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+PLAIN_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def plain_date(text) -> date:
+    """A calendar date written exactly YYYY-MM-DD; ValueError for anything else.
+
+    `date.fromisoformat` alone also reads week dates (2026-W01-1) and compact forms.
+    """
+    if not isinstance(text, str) or not PLAIN_DATE_RE.fullmatch(text):
+        raise ValueError(f"not a date written YYYY-MM-DD: {text!r}")
+    return date.fromisoformat(text)
+
+
+class LocalDateField(serializers.Field):
+    """A calendar date written YYYY-MM-DD, and nothing else (no week dates, no times)."""
+
+    default_error_messages = {
+        "invalid": "Must be a date written YYYY-MM-DD.",
+        "not_a_date": "Not a calendar date.",
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not PLAIN_DATE_RE.fullmatch(data):
+            self.fail("invalid")
+        try:
+            return date.fromisoformat(data)
+        except ValueError:
+            self.fail("not_a_date")
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
 class CurrencyField(serializers.CharField):
     """A currency code; the serializer's `validate_currency` says which codes are supported."""
 
@@ -52,3 +89,10 @@ class CurrencyFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         return {"type": "string", "enum": list(settings.SUPPORTED_CURRENCIES)}
+
+
+class LocalDateFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = LocalDateField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "format": "date", "pattern": LOCAL_DATE_PATTERN}

@@ -1,37 +1,18 @@
-from datetime import UTC, date
+from datetime import UTC
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from mesa247.fields import CurrencyField, MinorUnitsField
+from mesa247.fields import CurrencyField, LocalDateField, MinorUnitsField
 
 from .models import PayoutItemType, PayoutRunStatus, PayoutStatus
 from .selectors import payout_items
 
 
-@extend_schema_field(OpenApiTypes.DATE)
-class StrictDateField(serializers.Field):
-    """A calendar date written exactly as YYYY-MM-DD; anything else is refused, not guessed."""
-
-    default_error_messages = {"invalid": "Must be a date written as YYYY-MM-DD."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str) or len(data) != 10:
-            self.fail("invalid")
-        try:
-            return date.fromisoformat(data)
-        except ValueError:
-            self.fail("invalid")
-
-    def to_representation(self, value):
-        return value.isoformat()
-
-
 class PayoutRunCreateInputSerializer(serializers.Serializer):
     currency = CurrencyField(help_text="ISO 4217 code from SUPPORTED_CURRENCIES.")
-    as_of = StrictDateField(help_text="Business date in TIME_ZONE; not in the future.")
+    as_of = LocalDateField(help_text="Business date in TIME_ZONE; not in the future.")
     min_amount = MinorUnitsField(minimum=1, help_text="Smallest payout, in minor units (≥ 1).")
 
     def validate_currency(self, value: str) -> str:

@@ -60,6 +60,7 @@ def _today_in_lima():
         ({"currency": None}, "currency"),
         ({"as_of": "2025-13-01"}, "as_of"),
         ({"as_of": "2025-12-30T00:00:00Z"}, "as_of"),
+        ({"as_of": "2025-W01-2"}, "as_of"),  # an ISO week date: date.fromisoformat would read it
         ({"as_of": 20251230}, "as_of"),
         ({"min_amount": 0}, "min_amount"),
         ({"min_amount": -5}, "min_amount"),

@@ -44,6 +44,7 @@ def test_by_default_the_run_is_queued_for_a_worker():
     [
         (["--currency", "EUR", "--as-of", "2025-12-30", "--min-amount", "5000"], "Unsupported currency 'EUR'"),
         (["--currency", "PEN", "--as-of", "30/12/2025", "--min-amount", "5000"], "YYYY-MM-DD"),
+        (["--currency", "PEN", "--as-of", "2025-W01-2", "--min-amount", "5000"], "YYYY-MM-DD"),
         (["--currency", "PEN", "--as-of", "2999-01-01", "--min-amount", "5000"], "Must not be in the future"),
         (["--currency", "PEN", "--as-of", "2025-12-30", "--min-amount", "50.5"], "whole number"),
         (["--currency", "PEN", "--as-of", "2025-12-30", "--min-amount", "0"], "at least 1"),

@@ -1,9 +1,9 @@
 import sys
-from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
 from mesa247.errors import ApplicationError
+from mesa247.fields import plain_date
 from payouts.services import payout_run_execute, payout_run_request, payout_run_retry
 
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             raise CommandError(f"Missing {', '.join(missing)}. Example: --currency PEN --as-of 2025-12-30 "
                                "--min-amount 5000")
         try:
-            as_of = date.fromisoformat(options["as_of"])
+            as_of = plain_date(options["as_of"])
         except ValueError:
             raise CommandError(f"--as-of must be a date written as YYYY-MM-DD, got {options['as_of']!r}.") from None
         if not options["min_amount"].isdigit():
