@@ -20,6 +20,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mesa247.money import is_minor_units
+
 from ..exceptions import CurrencyMismatch, UnbalancedTransaction
 from ..models import HOUSE_ACCOUNT_KINDS, Account, AccountKind, EntryType, Restaurant, RestaurantBalance
 
@@ -154,6 +156,9 @@ def lines_checked(*, lines: list[Line], currency: str) -> list[Line]:
 
     The same rules the database holds, checked before anything is written.
     """
+    for line in lines:
+        if not is_minor_units(line.amount):
+            raise UnbalancedTransaction(f"Entry amounts are integers of minor units, not {line.amount!r}.")
     lines = [line for line in lines if line.amount != 0]
     if len(lines) < 2:
         raise UnbalancedTransaction("A transaction needs at least two non-zero entries.")

@@ -246,6 +246,15 @@ def test_service_refuses_an_unbalanced_posting_before_writing(cause):
     assert Transaction.objects.count() == 0
 
 
+def test_service_refuses_a_fractional_amount_even_when_the_lines_balance(cause):
+    accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
+    lines = [Line(accounts.processor, 100.4, "gross", T0), Line(accounts.payable, -100.4, "gross", T0)]
+    with pytest.raises(UnbalancedTransaction, match="integers of minor units, not 100.4"), transaction.atomic():
+        transaction_post(kind="charge", restaurant_id="res_001", currency="PEN", lines=lines,
+                         event_id=cause.pk)
+    assert Transaction.objects.count() == 0
+
+
 def test_service_refuses_a_single_line(cause):
     accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
     lines = [Line(accounts.processor, 100, "gross", T0), Line(accounts.payable, 0, "gross", T0)]
