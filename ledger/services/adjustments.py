@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from mesa247.money import RESTAURANT_ID_RE
+from mesa247.money import MAX_AMOUNT, RESTAURANT_ID_RE, is_minor_units
 
 from ..exceptions import (
     AdjustmentAlreadyDecided,
@@ -42,8 +42,6 @@ logger = logging.getLogger("mesa247.ledger")
 
 PROPOSE_PERMISSION = "ledger.add_adjustment"
 APPROVE_PERMISSION = "ledger.approve_adjustment"
-# Far beyond any real correction, and well inside bigint: a typo of a few zeros is refused.
-ADJUSTMENT_AMOUNT_MAX = 10**12
 
 
 def adjustment_validate(*, restaurant_id: str, currency: str, amount, reason: str, note: str,
@@ -57,12 +55,12 @@ def adjustment_validate(*, restaurant_id: str, currency: str, amount, reason: st
     if currency not in settings.SUPPORTED_CURRENCIES:
         errors["currency"] = [f"Unsupported currency {currency!r}; use one of "
                               f"{', '.join(settings.SUPPORTED_CURRENCIES)}."]
-    if isinstance(amount, bool) or not isinstance(amount, int):
+    if not is_minor_units(amount):
         errors["amount"] = ["Must be an integer number of minor units."]
     elif amount == 0:
         errors["amount"] = ["Must not be 0: positive credits the restaurant, negative debits it."]
-    elif abs(amount) > ADJUSTMENT_AMOUNT_MAX:
-        errors["amount"] = [f"Must be at most {ADJUSTMENT_AMOUNT_MAX} in absolute value."]
+    elif abs(amount) > MAX_AMOUNT:
+        errors["amount"] = [f"Must be at most {MAX_AMOUNT} in absolute value."]
     if reason not in AdjustmentReason.values:
         errors["reason"] = [f"Use one of {', '.join(AdjustmentReason.values)}."]
     if not isinstance(note, str) or not note.strip():
