@@ -224,7 +224,7 @@ SPECTACULAR_SETTINGS = {
 #   run left `running` by a killed worker is found (its advisory lock is free)
 #   and queued again by the periodic schedule "payouts: resume stale runs"
 #   (payouts/schedules.py, created by a migration), and so is a run still
-#   `queued` after `retry` (its task lost on the way to or inside Redis).
+#   `queued` after `retry` on Redis (its task lost on the way to or inside Redis).
 # - `timeout` (the task gets a SystemExit after it, and its worker is
 #   replaced) is well below `retry`, so a slow run is never handed to a second
 #   worker while the first still runs it. A run that times out is recorded

@@ -204,24 +204,24 @@ def payout_runs_resume_stale() -> dict[str, list[str]]:
       its free lock, taken here for the decision, and queued again; one started
       `max_attempts` times already is marked failed instead, so a run that kills
       its worker every time is not resumed for ever.
-    - A run `queued` for longer than the broker's `retry` lost its task before
-      any worker started it: the broker was unreachable after the run committed,
-      or a Redis worker that had taken the task was killed. It is queued again.
-      Should the first task still arrive, it finds the run done, or waits for
-      the run's lock: nobody is paid twice.
+    - With Redis, a run `queued` for longer than `retry` lost its task before
+      any worker started it: Redis was unreachable after the run committed, or
+      a worker that had taken the task was killed. It is queued again. Should
+      the first task still arrive, it finds the run done, or waits for the
+      run's lock: nobody is paid twice. (The ORM broker's task commits with the
+      run and is handed out again after `retry` by the broker itself: a run
+      queued that long is waiting its turn, not lost.)
     """
     max_attempts = settings.Q_CLUSTER.get("max_attempts") or 0
     queued_before = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["retry"])
     outcome: dict[str, list[str]] = {"resumed": [], "requeued": [], "abandoned": []}
-    unfinished = PayoutRun.objects.filter(
-        Q(status=PayoutRunStatus.RUNNING) | Q(status=PayoutRunStatus.QUEUED, queued_at__lt=queued_before)
-    )
-    for run_id in unfinished.values_list("pk", flat=True):
+    lost = Q(status=PayoutRunStatus.RUNNING)
+    if not _broker_is_default_database():
+        lost |= Q(status=PayoutRunStatus.QUEUED, queued_at__lt=queued_before)
+    for run_id in PayoutRun.objects.filter(lost).values_list("pk", flat=True):
         with transaction.atomic(), log_context(run_id=str(run_id)):
-            run = PayoutRun.objects.select_for_update().get(pk=run_id)
-            lost = run.status == PayoutRunStatus.RUNNING or (
-                run.status == PayoutRunStatus.QUEUED and run.queued_at < queued_before)
-            if not lost or not _run_lock_try_for_transaction(run):
+            run = PayoutRun.objects.select_for_update().filter(lost, pk=run_id).first()
+            if run is None or not _run_lock_try_for_transaction(run):
                 continue  # started or finished meanwhile, or alive
             if run.status == PayoutRunStatus.QUEUED:
                 _run_requeue(run, enqueue=True)

@@ -17,6 +17,8 @@ import redis
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule
 
 from payouts.models import Payout, PayoutRun, PayoutRunStatus
@@ -220,20 +222,34 @@ def queued_long_ago(run: PayoutRun) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_sweep_queues_again_only_a_run_queued_longer_than_retry_and_not_being_started():
+def test_on_redis_the_sweep_queues_again_only_a_run_queued_longer_than_retry_and_not_being_started(monkeypatch):
+    history()
+    with redis_database() as redis_url:
+        # This process uses Redis as its broker, as a deployment with REDIS_URL does.
+        monkeypatch.setattr(Conf, "ORM", None)
+        monkeypatch.setattr(Conf, "REDIS", redis_url)
+        run = request_run()
+        assert payout_runs_resume_stale() == {"resumed": [], "requeued": [], "abandoned": []}  # just queued
+        queued_long_ago(run)
+        with lock_holder() as locks:
+            locks.session.execute("SELECT pg_advisory_lock(%s)", [_lock_key(run)])  # a worker is starting it
+            assert payout_runs_resume_stale()["requeued"] == []
+        assert payout_runs_resume_stale() == {"resumed": [], "requeued": [str(run.pk)], "abandoned": []}
+        run.refresh_from_db()
+        assert (run.status, run.attempts) == (PayoutRunStatus.QUEUED, 0)
+        assert timezone.now() - run.queued_at < timedelta(minutes=1)
+        assert payout_runs_resume_stale()["requeued"] == []  # queued just now: its new task gets its time
+        # The first task and the second; whichever comes second finds the run done.
+        assert get_broker().queue_size() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_the_orm_broker_a_run_queued_longer_than_retry_is_waiting_its_turn_and_left_alone():
     history()
     run = request_run()
-    assert payout_runs_resume_stale() == {"resumed": [], "requeued": [], "abandoned": []}  # just queued
     queued_long_ago(run)
-    with lock_holder() as locks:
-        locks.session.execute("SELECT pg_advisory_lock(%s)", [_lock_key(run)])  # a worker is starting it
-        assert payout_runs_resume_stale()["requeued"] == []
-    assert payout_runs_resume_stale() == {"resumed": [], "requeued": [str(run.pk)], "abandoned": []}
-    run.refresh_from_db()
-    assert (run.status, run.attempts) == (PayoutRunStatus.QUEUED, 0)
-    assert timezone.now() - run.queued_at < timedelta(minutes=1)
-    assert payout_runs_resume_stale()["requeued"] == []  # queued just now: its new task gets its time
-    assert OrmQ.objects.count() == 2  # the first task and the second; whichever comes second finds it done
+    assert payout_runs_resume_stale() == {"resumed": [], "requeued": [], "abandoned": []}
+    assert OrmQ.objects.count() == 1  # the broker hands its own task out again after `retry`
 
 
 @pytest.mark.django_db(transaction=True)
