@@ -1,4 +1,4 @@
-from mesa247.errors import ApplicationError, Conflict, NotFound, Unprocessable
+from mesa247.errors import Conflict, NotFound, Unprocessable
 
 
 class PayoutNotFound(NotFound):
@@ -16,12 +16,6 @@ class PayoutRunNotRetryable(Conflict):
     title = "Payout run cannot be retried"
 
 
-class PayoutItemsMismatch(ApplicationError):
-    """A payout whose items would not sum to its amount: a bug, never user input."""
-
-    code = "payout_items_mismatch"
-    http_status = 500
-    title = "Payout items do not sum to its amount"
 
 
 class PayoutEventRejected(Unprocessable):

@@ -10,7 +10,7 @@ and the event's transaction rolls back: nothing is written.
 
 import logging
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from ledger.services import (
@@ -52,8 +52,6 @@ def _payout_status_change(*, event, target: str) -> int:
     currency or amount that differs from the payout's, or an illegal
     transition; the caller's transaction then rolls back and nothing is written.
     """
-    if not connection.in_atomic_block:
-        raise RuntimeError("payout_event_apply must run inside the event's database transaction")
     payout_id = event.payout_ref
     # Lock before checking the status: concurrent events for one payout apply one after the other.
     payout = Payout.objects.select_for_update().filter(pk=payout_id).first()
