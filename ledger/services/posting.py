@@ -151,8 +151,9 @@ def _accounts_fetch(pairs, currencies) -> tuple[dict, dict]:
 # --- Transactions -----------------------------------------------------------------
 
 
-def lines_checked(*, lines: list[Line], currency: str) -> list[Line]:
-    """The non-zero lines of one transaction, refused unless they balance in its currency.
+def lines_checked(*, lines: list[Line], currency: str, restaurant_id: str) -> list[Line]:
+    """The non-zero lines of one transaction, refused unless they balance in its currency, on
+    house accounts or the transaction's restaurant's own.
 
     The same rules the database holds, checked before anything is written.
     """
@@ -168,6 +169,9 @@ def lines_checked(*, lines: list[Line], currency: str) -> list[Line]:
     for line in lines:
         if line.account.currency != currency:
             raise CurrencyMismatch(f"Account {line.account.pk} is in {line.account.currency}, not {currency}.")
+        if line.account.restaurant_id not in (None, restaurant_id):
+            raise UnbalancedTransaction(
+                f"Account {line.account.pk} is {line.account.restaurant_id}'s, not {restaurant_id}'s.")
     return lines
 
 
@@ -195,7 +199,8 @@ def transactions_post(*, postings: list[Posting]) -> list[int]:
     """
     if not connection.in_atomic_block:
         raise RuntimeError("transaction_post must run inside the caller's database transaction")
-    checked = [lines_checked(lines=posting.lines, currency=posting.currency) for posting in postings]
+    checked = [lines_checked(lines=posting.lines, currency=posting.currency, restaurant_id=posting.restaurant_id)
+               for posting in postings]
     if not postings:
         return []
     rows = PostingRows.of(postings=postings, checked=checked)

@@ -212,6 +212,15 @@ def test_entry_in_another_currency_than_its_transaction_fails(cause):
     assert "entry_currency_is_transaction_currency" in str(error.value)
 
 
+def test_entry_on_another_restaurants_account_fails(cause):
+    theirs = accounts_ensure(restaurant_id="res_002", currency="PEN")
+    with refused() as error, transaction.atomic():
+        txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event=cause)
+        Entry.objects.create(transaction=txn, account=theirs.payable, currency="PEN", amount=5,
+                             entry_type="gross", effective_at=T0)
+    assert "entry_account_is_transaction_restaurant" in str(error.value)
+
+
 def test_one_ledger_transaction_per_event(posted):
     with refused(), transaction.atomic():
         Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event=posted)
@@ -261,6 +270,16 @@ def test_service_refuses_a_single_line(cause):
     with pytest.raises(UnbalancedTransaction, match="at least two non-zero entries"), transaction.atomic():
         transaction_post(kind="charge", restaurant_id="res_001", currency="PEN", lines=lines,
                          event_id=cause.pk)
+
+
+def test_service_refuses_another_restaurants_account(cause):
+    ours = accounts_ensure(restaurant_id="res_001", currency="PEN")
+    theirs = accounts_ensure(restaurant_id="res_002", currency="PEN")
+    lines = [Line(ours.processor, 100, "gross", T0), Line(theirs.payable, -100, "gross", T0)]
+    with pytest.raises(UnbalancedTransaction, match="is res_002's, not res_001's"), transaction.atomic():
+        transaction_post(kind="charge", restaurant_id="res_001", currency="PEN", lines=lines,
+                         event_id=cause.pk)
+    assert Transaction.objects.count() == 0
 
 
 def test_service_refuses_an_account_in_another_currency(cause):

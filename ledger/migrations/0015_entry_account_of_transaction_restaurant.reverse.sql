@@ -1,0 +1,29 @@
+-- Back to 0010's check: currencies only.
+CREATE OR REPLACE FUNCTION ledger_check_entry_references() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    wrong record;
+BEGIN
+    SELECT e.id, e.currency, e.account_id, a.currency AS found_currency INTO wrong
+      FROM new_entries e
+      LEFT JOIN ledger_account a ON a.id = e.account_id
+     WHERE a.currency IS DISTINCT FROM e.currency
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'entry_currency_is_account_currency: entry % in % names account % (%)',
+            wrong.id, wrong.currency, wrong.account_id, COALESCE(wrong.found_currency, 'missing')
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    SELECT e.id, e.currency, e.transaction_id, t.currency AS found_currency INTO wrong
+      FROM new_entries e
+      LEFT JOIN ledger_transaction t ON t.id = e.transaction_id
+     WHERE t.currency IS DISTINCT FROM e.currency
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'entry_currency_is_transaction_currency: entry % in % names transaction % (%)',
+            wrong.id, wrong.currency, wrong.transaction_id, COALESCE(wrong.found_currency, 'missing')
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NULL;
+END;
+$$;
