@@ -282,6 +282,7 @@ PROTECTING_TRIGGERS = [
     ("ledger_adjustment_four_eyes", "ledger_adjustmentdecision"),
     ("ledger_adjustment_posting_check", "ledger_transaction"),
     ("ledger_adjustment_amount_posted", "ledger_transaction"),
+    ("ledger_adjustment_approval_posted", "ledger_adjustmentdecision"),
 ]
 
 # Every table of the money apps refuses TRUNCATE (ledger 0014, payouts 0009, processor 0003).

@@ -223,6 +223,16 @@ def test_the_database_refuses_a_second_decision(owed, manager, approver, second_
     assert AdjustmentDecision.objects.get().decision == "rejected"
 
 
+def test_the_database_refuses_an_approval_committed_without_its_posting(owed, manager, approver):
+    adjustment = propose(manager, 1500)
+    with refused() as error, transaction.atomic(), connection.cursor() as cursor:
+        AdjustmentDecision.objects.create(adjustment=adjustment, decision="approved", decided_by=approver)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what COMMIT would check
+    assert f"adjustment {adjustment.pk} approved without its ledger transaction" in str(error.value)
+    assert not AdjustmentDecision.objects.exists()
+    assert available() == 11400
+
+
 def test_proposals_and_decisions_are_append_only(owed, manager, approver, second_approver):
     adjustment = propose(manager, 1500)
     adjustment_approve(adjustment_id=adjustment.pk, decided_by=approver)
@@ -334,9 +344,12 @@ def test_an_adjustment_approved_after_a_payout_is_paid_by_the_next_one(owed, man
 
 def test_ledger_check_finds_an_approved_adjustment_without_its_posting(owed, manager, approver):
     adjustment = propose(manager, 1500)
-    # Behind the service: a decision without the transaction that approval posts with it.
-    AdjustmentDecision.objects.create(adjustment=adjustment, decision="approved", decided_by=approver)
-    problems = ledger_check_run(store=False).problems
+    # Behind the service: a decision without the transaction that approval posts with it, seen before
+    # COMMIT would refuse it (a database whose trigger was dropped would keep it).
+    with transaction.atomic():
+        AdjustmentDecision.objects.create(adjustment=adjustment, decision="approved", decided_by=approver)
+        problems = ledger_check_run(store=False).problems
+        transaction.set_rollback(True)
     assert [(p.check, p.subject, p.detail) for p in problems] == [
         ("adjustment_postings", f"adjustment {adjustment.pk}",
          "is approved with 0 transaction(s) posting 0 (amount 1500)"),
