@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 from django.db import connection
 
-from tests.conftest import database_url
+from tests.conftest import database_url, machine_service_missing
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 WAIT_SECONDS = 60
@@ -192,6 +192,10 @@ def redis_database(host: str = "127.0.0.1", port: int = 6379):
     """A Redis database number nobody uses (empty, claimed with a marker key), emptied again at the end."""
     import redis
 
+    try:
+        redis.Redis(host=host, port=port, socket_connect_timeout=2).ping()
+    except redis.ConnectionError:
+        machine_service_missing(f"No Redis server answers on {host}:{port} (apt-get install redis-server)")
     for number in range(15, 0, -1):
         client = redis.Redis(host=host, port=port, db=number)
         if client.dbsize() == 0 and client.set("mesa247:test-drill", "1", nx=True):
