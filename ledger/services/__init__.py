@@ -15,8 +15,6 @@ from .posting import (
     balance_lock,
     entries_settle,
     lines_checked,
-    restaurant_ensure,
-    transaction_post,
     transactions_post,
 )
 from .recipes import (
@@ -53,7 +51,5 @@ __all__ = [
     "payout_returned_posting",
     "refund_lines",
     "refund_posting",
-    "restaurant_ensure",
-    "transaction_post",
     "transactions_post",
 ]

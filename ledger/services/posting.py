@@ -3,7 +3,7 @@
 `transactions_post` records any number of transactions in one SQL statement:
 their rows, their entries, and the move of each restaurant's balance
 projection (an upsert adding the deltas, so the row is created on first use).
-`transaction_post` is the same for one. Callers hold the database
+Callers hold the database
 transaction, so an event or payout, its postings and the projection commit or
 roll back together.
 
@@ -66,11 +66,6 @@ _known_accounts: dict[tuple[str, str], RestaurantAccounts] = {}
 def accounts_forget() -> None:
     """Drop the accounts kept in memory (tests that empty the database call it)."""
     _known_accounts.clear()
-
-
-def restaurant_ensure(*, restaurant_id: str) -> None:
-    """Create the restaurant on its first event (INSERT … ON CONFLICT DO NOTHING)."""
-    Restaurant.objects.bulk_create([Restaurant(id=restaurant_id)], ignore_conflicts=True)
 
 
 def accounts_ensure(*, restaurant_id: str, currency: str) -> RestaurantAccounts:
@@ -175,22 +170,6 @@ def lines_checked(*, lines: list[Line], currency: str, restaurant_id: str) -> li
     return lines
 
 
-def transaction_post(
-    *,
-    kind: str,
-    restaurant_id: str,
-    currency: str,
-    lines: list[Line],
-    event_id: int | None = None,
-    payout_id: str | None = None,
-    memo: str = "",
-    occurred_at: datetime | None = None,
-) -> int:
-    """Record one balanced transaction and move the restaurant's balance projection with it; its id."""
-    posting = Posting(kind, restaurant_id, currency, lines, event_id, payout_id, memo, occurred_at)
-    return transactions_post(postings=[posting])[0]
-
-
 def transactions_post(*, postings: list[Posting]) -> list[int]:
     """Record many balanced transactions and their projection moves in one statement; their ids, in order.
 
@@ -198,7 +177,7 @@ def transactions_post(*, postings: list[Posting]) -> list[int]:
     tables. Either way one statement then writes everything, so both are held to the same SQL.
     """
     if not connection.in_atomic_block:
-        raise RuntimeError("transaction_post must run inside the caller's database transaction")
+        raise RuntimeError("transactions_post must run inside the caller's database transaction")
     checked = [lines_checked(lines=posting.lines, currency=posting.currency, restaurant_id=posting.restaurant_id)
                for posting in postings]
     if not postings:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from ledger.exceptions import CurrencyMismatch, UnbalancedTransaction
 from ledger.integrity import TRUNCATE_REFUSING_TABLES
 from ledger.models import Account, Entry, RestaurantBalance, Transaction
-from ledger.services import Line, accounts_ensure, restaurant_ensure, transaction_post
+from ledger.services import Line, Posting, accounts_ensure, transactions_post
 from processor.models import Event
 from tests.helpers import charge
 
@@ -30,7 +30,7 @@ def posted():
 @pytest.fixture
 def cause():
     """An event with no ledger transaction yet, to hang hand-made transactions on."""
-    restaurant_ensure(restaurant_id="res_001")
+    accounts_ensure(restaurant_id="res_001", currency="PEN")
     return Event.objects.create(
         event_id="evt_manual", event_type="charge_succeeded", occurred_at=T0, restaurant_id="res_001",
         currency="PEN", amount=100, fee=0,
@@ -246,12 +246,15 @@ def test_reserved_projection_cannot_go_negative(posted):
 # --- the same rules in the service, before the database sees anything ----------------------
 
 
+def post_charge(lines: list[Line], *, event=None, restaurant_id: str = "res_001") -> list[int]:
+    return transactions_post(postings=[Posting("charge", restaurant_id, "PEN", lines, event.pk if event else None)])
+
+
 def test_service_refuses_an_unbalanced_posting_before_writing(cause):
     accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
     lines = [Line(accounts.processor, 100, "gross", T0), Line(accounts.payable, -99, "gross", T0)]
     with pytest.raises(UnbalancedTransaction, match="Entries sum to 1, not 0."), transaction.atomic():
-        transaction_post(kind="charge", restaurant_id="res_001", currency="PEN", lines=lines,
-                         event_id=cause.pk)
+        post_charge(lines, event=cause)
     assert Transaction.objects.count() == 0
 
 
@@ -259,8 +262,7 @@ def test_service_refuses_a_fractional_amount_even_when_the_lines_balance(cause):
     accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
     lines = [Line(accounts.processor, 100.4, "gross", T0), Line(accounts.payable, -100.4, "gross", T0)]
     with pytest.raises(UnbalancedTransaction, match="integers of minor units, not 100.4"), transaction.atomic():
-        transaction_post(kind="charge", restaurant_id="res_001", currency="PEN", lines=lines,
-                         event_id=cause.pk)
+        post_charge(lines, event=cause)
     assert Transaction.objects.count() == 0
 
 
@@ -268,8 +270,7 @@ def test_service_refuses_a_single_line(cause):
     accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
     lines = [Line(accounts.processor, 100, "gross", T0), Line(accounts.payable, 0, "gross", T0)]
     with pytest.raises(UnbalancedTransaction, match="at least two non-zero entries"), transaction.atomic():
-        transaction_post(kind="charge", restaurant_id="res_001", currency="PEN", lines=lines,
-                         event_id=cause.pk)
+        post_charge(lines, event=cause)
 
 
 def test_service_refuses_another_restaurants_account(cause):
@@ -277,8 +278,7 @@ def test_service_refuses_another_restaurants_account(cause):
     theirs = accounts_ensure(restaurant_id="res_002", currency="PEN")
     lines = [Line(ours.processor, 100, "gross", T0), Line(theirs.payable, -100, "gross", T0)]
     with pytest.raises(UnbalancedTransaction, match="is res_002's, not res_001's"), transaction.atomic():
-        transaction_post(kind="charge", restaurant_id="res_001", currency="PEN", lines=lines,
-                         event_id=cause.pk)
+        post_charge(lines, event=cause)
     assert Transaction.objects.count() == 0
 
 
@@ -287,14 +287,13 @@ def test_service_refuses_an_account_in_another_currency(cause):
     usd = accounts_ensure(restaurant_id="res_001", currency="USD")
     lines = [Line(pen.processor, 100, "gross", T0), Line(usd.payable, -100, "gross", T0)]
     with pytest.raises(CurrencyMismatch), transaction.atomic():
-        transaction_post(kind="charge", restaurant_id="res_001", currency="PEN", lines=lines,
-                         event_id=cause.pk)
+        post_charge(lines, event=cause)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_service_refuses_to_post_outside_a_database_transaction():
     with pytest.raises(RuntimeError, match="inside the caller's database transaction"):
-        transaction_post(kind="charge", restaurant_id="res_x", currency="PEN", lines=[])
+        post_charge([], restaurant_id="res_x")
 
 
 @pytest.mark.django_db(transaction=True)
