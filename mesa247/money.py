@@ -1,25 +1,14 @@
-"""Money at the edge: integer minor units, supported currencies, identifiers."""
+"""Money at the edge: integer minor units and identifiers."""
 
 import re
-
-from django.conf import settings
 
 MAX_AMOUNT = 10**12
 
 RESTAURANT_ID_PATTERN = r"[A-Za-z0-9_.-]{1,64}"
 EVENT_ID_PATTERN = r"[A-Za-z0-9_.:-]{1,128}"
 RESTAURANT_ID_RE = re.compile(rf"\A{RESTAURANT_ID_PATTERN}\Z")
-EVENT_ID_RE = re.compile(rf"\A{EVENT_ID_PATTERN}\Z")
 
 
 def is_minor_units(value) -> bool:
     """True for a JSON integer; floats (12000.0, 1e4), strings and booleans are not money."""
     return type(value) is int
-
-
-def supported_currencies() -> list[str]:
-    return list(settings.SUPPORTED_CURRENCIES)
-
-
-def default_currency() -> str:
-    return settings.DEFAULT_CURRENCY

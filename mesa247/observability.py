@@ -32,10 +32,6 @@ def log_context(**fields):
         _log_context.reset(token)
 
 
-def current_log_context() -> dict:
-    return dict(_log_context.get())
-
-
 class JsonLogFormatter(JsonFormatter):
     """python-json-logger with `time` as ISO-8601 UTC (2026-01-01T12:00:00.123Z), whatever TIME_ZONE is."""
 

@@ -28,16 +28,14 @@ class ChartPoint:
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart ready to draw: points with SVG coordinates, the zero line and the value range."""
+    """A chart ready to draw: points with SVG coordinates and the zero line."""
 
     chart_id: str
     title: str
     kind: str  # "bars" or "line"
     points: list[ChartPoint]
     zero_y: float
-    minimum: int
-    maximum: int
-    total: int
+    total: int | None = None  # bar charts: the sum of their bars (a line of balances has none)
     width: int = WIDTH
     height: int = HEIGHT
     polyline: str = ""
@@ -46,7 +44,7 @@ class Chart:
     value_heading: str = "Amount"
 
 
-def _scale(values: list[int]) -> tuple[int, int, callable]:
+def _y_scale(values: list[int]) -> callable:
     low = min([0, *values])
     high = max([0, *values])
     span = (high - low) or 1
@@ -55,14 +53,14 @@ def _scale(values: list[int]) -> tuple[int, int, callable]:
     def y_of(value: int) -> float:
         return round(PAD_TOP + (high - value) * inner / span, 2)
 
-    return low, high, y_of
+    return y_of
 
 
 def bar_chart(*, chart_id: str, title: str, points: list[tuple[str, int]], text=str, unit_note: str = "",
               value_heading: str = "Amount") -> Chart:
     """One bar per point, from the zero line up (or down, for a negative value)."""
     values = [value for _, value in points]
-    low, high, y_of = _scale(values)
+    y_of = _y_scale(values)
     slot = (WIDTH - PAD_LEFT - PAD_RIGHT) / max(len(points), 1)
     bar_width = round(max(slot * 0.8, 1), 2)
     zero_y = y_of(0)
@@ -74,8 +72,8 @@ def bar_chart(*, chart_id: str, title: str, points: list[tuple[str, int]], text=
             x=round(PAD_LEFT + index * slot + (slot - bar_width) / 2, 2),
             y=min(top, zero_y), width=bar_width, height=round(abs(zero_y - top), 2),
         ))
-    return Chart(chart_id=chart_id, title=title, kind="bars", points=drawn, zero_y=zero_y, minimum=low,
-                 maximum=high, total=sum(values), unit_note=unit_note, total_text=text(sum(values)),
+    return Chart(chart_id=chart_id, title=title, kind="bars", points=drawn, zero_y=zero_y,
+                 total=sum(values), unit_note=unit_note, total_text=text(sum(values)),
                  value_heading=value_heading)
 
 
@@ -83,12 +81,12 @@ def line_chart(*, chart_id: str, title: str, points: list[tuple[str, int]], text
                value_heading: str = "Amount") -> Chart:
     """A line through the points, one marker per point, with the zero line drawn."""
     values = [value for _, value in points]
-    low, high, y_of = _scale(values)
+    y_of = _y_scale(values)
     step = (WIDTH - PAD_LEFT - PAD_RIGHT) / max(len(points) - 1, 1)
     drawn = [
         ChartPoint(label=label, value=value, text=text(value), x=round(PAD_LEFT + index * step, 2), y=y_of(value))
         for index, (label, value) in enumerate(points)
     ]
-    return Chart(chart_id=chart_id, title=title, kind="line", points=drawn, zero_y=y_of(0), minimum=low,
-                 maximum=high, total=sum(values), unit_note=unit_note, value_heading=value_heading,
+    return Chart(chart_id=chart_id, title=title, kind="line", points=drawn, zero_y=y_of(0),
+                 unit_note=unit_note, value_heading=value_heading,
                  polyline=" ".join(f"{point.x},{point.y}" for point in drawn))

@@ -139,9 +139,9 @@ def event_columns(data: dict) -> dict:
     }
 
 
-def event_build(data: dict, **fields) -> Event:
+def event_build(data: dict) -> Event:
     """An unsaved Event from validated data."""
-    return Event(**event_columns(data), **fields)
+    return Event(**event_columns(data))
 
 
 @transaction.atomic(durable=True)
