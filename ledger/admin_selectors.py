@@ -63,15 +63,17 @@ def restaurant_balances_annotated(*, now: datetime) -> QuerySet:
 
 
 def accounts_with_balances() -> QuerySet:
-    """Accounts with their signed balance (debit +, credit −), read from the balance projection, never
-    from the entries (the processor clearing account alone has two entries per charge).
+    """Accounts with their signed balance (debit +, credit −), read from the balance projection and the
+    house adjustments account's few entries, never from the processor clearing account's entries (two per
+    charge).
 
     A restaurant's payable and reserved accounts are credit-normal: their balance is minus the
-    projection's column. Every transaction sums to zero within one currency over these three kinds of
-    account, so the processor clearing account balances all of them: the sum of every restaurant's
-    payable and reserved in its currency. `ledger_check` verifies the projection against the entries.
+    projection's column. The house adjustments account holds one entry per approved adjustment. Every
+    transaction sums to zero within one currency over these four kinds of account, so the processor
+    clearing account balances the other three: Σ (payable + reserved) − house adjustments, per currency.
+    `ledger_check` verifies the projection against the entries.
     """
-    clearing = Subquery(
+    owed = Subquery(
         RestaurantBalance.objects.filter(currency=OuterRef("currency"))
         .order_by()
         .values("currency")
@@ -79,6 +81,9 @@ def accounts_with_balances() -> QuerySet:
         .values("total")[:1],
         output_field=BigIntegerField(),
     )
+    adjusted = _entries_sum(Entry.objects.filter(account__kind=AccountKind.HOUSE_ADJUSTMENTS,
+                                                 account__currency=OuterRef("currency")))
+    zero = Value(0, output_field=BigIntegerField())
     return Account.objects.annotate(
         projection=FilteredRelation(
             "restaurant__balances", condition=Q(restaurant__balances__currency=F("currency"))
@@ -88,10 +93,12 @@ def accounts_with_balances() -> QuerySet:
             Case(
                 When(kind=AccountKind.RESTAURANT_PAYABLE, then=-F("projection__payable")),
                 When(kind=AccountKind.RESTAURANT_RESERVED, then=-F("projection__reserved")),
-                When(kind=AccountKind.PROCESSOR_CLEARING, then=clearing),
+                When(kind=AccountKind.HOUSE_ADJUSTMENTS, then=adjusted),
+                When(kind=AccountKind.PROCESSOR_CLEARING,
+                     then=Coalesce(owed, zero) - Coalesce(adjusted, zero)),
                 output_field=BigIntegerField(),
             ),
-            Value(0),
+            zero,
             output_field=BigIntegerField(),
         )
     )

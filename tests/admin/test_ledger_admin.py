@@ -4,6 +4,8 @@ import pytest
 
 from ledger.integrity import ledger_check_run
 from ledger.models import Account, AccountKind, Entry, LedgerCheckResult, Restaurant, RestaurantBalance, Transaction
+from ledger.services.adjustments import adjustment_approve, adjustment_propose
+from tests.factories import UserFactory
 
 LEDGER_MODELS = [Restaurant, Account, Transaction, Entry, RestaurantBalance, LedgerCheckResult]
 
@@ -100,6 +102,25 @@ def test_accounts_show_balances_summed_from_entries(money_world, viewer_client):
     page = response.content.decode()
     assert "PEN 95.00 Cr" in page
     assert "PEN 140.00 Cr" in page
+
+
+def test_every_currencys_account_balances_sum_to_zero_with_an_approved_adjustment(money_world, viewer_client):
+    """The clearing account balances the restaurants' accounts and the house adjustments account."""
+    manager = UserFactory(username="mario.manager", groups=["Finance manager"])
+    approver = UserFactory(username="ana.approver", groups=["Finance approver"])
+    adjustment = adjustment_propose(restaurant_id="res_a", currency="PEN", amount=1500, reason="goodwill_credit",
+                                    note="Goodwill", proposed_by=manager)
+    adjustment_approve(adjustment_id=adjustment.pk, decided_by=approver)
+    listed = viewer_client.get(admin_url(Account), {"all": ""}).context["cl"].result_list
+    sums: dict[str, int] = {}
+    for account in listed:
+        sums[account.currency] = sums.get(account.currency, 0) + account.balance
+    assert sums and set(sums.values()) == {0}
+    by_kind = {(a.kind, a.currency): a.balance for a in listed if a.restaurant_id is None}
+    assert by_kind[(AccountKind.HOUSE_ADJUSTMENTS, "PEN")] == 1500
+    entries_of = {account.pk: sum(Entry.objects.filter(account=account).values_list("amount", flat=True))
+                  for account in listed}
+    assert {account.pk: account.balance for account in listed} == entries_of  # what the entries say
 
 
 def test_transaction_page_shows_its_entries_and_its_cause(money_world, viewer_client):
