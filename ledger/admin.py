@@ -25,10 +25,10 @@ from mesa247.admin_display import (
     admin_changelist_url,
     change_link,
     changelist_link,
-    money,
     money_display,
 )
 from mesa247.errors import ApplicationError
+from mesa247.money import money
 from mesa247.svg_charts import line_chart
 
 from .admin_selectors import (
@@ -292,7 +292,7 @@ class AccountAdmin(ReadOnlyModelAdmin):
     def get_queryset(self, request):
         return accounts_with_balances()
 
-    @admin.display(description="Balance (summed from entries)", ordering="balance")
+    @admin.display(description="Balance", ordering="balance")
     def balance_display(self, obj):
         return signed(obj.balance, obj.currency)
 

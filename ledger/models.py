@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from mesa247.money import money
+
 
 class Restaurant(models.Model):
     """A restaurant comes into existence with its first processor event."""
@@ -304,7 +306,7 @@ class Adjustment(models.Model):
         indexes = [models.Index(fields=["restaurant", "currency", "-proposed_at"], name="adjustment_restaurant_idx")]
 
     def __str__(self) -> str:
-        return f"Adjustment #{self.pk} {self.restaurant_id} {self.amount:+d} {self.currency}"
+        return f"Adjustment #{self.pk} {self.restaurant_id} {money(self.amount, self.currency)}"
 
 
 class AdjustmentDecisionKind(models.TextChoices):

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from django.http import StreamingHttpResponse
 
-from mesa247.admin_display import major_units
+from mesa247.money import major_units
 from mesa247.spreadsheet import spreadsheet_text
 
 from .statements import Statement, StatementLine

@@ -1,4 +1,4 @@
-"""Shared pieces of the finance back office: money formatting, links, read-only admins.
+"""Shared pieces of the finance back office: money columns, links, read-only admins.
 
 Every money record is read-only in the admin, for superusers too: corrections
 are new events or reversing transactions, never edits.
@@ -19,24 +19,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-# Minor-unit digits for currencies that do not use two; everything else has two.
-MINOR_UNIT_DIGITS = {"CLP": 0, "JPY": 0, "KRW": 0, "PYG": 0, "BHD": 3, "KWD": 3, "TND": 3}
-
-
-def money(amount: int | None, currency: str) -> str:
-    """Integer minor units as major units with the currency: 10800, "PEN" → "PEN 108.00"."""
-    if amount is None:
-        return "—"
-    digits = MINOR_UNIT_DIGITS.get(currency, 2)
-    sign = "-" if amount < 0 else ""
-    whole, fraction = divmod(abs(int(amount)), 10**digits)
-    text = f"{whole:,}" + (f".{fraction:0{digits}d}" if digits else "")
-    return f"{currency} {sign}{text}"
-
-
-def major_units(amount: int, currency: str) -> str:
-    """Minor units as a plain decimal string for CSV files: 10800 → "108.00"."""
-    return money(amount, currency).split(" ", 1)[1].replace(",", "")
+from .money import money
 
 
 def money_display(field: str, description: str):

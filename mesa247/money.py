@@ -1,4 +1,4 @@
-"""Money at the edge: integer minor units and identifiers."""
+"""Money at the edge: integer minor units, how they read, and identifiers."""
 
 import re
 
@@ -12,3 +12,23 @@ RESTAURANT_ID_RE = re.compile(rf"\A{RESTAURANT_ID_PATTERN}\Z")
 def is_minor_units(value) -> bool:
     """True for a JSON integer; floats (12000.0, 1e4), strings and booleans are not money."""
     return type(value) is int
+
+
+# Minor-unit digits for currencies that do not use two; everything else has two.
+MINOR_UNIT_DIGITS = {"CLP": 0, "JPY": 0, "KRW": 0, "PYG": 0, "BHD": 3, "KWD": 3, "TND": 3}
+
+
+def money(amount: int | None, currency: str) -> str:
+    """Integer minor units as major units with the currency: 10800, "PEN" → "PEN 108.00"."""
+    if amount is None:
+        return "—"
+    digits = MINOR_UNIT_DIGITS.get(currency, 2)
+    sign = "-" if amount < 0 else ""
+    whole, fraction = divmod(abs(int(amount)), 10**digits)
+    text = f"{whole:,}" + (f".{fraction:0{digits}d}" if digits else "")
+    return f"{currency} {sign}{text}"
+
+
+def major_units(amount: int, currency: str) -> str:
+    """Minor units as a plain decimal string for CSV files: 10800 → "108.00"."""
+    return money(amount, currency).split(" ", 1)[1].replace(",", "")

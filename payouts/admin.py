@@ -25,10 +25,10 @@ from mesa247.admin_display import (
     change_link,
     changelist_link,
     local_time,
-    money,
     money_display,
 )
 from mesa247.errors import ApplicationError
+from mesa247.money import money
 
 from .admin_selectors import payout_postings, payout_settled_events, payouts_open
 from .admin_views import EXPORT_PERMISSION, RUN_PAYOUTS_PERMISSION, PayoutRunRequestForm, payouts_csv_response

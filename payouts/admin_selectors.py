@@ -16,7 +16,7 @@ from django.utils import timezone
 from ledger.admin_selectors import currency_totals, daily_flows
 from ledger.integrity import ledger_check_last
 from ledger.models import Transaction
-from mesa247.admin_display import money
+from mesa247.money import money
 from mesa247.svg_charts import Chart, bar_chart
 
 from .models import Payout, PayoutItem, PayoutRun, PayoutStatus

@@ -10,7 +10,7 @@ from django.core.validators import RegexValidator
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from mesa247.admin_display import major_units
+from mesa247.money import major_units
 from mesa247.spreadsheet import spreadsheet_text
 
 from .admin_selectors import payout_export_items

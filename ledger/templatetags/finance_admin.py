@@ -2,7 +2,7 @@
 
 from django import template
 
-from mesa247.admin_display import money as format_money
+from mesa247.money import money as format_money
 
 register = template.Library()
 

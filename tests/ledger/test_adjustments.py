@@ -127,6 +127,12 @@ def test_approval_posts_exactly_one_balanced_transaction_and_moves_available_by_
     assert ledger_check_run(store=False).problems == []
 
 
+def test_an_adjustment_names_its_amount_in_major_units(owed, manager):
+    """Its name is the admin's page title and breadcrumb, above "Amount: PEN -20.00": never "-2000 PEN"."""
+    adjustment = propose(manager, -2000, reason="chargeback_fee")
+    assert str(adjustment) == f"Adjustment #{adjustment.pk} res_001 PEN -20.00"
+
+
 def test_rejection_records_the_decision_and_posts_nothing(owed, manager, approver):
     adjustment = propose(manager, 1500)
     before = ledger_rows()
