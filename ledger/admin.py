@@ -28,6 +28,7 @@ from mesa247.admin_display import (
     money_display,
 )
 from mesa247.errors import ApplicationError
+from mesa247.forms import MinorUnitsFormField
 from mesa247.money import money
 from mesa247.svg_charts import line_chart
 
@@ -461,7 +462,7 @@ class AdjustmentProposeForm(forms.ModelForm):
 
     restaurant_id = forms.CharField(max_length=64, help_text="The restaurant's id, e.g. res_001.")
     currency = forms.ChoiceField(choices=())
-    amount = forms.IntegerField(
+    amount = MinorUnitsFormField(
         help_text="Minor units, restaurant-facing: 1500 credits the restaurant PEN 15.00, -1500 charges it."
     )
 

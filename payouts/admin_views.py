@@ -6,10 +6,10 @@ import itertools
 from django import forms
 from django.conf import settings
 from django.contrib.admin.widgets import AdminDateWidget
-from django.core.validators import RegexValidator
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from mesa247.forms import MinorUnitsFormField
 from mesa247.money import major_units
 from mesa247.spreadsheet import spreadsheet_text
 
@@ -28,12 +28,8 @@ class PayoutRunRequestForm(forms.Form):
         widget=AdminDateWidget,
         help_text="Pay what is available by the end of this day, in the business time zone.",
     )
-    min_amount = forms.CharField(
+    min_amount = MinorUnitsFormField(
         label="Minimum amount",
-        max_length=13,
-        validators=[
-            RegexValidator(r"\A-?\d+\Z", "Must be an integer number of minor units (no decimals, no separators).")
-        ],
         help_text="In minor units (cents): 5000 means 50.00. Restaurants owed less are not paid.",
     )
 
@@ -42,9 +38,6 @@ class PayoutRunRequestForm(forms.Form):
         self.fields["currency"].choices = [(code, code) for code in settings.SUPPORTED_CURRENCIES]
         self.fields["currency"].initial = settings.DEFAULT_CURRENCY
         self.fields["as_of"].initial = timezone.localdate()
-
-    def clean_min_amount(self) -> int:
-        return int(self.cleaned_data["min_amount"])
 
     def add_service_errors(self, errors: dict[str, list[str]] | None, detail: str) -> None:
         if not errors:

@@ -72,6 +72,16 @@ def test_the_add_form_refuses_invalid_fields_with_the_services_messages(client, 
     assert not Adjustment.objects.exists()
 
 
+@pytest.mark.parametrize("amount", ["1500.0", "1,500", "15.00", "1e3"])
+def test_the_add_form_refuses_an_amount_that_is_not_whole_minor_units(client, manager, owed, amount):
+    client.force_login(manager)
+    response = propose(client, amount=amount)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["amount"] == [
+        "Must be an integer number of minor units (no decimals, no separators)."]
+    assert not Adjustment.objects.exists()
+
+
 def test_an_approver_approves_with_the_button_and_the_balance_moves(client, manager, approver, owed):
     client.force_login(manager)
     propose(client)
