@@ -1,22 +1,14 @@
 from datetime import UTC
 
-from django.conf import settings
 from rest_framework import serializers
 
-from mesa247.fields import LocalDateField
+from mesa247.fields import CurrencyField, LocalDateField
 
 from .models import AdjustmentReason, AdjustmentStatus
 
 
 class CurrencyQuerySerializer(serializers.Serializer):
-    currency = serializers.CharField(required=False, help_text="ISO 4217 code; defaults to DEFAULT_CURRENCY.")
-
-    def validate_currency(self, value: str) -> str:
-        if value not in settings.SUPPORTED_CURRENCIES:
-            raise serializers.ValidationError(
-                f"Unsupported currency {value!r}; use one of {', '.join(settings.SUPPORTED_CURRENCIES)}."
-            )
-        return value
+    currency = CurrencyField(required=False, help_text="ISO 4217 code; defaults to DEFAULT_CURRENCY.")
 
 
 class RestaurantBalanceOutputSerializer(serializers.Serializer):

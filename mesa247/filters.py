@@ -9,9 +9,16 @@ from .money import RESTAURANT_ID_RE
 EMPTY_FILTER = "Must not be empty: leave the parameter out to list every value."
 
 
+def unsupported_currency(value) -> str | None:
+    """What is wrong with `value` as a currency code, or None when it is a supported one."""
+    if isinstance(value, str) and value in settings.SUPPORTED_CURRENCIES:
+        return None
+    return f"Unsupported currency {value!r}; use one of {', '.join(settings.SUPPORTED_CURRENCIES)}."
+
+
 def supported_currency(value: str) -> None:
-    if value not in settings.SUPPORTED_CURRENCIES:
-        raise ValidationError(f"Unsupported currency {value!r}; use one of {', '.join(settings.SUPPORTED_CURRENCIES)}.")
+    if problem := unsupported_currency(value):
+        raise ValidationError(problem)
 
 
 def restaurant_id_valid(value: str) -> None:

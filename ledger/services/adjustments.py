@@ -14,10 +14,10 @@ adjustment without its posting, or a posting without its approval, cannot commit
 
 import logging
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from mesa247.filters import unsupported_currency
 from mesa247.money import MAX_AMOUNT, RESTAURANT_ID_RE, is_minor_units
 
 from ..exceptions import (
@@ -52,9 +52,8 @@ def adjustment_validate(*, restaurant_id: str, currency: str, amount, reason: st
         errors["restaurant_id"] = ["Must be 1–64 characters of [A-Za-z0-9_.-]."]
     elif not Restaurant.objects.filter(pk=restaurant_id).exists():
         errors["restaurant_id"] = [f"No restaurant {restaurant_id!r} has any recorded activity."]
-    if currency not in settings.SUPPORTED_CURRENCIES:
-        errors["currency"] = [f"Unsupported currency {currency!r}; use one of "
-                              f"{', '.join(settings.SUPPORTED_CURRENCIES)}."]
+    if problem := unsupported_currency(currency):
+        errors["currency"] = [problem]
     if not is_minor_units(amount):
         errors["amount"] = ["Must be an integer number of minor units."]
     elif amount == 0:

@@ -36,6 +36,7 @@ from django_q.tasks import async_task
 
 from ledger.services import accounts_ensure_many
 from mesa247.errors import InvalidInput
+from mesa247.filters import unsupported_currency
 from mesa247.metrics import payout_run_counted
 from mesa247.money import MAX_AMOUNT, is_minor_units
 from mesa247.observability import log_context
@@ -57,10 +58,8 @@ RUN_TASK_HOOK = "payouts.tasks.payout_run_task_finished"
 def payout_run_validate(*, currency, as_of, min_amount) -> None:
     """The rules for a run request, shared by the API, the admin and the command."""
     errors: dict[str, list[str]] = {}
-    if not isinstance(currency, str) or currency not in settings.SUPPORTED_CURRENCIES:
-        errors["currency"] = [
-            f"Unsupported currency {currency!r}; use one of {', '.join(settings.SUPPORTED_CURRENCIES)}."
-        ]
+    if problem := unsupported_currency(currency):
+        errors["currency"] = [problem]
     if not isinstance(as_of, date) or isinstance(as_of, datetime):
         errors["as_of"] = ["Must be a date (YYYY-MM-DD)."]
     else:

@@ -223,7 +223,7 @@ def test_a_400_body_lists_field_errors(post, frozen):
     assert response.json() == problem_body(
         400, "validation_error", "Invalid request", "One or more fields are invalid.",
         errors={
-            "currency": ["Unsupported currency 'pen'; use an upper-case code of: PEN, USD, MXN."],
+            "currency": ["Unsupported currency 'pen'; use one of PEN, USD, MXN."],
             "amount": ["Must be an integer number of minor units (no decimals, strings or booleans)."],
         },
     )

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ledger.reports import REPORTS, report_run
+from mesa247.filters import unsupported_currency
 from mesa247.spreadsheet import spreadsheet_text
 from payouts.selectors import payout_cutoff
 
@@ -39,10 +40,8 @@ class Command(BaseCommand):
         zone = ZoneInfo(settings.TIME_ZONE)
         now_at = self._moment(now, "--now", zone) if now else timezone.now()
         currency = (currency or settings.DEFAULT_CURRENCY).upper()
-        if currency not in settings.SUPPORTED_CURRENCIES:
-            raise CommandError(
-                f"Unsupported currency {currency!r}; use one of {', '.join(settings.SUPPORTED_CURRENCIES)}."
-            )
+        if problem := unsupported_currency(currency):
+            raise CommandError(problem)
         params = {"currency": currency, "now": now_at}
         if name == "q2":
             until_at = self._moment(until, "--until", zone) if until else now_at
