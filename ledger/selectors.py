@@ -42,17 +42,14 @@ def restaurant_get(*, restaurant_id: str) -> Restaurant:
     return restaurant
 
 
-def balance_from_row(row: RestaurantBalance | None, *, restaurant_id: str, currency: str, pending: int) -> Balance:
-    if row is None:
+def balance_of(*, restaurant_id: str, currency: str, payable: int | None, reserved: int | None,
+               last_event_at, pending: int) -> Balance:
+    """A restaurant's balance from its projection row's columns and what has not matured yet;
+    no row (payable None) is no activity in the currency: all zero."""
+    if payable is None:
         return Balance(restaurant_id, currency, available=0, pending=0, reserved=0, last_event_at=None)
-    return Balance(
-        restaurant_id=restaurant_id,
-        currency=currency,
-        available=row.payable - pending,
-        pending=pending,
-        reserved=row.reserved,
-        last_event_at=row.last_event_at,
-    )
+    return Balance(restaurant_id, currency, available=payable - pending, pending=pending, reserved=reserved,
+                   last_event_at=last_event_at)
 
 
 # The restaurant, its projection row and what has not matured yet, in one round trip. The pending
@@ -79,10 +76,8 @@ def balance_get(*, restaurant_id: str, currency: str, now: datetime | None = Non
     if row is None:
         raise RestaurantNotFound(f"No restaurant {restaurant_id!r} has any recorded activity.")
     payable, reserved, last_event_at, pending = row
-    if payable is None:  # known restaurant, no activity in this currency
-        return Balance(restaurant_id, currency, available=0, pending=0, reserved=0, last_event_at=None)
-    return Balance(restaurant_id, currency, available=payable - pending, pending=pending, reserved=reserved,
-                   last_event_at=last_event_at)
+    return balance_of(restaurant_id=restaurant_id, currency=currency, payable=payable, reserved=reserved,
+                      last_event_at=last_event_at, pending=pending)
 
 
 def balances_list(*, restaurant_id: str, now: datetime | None = None) -> list[Balance]:
@@ -101,10 +96,12 @@ def balances_list(*, restaurant_id: str, now: datetime | None = None) -> list[Ba
         .values_list("account__currency", "total")
     )
     return [
-        balance_from_row(
-            row,
+        balance_of(
             restaurant_id=restaurant_id,
             currency=row.currency,
+            payable=row.payable,
+            reserved=row.reserved,
+            last_event_at=row.last_event_at,
             pending=-(pending_by_currency.get(row.currency) or 0),
         )
         for row in rows
