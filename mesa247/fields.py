@@ -55,18 +55,13 @@ def plain_date(text) -> date:
 class LocalDateField(serializers.Field):
     """A calendar date written YYYY-MM-DD, and nothing else (no week dates, no times)."""
 
-    default_error_messages = {
-        "invalid": "Must be a date written YYYY-MM-DD.",
-        "not_a_date": "Not a calendar date.",
-    }
+    default_error_messages = {"invalid": "Must be a calendar date written YYYY-MM-DD."}
 
     def to_internal_value(self, data):
-        if not isinstance(data, str) or not PLAIN_DATE_RE.fullmatch(data):
-            self.fail("invalid")
         try:
-            return date.fromisoformat(data)
+            return plain_date(data)
         except ValueError:
-            self.fail("not_a_date")
+            self.fail("invalid")
 
     def to_representation(self, value):
         return value.isoformat()
