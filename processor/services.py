@@ -58,22 +58,22 @@ class IngestOutcome:
         return 201 if self.created else 200
 
 
-def event_validate(*, payload, serializer: ProcessorEventInputSerializer | None = None) -> dict:
+def event_validate(*, payload) -> dict:
     """Check one event's shape and values; raise InvalidInput with field errors.
 
-    A caller validating many events passes one `serializer` to reuse (building one per
-    event costs more than validating it).
+    A valid event takes the serializer's quick path on one shared instance; only an invalid
+    one pays for a serializer of its own, to say exactly what is wrong.
     """
     if not isinstance(payload, dict):
         raise InvalidInput(
             "The event must be a JSON object.",
             errors={"non_field_errors": ["Expected a JSON object, got " + type(payload).__name__ + "."]},
         )
-    quickly = (serializer or _EVENT_INPUT).validated_quickly(payload)
+    quickly = _EVENT_INPUT.validated_quickly(payload)
     if quickly is not None:
         return quickly
     try:
-        return dict((serializer or ProcessorEventInputSerializer()).run_validation(payload))
+        return dict(ProcessorEventInputSerializer().run_validation(payload))
     except ValidationError as exc:
         raise InvalidInput("One or more fields are invalid.", errors=validation_errors(exc.detail)) from None
 
