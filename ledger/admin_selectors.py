@@ -5,7 +5,7 @@ the page's one query (a correlated subquery per column), so a page of 200 rows
 costs the same number of queries as a page of 2.
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection
 from django.db.models import (
@@ -24,6 +24,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
+
+from mesa247.business_days import day_start, days_bounds
 
 from .models import Account, AccountKind, Entry, EntryType, RestaurantBalance, Transaction
 
@@ -179,8 +181,7 @@ def daily_flows(*, first_day: date, last_day: date) -> dict[str, dict[str, dict[
 
     One grouped query; the grouping by local day is PostgreSQL's (`AT TIME ZONE`)."""
     zone = timezone.get_current_timezone()
-    start = datetime.combine(first_day, time.min, tzinfo=zone)
-    end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone)
+    start, end = days_bounds(first_day, last_day)
     rows = (
         Entry.objects.filter(
             account__kind=AccountKind.RESTAURANT_PAYABLE,
@@ -236,7 +237,7 @@ def available_balance_daily(*, restaurant_id: str, currency: str, first_day: dat
     with connection.cursor() as cursor:
         cursor.execute(AVAILABLE_DAILY_SQL, {
             "restaurant_id": restaurant_id, "currency": currency, "zone": str(zone),
-            "start": datetime.combine(first_day + timedelta(days=1), time.min, tzinfo=zone),
+            "start": day_start(first_day + timedelta(days=1)),
             "first_day": first_day, "last_day": last_day,
         })
         return [(day, total) for day, total in cursor.fetchall()]

@@ -18,29 +18,16 @@ only.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 from django.db.models import Sum
-from django.utils import timezone
+
+from mesa247.business_days import days_bounds
 
 from .models import AccountKind, Entry
 from .selectors import restaurant_get
 
 STATEMENT_CHUNK = 2000
-
-
-def local_day_start(day: date) -> datetime | None:
-    """The first instant of `day` in TIME_ZONE, or None past the calendar's end (no bound)."""
-    if day == date.max:
-        return None
-    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
-
-
-def local_days_bounds(date_from: date, date_to: date) -> tuple[datetime | None, datetime | None]:
-    """[start, end) of the local days from `date_from` to `date_to`, both inclusive; None = unbounded."""
-    start = None if date_from == date.min else local_day_start(date_from)
-    end = None if date_to == date.max else local_day_start(date_to + timedelta(days=1))
-    return start, end
 
 
 @dataclass(frozen=True)
@@ -104,7 +91,7 @@ def statement_get(*, restaurant_id: str, currency: str, date_from: date, date_to
     new entries are being posted.
     """
     restaurant_get(restaurant_id=restaurant_id)
-    start, end = local_days_bounds(date_from, date_to)
+    start, end = days_bounds(date_from, date_to)
     entries = payable_entries(restaurant_id=restaurant_id, currency=currency)
     opening = 0
     if start is not None:

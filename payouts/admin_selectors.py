@@ -16,6 +16,7 @@ from django.utils import timezone
 from ledger.admin_selectors import currency_totals, daily_flows
 from ledger.integrity import ledger_check_last
 from ledger.models import Transaction
+from mesa247.business_days import days_bounds
 from mesa247.money import money
 from mesa247.svg_charts import Chart, bar_chart
 
@@ -70,12 +71,9 @@ def payouts_paid_daily(*, first_day: date, last_day: date) -> dict[str, dict[dat
     """Per currency and local day in TIME_ZONE of `paid_at`, the amount of payouts the bank paid that
     are still paid (a returned payout is failed, and leaves the chart). One grouped query."""
     zone = timezone.get_current_timezone()
+    start, end = days_bounds(first_day, last_day)
     rows = (
-        Payout.objects.filter(
-            status=PayoutStatus.PAID,
-            paid_at__gte=datetime.combine(first_day, datetime.min.time(), tzinfo=zone),
-            paid_at__lt=datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=zone),
-        )
+        Payout.objects.filter(status=PayoutStatus.PAID, paid_at__gte=start, paid_at__lt=end)
         .annotate(day=TruncDate("paid_at", tzinfo=zone))
         .order_by()
         .values("currency", "day")

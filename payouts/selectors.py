@@ -1,25 +1,18 @@
 """Reads of payouts and payout runs."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
+
+from mesa247.business_days import day_start
 
 from .exceptions import PayoutNotFound, PayoutRunNotFound
 from .models import Payout, PayoutItemType, PayoutRun
 
-# The order in which a payout's breakdown is shown, everywhere.
-ITEM_ORDER = [
-    PayoutItemType.GROSS_SALES,
-    PayoutItemType.FEES,
-    PayoutItemType.REFUNDS,
-    PayoutItemType.FEE_REFUNDS,
-    PayoutItemType.ADJUSTMENTS,
-    PayoutItemType.CARRIED_BALANCE,
-]
+# The order in which a payout's breakdown is shown, everywhere: the order of the types' declaration.
+ITEM_ORDER = list(PayoutItemType)
 
 
 @dataclass(frozen=True)
@@ -35,8 +28,7 @@ def payout_cutoff(*, as_of: date) -> datetime:
     An entry effective at 23:59:59.999999 local on `as_of` counts; one effective
     exactly at the following midnight belongs to the next day.
     """
-    zone = ZoneInfo(settings.TIME_ZONE)
-    return datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=zone)
+    return day_start(as_of + timedelta(days=1))
 
 
 @dataclass(frozen=True)

@@ -224,3 +224,8 @@ def test_the_calendar_edges_are_accepted(reader, history):
     body = statement(reader, "from=0001-01-01&to=9999-12-31")
     assert (body["opening_balance"], body["closing_balance"]) == (0, 1900)
     assert len(body["lines"]) == 9
+
+
+def test_the_calendar_s_last_day_alone_has_no_lines_and_opens_at_the_whole_balance(reader, history):
+    body = statement(reader, "from=9999-12-31&to=9999-12-31")
+    assert (body["opening_balance"], body["lines"], body["closing_balance"]) == (1900, [], 1900)

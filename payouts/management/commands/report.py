@@ -3,7 +3,7 @@
 import csv
 import json
 import sys
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -75,7 +75,7 @@ class Command(BaseCommand):
         except ValueError:
             day = None
         if day is not None:  # a business date: up to its end in TIME_ZONE
-            return datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone) - timedelta(microseconds=1)
+            return payout_cutoff(as_of=day) - timedelta(microseconds=1)
         try:
             moment = parse_datetime(value)
         except ValueError:
