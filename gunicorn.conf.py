@@ -4,8 +4,8 @@ With PROMETHEUS_MULTIPROC_DIR set (see docs/operations.md#metrics), `child_exit`
 prometheus_client that a worker is gone; its counters stay counted.
 
 Environment: GUNICORN_BIND (or PORT, default 8000; address 0.0.0.0), WEB_CONCURRENCY (worker
-processes), GUNICORN_WORKER_CLASS (default sync) and GUNICORN_THREADS (threads per worker;
-more than 1 with the sync class makes gunicorn use gthread). `make bench` measures the defaults.
+processes, default 2), GUNICORN_WORKER_CLASS (default gthread) and GUNICORN_THREADS (threads per
+worker, default 8). `make bench` measures the defaults.
 """
 
 import os

@@ -2,6 +2,7 @@ import json
 import re
 from datetime import UTC, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -226,7 +227,7 @@ class ProcessorEventOutputSerializer(serializers.Serializer):
 
 class ProcessorEventBatchInputSerializer(serializers.Serializer):
     events = serializers.ListField(
-        child=serializers.JSONField(), min_length=1, max_length=1000,
+        child=serializers.JSONField(), min_length=1, max_length=settings.PROCESSOR_BATCH_MAX_EVENTS,
         help_text="Each item is checked as the single endpoint checks a body; one that is not a valid event gets "
                   "its own 400 result, and the others are still ingested.",
     )
