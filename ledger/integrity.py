@@ -283,6 +283,8 @@ PROTECTING_TRIGGERS = [
     ("ledger_adjustment_posting_check", "ledger_transaction"),
     ("ledger_adjustment_amount_posted", "ledger_transaction"),
     ("ledger_adjustment_approval_posted", "ledger_adjustmentdecision"),
+    ("payouts_payout_reserved", "payouts_payout"),
+    ("payouts_payout_posting_matches", "ledger_transaction"),
 ]
 
 # Every table of the money apps refuses TRUNCATE (ledger 0014, payouts 0009, processor 0003).

@@ -1,9 +1,13 @@
 """PostgreSQL itself refuses what the services never do: bypass them with .update()/.delete() to prove it."""
 
+from dataclasses import replace
+
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from ledger.models import AccountKind, Entry
+from ledger.services import accounts_ensure, payout_reserve_posting, transactions_post
 from payouts.models import Payout, PayoutItem, PayoutItemType, PayoutSettlement, PayoutStatus
 from tests.helpers import charge
 
@@ -19,12 +23,12 @@ def payout():
     return payout_of("res_db", "2025-12-30")
 
 
-def refused(statement):
-    """The statement fails in the database, with deferred checks forced to run at once."""
-    with pytest.raises(IntegrityError), transaction.atomic():
+def refused(statement, match: str | None = None):
+    """The statement fails in the database, at once or at the checks COMMIT would run (forced right after)."""
+    with pytest.raises(IntegrityError, match=match), transaction.atomic():
+        statement()
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        statement()
 
 
 @pytest.mark.parametrize(
@@ -55,7 +59,7 @@ def test_items_must_sum_to_the_amount(payout):
         other = Payout.objects.create(restaurant_id="res_db", currency="PEN", as_of="2025-12-31", amount=500)
         PayoutItem.objects.create(payout=other, type=PayoutItemType.CARRIED_BALANCE, amount=499)
 
-    refused(payout_without_matching_items)
+    refused(payout_without_matching_items, match="items sum to 499, not its amount 500")
     refused(lambda: PayoutItem.objects.create(payout=payout, type="bonus", amount=0))
 
 
@@ -77,3 +81,34 @@ def test_an_entry_is_settled_at_most_once_and_only_a_payable_charge_or_refund_en
 
 def test_a_payout_amount_must_be_positive(payout):
     refused(lambda: Payout.objects.create(restaurant_id="res_db", currency="PEN", as_of="2025-12-31", amount=0))
+
+
+def payout_reserved_behind_the_service(*, amount: int, as_of: str = "2025-12-31", posted: int | None = None) -> Payout:
+    """A payout written by hand, with items, and a reserve posting of `posted` (its amount unless said)."""
+    other = Payout.objects.create(restaurant_id="res_db", currency="PEN", as_of=as_of, amount=amount)
+    PayoutItem.objects.create(payout=other, type=PayoutItemType.CARRIED_BALANCE, amount=amount)
+    reserve = payout_reserve_posting(payout=other, accounts=accounts_ensure(restaurant_id="res_db", currency="PEN"),
+                                     at=timezone.now())
+    if posted is not None:
+        reserve = replace(reserve, lines=[replace(reserve.lines[0], amount=posted),
+                                          replace(reserve.lines[1], amount=-posted)])
+    transactions_post(postings=[reserve])
+    return other
+
+
+def test_a_payout_commits_only_with_its_reserve_posting(payout):
+    def payout_without_reserve():
+        other = Payout.objects.create(restaurant_id="res_db", currency="PEN", as_of="2025-12-31", amount=500)
+        PayoutItem.objects.create(payout=other, type=PayoutItemType.CARRIED_BALANCE, amount=500)
+
+    refused(payout_without_reserve, match="has no payout_reserve transaction")
+    with transaction.atomic():  # the same payout with its reserve commits
+        payout_reserved_behind_the_service(amount=500)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        transaction.set_rollback(True)
+
+
+def test_a_payouts_postings_move_exactly_its_amount(payout):
+    refused(lambda: payout_reserved_behind_the_service(amount=500, posted=499),
+            match=r"ledger transaction \d+ of payout \S+ of 500 has entry \d+ \(payout -?499\)")
