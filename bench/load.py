@@ -100,7 +100,9 @@ class EventSource:
         self.number += 1
         event_id = f"{self.tag}_{self.number:08d}"
         restaurant_id = rng.choice(self.names)
-        occurred_at = (datetime.now(UTC) - timedelta(seconds=rng.randrange(8 * 86400, 60 * 86400)))
+        # Up to 60 days old, the last week still maturing: balance reads sum pending entries, as they do
+        # in production, where most events arrive minutes after they occurred.
+        occurred_at = (datetime.now(UTC) - timedelta(seconds=rng.randrange(0, 60 * 86400)))
         event = {"event_id": event_id, "occurred_at": occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                  "restaurant_id": restaurant_id, "currency": "PEN"}
         charge = self.last_charge.pop(restaurant_id, None) if roll < 0.18 else None
