@@ -211,7 +211,6 @@ def payout_runs_resume_stale() -> dict[str, list[str]]:
       run and is handed out again after `retry` by the broker itself: a run
       queued that long is waiting its turn, not lost.)
     """
-    max_attempts = settings.Q_CLUSTER.get("max_attempts") or 0
     queued_before = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["retry"])
     outcome: dict[str, list[str]] = {"resumed": [], "requeued": [], "abandoned": []}
     lost = Q(status=PayoutRunStatus.RUNNING)
@@ -227,19 +226,26 @@ def payout_runs_resume_stale() -> dict[str, list[str]]:
                 logger.warning("payout run queued again: its task never started",
                                extra={"queued_for_seconds": settings.Q_CLUSTER["retry"]})
                 outcome["requeued"].append(str(run.pk))
-            elif max_attempts and run.attempts >= max_attempts:
-                PayoutRun.objects.filter(pk=run.pk).update(
-                    status=PayoutRunStatus.FAILED, finished_at=timezone.now(),
-                    error=f"Gave up after {run.attempts} attempts whose worker went away without finishing "
-                          "(killed or lost); retry it on purpose.",
-                )
-                logger.error("stale payout run abandoned", extra={"attempts": run.attempts})
+            elif _run_out_of_attempts(run):
+                _run_give_up(run, why="whose worker went away without finishing (killed or lost); retry it on purpose")
                 outcome["abandoned"].append(str(run.pk))
             else:
                 _run_requeue(run, enqueue=True)
                 logger.warning("stale payout run queued again", extra={"attempts": run.attempts})
                 outcome["resumed"].append(str(run.pk))
     return outcome
+
+
+def _run_out_of_attempts(run: PayoutRun) -> bool:
+    max_attempts = settings.Q_CLUSTER.get("max_attempts") or 0
+    return bool(max_attempts) and run.attempts >= max_attempts
+
+
+def _run_give_up(run: PayoutRun, *, why: str) -> None:
+    """A run started `max_attempts` times without finishing is failed instead of started again."""
+    PayoutRun.objects.filter(pk=run.pk).update(status=PayoutRunStatus.FAILED, finished_at=timezone.now(),
+                                               error=f"Gave up after {run.attempts} attempts {why}.")
+    logger.error("payout run abandoned", extra={"attempts": run.attempts})
 
 
 def _run_requeue(run: PayoutRun, *, enqueue: bool) -> None:
@@ -273,14 +279,9 @@ def payout_run_execute(*, run_id) -> PayoutRun:
             run.refresh_from_db()
             if run.status == PayoutRunStatus.SUCCEEDED:
                 return run
-            max_attempts = settings.Q_CLUSTER.get("max_attempts") or 0
-            if run.status == PayoutRunStatus.RUNNING and max_attempts and run.attempts >= max_attempts:
+            if run.status == PayoutRunStatus.RUNNING and _run_out_of_attempts(run):
                 # Started that many times and never finished: a worker died or timed out each time.
-                PayoutRun.objects.filter(pk=run.pk).update(
-                    status=PayoutRunStatus.FAILED, finished_at=timezone.now(),
-                    error=f"Gave up after {run.attempts} attempts that never finished (worker killed or timed out).",
-                )
-                logger.error("payout run abandoned", extra={"attempts": run.attempts})
+                _run_give_up(run, why="that never finished (worker killed or timed out)")
                 run.refresh_from_db()
                 return run
             attempt = run.attempts + 1  # the lock is ours: nobody else changes `attempts` meanwhile
