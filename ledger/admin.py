@@ -450,11 +450,8 @@ class AdjustmentStatusFilter(admin.SimpleListFilter):
         return AdjustmentStatus.choices
 
     def queryset(self, request, queryset):
-        if self.value() == AdjustmentStatus.PENDING:
-            return queryset.filter(decision__isnull=True)
-        if self.value() in (AdjustmentStatus.APPROVED, AdjustmentStatus.REJECTED):
-            return queryset.filter(decision__decision=self.value())
-        return queryset
+        # The admin's queryset is adjustments_with_status(): `status` is annotated already.
+        return queryset.filter(status=self.value()) if self.value() in AdjustmentStatus.values else queryset
 
 
 class AdjustmentProposeForm(forms.ModelForm):

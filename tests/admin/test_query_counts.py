@@ -8,12 +8,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from ledger.models import Account, Entry, Restaurant, RestaurantBalance, Transaction
+from ledger.models import Account, Adjustment, AdjustmentDecision, Entry, Restaurant, RestaurantBalance, Transaction
 from payouts.models import Payout, PayoutRun
 from processor.models import Event
 from tests.admin.conftest import at, ingest, run_payouts
+from tests.factories import UserFactory
 
-CHANGELIST_MODELS = [Event, Restaurant, RestaurantBalance, Account, Transaction, Entry, Payout, PayoutRun]
+CHANGELIST_MODELS = [Event, Restaurant, RestaurantBalance, Account, Transaction, Entry, Payout, PayoutRun,
+                     Adjustment, AdjustmentDecision]
 # Session, user, permissions, the page's count and rows, and a filter or date hierarchy.
 QUERY_BUDGET = 10
 RESTAURANTS = 200
@@ -29,6 +31,17 @@ def two_hundred_of_everything(db):
     PayoutRun.objects.bulk_create(
         PayoutRun(currency="USD", as_of=timezone.localdate(), min_amount=100, status="succeeded")
         for _ in range(RESTAURANTS)
+    )
+    # Proposals and their (rejecting) decisions written in bulk: they move no money.
+    manager = UserFactory(username="mario.manager", groups=["Finance manager"])
+    approver = UserFactory(username="ana.approver", groups=["Finance approver"])
+    proposals = Adjustment.objects.bulk_create(
+        Adjustment(restaurant_id=f"res_q{n:03d}", currency="PEN", amount=100 + n, reason="goodwill_credit",
+                   note="Query budget", proposed_by=manager)
+        for n in range(RESTAURANTS)
+    )
+    AdjustmentDecision.objects.bulk_create(
+        AdjustmentDecision(adjustment=proposal, decision="rejected", decided_by=approver) for proposal in proposals
     )
     for model in CHANGELIST_MODELS:
         assert model.objects.count() >= RESTAURANTS, model
