@@ -209,8 +209,8 @@ SPECTACULAR_SETTINGS = {
         "AdjustmentStatusEnum": "ledger.models.AdjustmentStatus",
         "AdjustmentReasonEnum": "ledger.models.AdjustmentReason",
         # The two kinds of processor events, which the event schema tells apart (processor.serializers).
-        "MoneyEventTypeEnum": ["charge_succeeded", "refund_succeeded"],
-        "PayoutEventTypeEnum": ["payout_paid", "payout_failed"],
+        "MoneyEventTypeEnum": "processor.models.MONEY_EVENT_TYPES",
+        "PayoutEventTypeEnum": "processor.models.PAYOUT_EVENT_TYPES",
     },
 }
 

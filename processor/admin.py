@@ -11,9 +11,7 @@ from ledger.models import Transaction
 from mesa247.admin_display import ReadOnlyModelAdmin, change_link, money_display
 from payouts.models import Payout
 
-from .models import Event, EventType
-
-PAYOUT_EVENT_TYPES = (EventType.PAYOUT_PAID, EventType.PAYOUT_FAILED)
+from .models import PAYOUT_EVENT_TYPES, Event
 
 
 @admin.register(Event)

@@ -10,6 +10,11 @@ class EventType(models.TextChoices):
     PAYOUT_FAILED = "payout_failed", "Payout failed"
 
 
+# The two kinds of processor event: money moving for a reservation, and the bank's word on a payout.
+MONEY_EVENT_TYPES = [EventType.CHARGE_SUCCEEDED.value, EventType.REFUND_SUCCEEDED.value]
+PAYOUT_EVENT_TYPES = [EventType.PAYOUT_PAID.value, EventType.PAYOUT_FAILED.value]
+
+
 class Event(models.Model):
     """A fact reported by the payment processor, stored once per event_id, forever."""
 

@@ -14,7 +14,7 @@ from rest_framework import serializers
 from mesa247.fields import CurrencyField, MinorUnitsField
 from mesa247.money import EVENT_ID_PATTERN, RESTAURANT_ID_PATTERN
 
-from .models import EventType
+from .models import MONEY_EVENT_TYPES, PAYOUT_EVENT_TYPES, EventType
 
 METADATA_MAX_BYTES = 16 * 1024
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -196,7 +196,7 @@ class ProcessorEventInputSerializer(serializers.Serializer):
         errors = {}
         if attrs["fee"] > attrs["amount"]:
             errors["fee"] = ["Must not exceed amount."]
-        if attrs["event_type"] in (EventType.PAYOUT_PAID, EventType.PAYOUT_FAILED):
+        if attrs["event_type"] in PAYOUT_EVENT_TYPES:
             if "payout_id" not in attrs["metadata"]:
                 errors["metadata"] = ["metadata.payout_id is required for payout events."]
             if attrs["fee"] != 0:
@@ -253,8 +253,7 @@ class ProcessorEventInputSchema(OpenApiSerializerExtension):
 
     def map_serializer(self, auto_schema, direction):
         schema = auto_schema._map_basic_serializer(self.target, direction)
-        payout_types = [EventType.PAYOUT_PAID.value, EventType.PAYOUT_FAILED.value]
-        money_types = [choice for choice in EventType.values if choice not in payout_types]
+        payout_types, money_types = PAYOUT_EVENT_TYPES, MONEY_EVENT_TYPES
         schema["oneOf"] = [
             {"properties": {"event_type": {"enum": money_types}}},
             {
