@@ -190,22 +190,22 @@ STATEMENT_EXAMPLE = {
     "lines": [
         {"entry_id": 7, "posted_at": "2026-01-03T15:00:01Z", "effective_at": "2026-01-03T15:00:00Z",
          "kind": "refund", "entry_type": "refund", "amount": -5000, "balance": 6400, "transaction_id": 3,
-         "event_id": "evt_000124", "payout_id": None},
+         "event_id": "evt_000124", "payout_id": None, "adjustment_id": None},
         {"entry_id": 9, "posted_at": "2026-01-10T05:00:02Z", "effective_at": "2026-01-10T05:00:02Z",
          "kind": "payout_reserve", "entry_type": "payout", "amount": -6400, "balance": 0, "transaction_id": 4,
-         "event_id": None, "payout_id": "po_01JH2K8Q3V"},
+         "event_id": None, "payout_id": "po_01JH2K8Q3V", "adjustment_id": None},
     ],
     "closing_balance": 0,
 }
 STATEMENT_CSV_EXAMPLE = (
     "restaurant_id,currency,line,posted_at,effective_at,kind,entry_type,amount,balance,amount_major,"
-    "balance_major,event_id,payout_id,transaction_id,entry_id\r\n"
-    "res_001,PEN,0,2026-01-01,,opening_balance,,,11400,,114.00,,,,\r\n"
+    "balance_major,event_id,payout_id,transaction_id,entry_id,adjustment_id\r\n"
+    "res_001,PEN,0,2026-01-01,,opening_balance,,,11400,,114.00,,,,,\r\n"
     "res_001,PEN,1,2026-01-03T15:00:01Z,2026-01-03T15:00:00Z,refund,refund,-5000,6400,-50.00,64.00,"
-    "evt_000124,,3,7\r\n"
+    "evt_000124,,3,7,\r\n"
     "res_001,PEN,2,2026-01-10T05:00:02Z,2026-01-10T05:00:02Z,payout_reserve,payout,-6400,0,-64.00,0.00,,"
-    "po_01JH2K8Q3V,4,9\r\n"
-    "res_001,PEN,3,2026-01-31,,closing_balance,,,0,,0.00,,,,\r\n"
+    "po_01JH2K8Q3V,4,9,\r\n"
+    "res_001,PEN,3,2026-01-31,,closing_balance,,,0,,0.00,,,,,\r\n"
 )
 
 

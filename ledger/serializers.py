@@ -85,6 +85,7 @@ class StatementLineOutputSerializer(serializers.Serializer):
     transaction_id = serializers.IntegerField()
     event_id = serializers.CharField(allow_null=True)
     payout_id = serializers.CharField(allow_null=True)
+    adjustment_id = serializers.IntegerField(allow_null=True, help_text="The approved adjustment it posts, if any.")
 
 
 class StatementOutputSerializer(serializers.Serializer):

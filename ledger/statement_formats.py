@@ -20,6 +20,7 @@ from .statements import Statement, StatementLine
 CSV_COLUMNS = [
     "restaurant_id", "currency", "line", "posted_at", "effective_at", "kind", "entry_type",
     "amount", "balance", "amount_major", "balance_major", "event_id", "payout_id", "transaction_id", "entry_id",
+    "adjustment_id",
 ]
 
 
@@ -42,6 +43,7 @@ def line_as_dict(line: StatementLine) -> dict:
         "transaction_id": line.transaction_id,
         "event_id": line.event_id,
         "payout_id": line.payout_id,
+        "adjustment_id": line.adjustment_id,
     }
 
 
@@ -83,7 +85,7 @@ def statement_csv_chunks(statement: Statement) -> Iterator[str]:
 
     def summary(number: int, kind: str, day, balance: int) -> str:
         return writer.writerow([*ident, number, day.isoformat(), "", kind, "", "", balance, "",
-                                major_units(balance, currency), "", "", "", ""])
+                                major_units(balance, currency), "", "", "", "", ""])
 
     yield summary(0, "opening_balance", statement.date_from, statement.opening_balance)
     closing, number = statement.opening_balance, 0
@@ -93,6 +95,7 @@ def statement_csv_chunks(statement: Statement) -> Iterator[str]:
             *ident, number, instant(line.posted_at), instant(line.effective_at), line.kind, line.entry_type,
             line.amount, line.balance, major_units(line.amount, currency), major_units(line.balance, currency),
             spreadsheet_text(line.event_id), spreadsheet_text(line.payout_id), line.transaction_id, line.entry_id,
+            line.adjustment_id,
         ])
     yield summary(number + 1, "closing_balance", statement.date_to, closing)
 

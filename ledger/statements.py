@@ -42,6 +42,7 @@ class StatementLine:
     transaction_id: int
     event_id: str | None
     payout_id: str | None
+    adjustment_id: int | None
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Statement:
                 transaction_id=row["transaction_id"],
                 event_id=row["transaction__event__event_id"],
                 payout_id=row["transaction__payout_id"],
+                adjustment_id=row["transaction__adjustment_id"],
             )
 
 
@@ -104,7 +106,7 @@ def statement_get(*, restaurant_id: str, currency: str, date_from: date, date_to
         period = period.filter(transaction__posted_at__lt=end)
     rows = period.order_by("id").values(
         "id", "amount", "entry_type", "effective_at", "transaction_id", "transaction__posted_at",
-        "transaction__kind", "transaction__event__event_id", "transaction__payout_id",
+        "transaction__kind", "transaction__event__event_id", "transaction__payout_id", "transaction__adjustment_id",
     )
     return Statement(restaurant_id=restaurant_id, currency=currency, date_from=date_from, date_to=date_to,
                      opening_balance=opening, entries=rows)

@@ -6,6 +6,8 @@ next payout pays 129.00 with an `adjustments` item of 15.00. A chargeback fee of
 makes it 94.00 instead. Rejected or pending adjustments move nothing.
 """
 
+import csv
+import io
 import json
 import threading
 
@@ -37,6 +39,8 @@ from ledger.services import accounts_ensure, transactions_post
 from ledger.services.adjustments import adjustment_approve, adjustment_propose, adjustment_reject
 from ledger.services.posting import house_account_ensure
 from ledger.services.recipes import adjustment_posting
+from ledger.statement_formats import statement_csv_chunks
+from ledger.statements import statement_get
 from payouts.models import Payout, PayoutItem
 from payouts.selectors import payout_items
 from payouts.services import payout_run_execute, payout_run_request
@@ -131,6 +135,19 @@ def test_an_adjustment_names_its_amount_in_major_units(owed, manager):
     """Its name is the admin's page title and breadcrumb, above "Amount: PEN -20.00": never "-2000 PEN"."""
     adjustment = propose(manager, -2000, reason="chargeback_fee")
     assert str(adjustment) == f"Adjustment #{adjustment.pk} res_001 PEN -20.00"
+
+
+def test_the_statement_line_of_an_approved_adjustment_names_it(owed, manager, approver):
+    adjustment = propose(manager, 1500)
+    adjustment_approve(adjustment_id=adjustment.pk, decided_by=approver)
+    today = timezone.localdate()
+    statement = statement_get(restaurant_id="res_001", currency="PEN", date_from=today, date_to=today)
+    lines = list(statement.lines())  # the charge recorded today, then the adjustment
+    not_events = [(line.kind, line.amount, line.adjustment_id, line.payout_id) for line in lines if not line.event_id]
+    assert not_events == [("adjustment", 1500, adjustment.pk, None)]
+    rows = list(csv.DictReader(io.StringIO("".join(statement_csv_chunks(statement)).removeprefix("\ufeff"))))
+    assert [(row["kind"], row["adjustment_id"]) for row in rows if row["adjustment_id"]] == [
+        ("adjustment", str(adjustment.pk))]
 
 
 def test_rejection_records_the_decision_and_posts_nothing(owed, manager, approver):

@@ -98,6 +98,7 @@ def test_a_line_names_its_kind_entry_type_times_and_causes(reader, history):
         "transaction_id": first["transaction_id"],
         "event_id": "evt_c1",
         "payout_id": None,
+        "adjustment_id": None,
     }
     reserve = statement(reader, "from=2026-01-10&to=2026-01-10")["lines"][0]
     assert (reserve["kind"], reserve["entry_type"], reserve["amount"]) == ("payout_reserve", "payout", -17000)
