@@ -6,7 +6,9 @@ exclusive. Charges mature 7 days after they occur; refunds count when they occur
 
 import pytest
 
+from ledger.models import EntryType
 from payouts.models import Payout, PayoutRunStatus
+from payouts.services.creation import SETTLED_ENTRY_TYPES
 from tests.helpers import charge, refund
 
 from .helpers import available_reserved, items_of, payout_of, run
@@ -125,3 +127,9 @@ def test_a_refund_after_the_cutoff_caps_the_payout_and_the_next_payout_carries_t
         "adjustments": (0, 0),
         "carried_balance": (3000, None),
     }
+
+
+def test_every_kind_of_payable_entry_but_a_payout_lands_in_an_item():
+    """An entry type the ledger adds later must get its item here, or every run would fail on it."""
+    assert set(SETTLED_ENTRY_TYPES) == set(EntryType) - {EntryType.PAYOUT}
+    assert len(set(SETTLED_ENTRY_TYPES.values())) == len(SETTLED_ENTRY_TYPES)
