@@ -1,4 +1,7 @@
-"""The table `make bench` prints at the end: every figure next to its SPEC §9 target."""
+"""The table `make bench` prints at the end: every figure next to its SPEC §9 target.
+
+Speed over HTTP is judged by the ratio to the floor measured in the same run (bench/floor.py);
+the absolute rates are printed to read those ratios by, not to be judged on their own."""
 
 import json
 from pathlib import Path
@@ -27,6 +30,22 @@ def _statuses(counts: dict) -> str:
     return " ".join(f"{status}:{count:,}" for status, count in counts.items()) or "—"
 
 
+def beside_floor(out, add, cpu, key: str, label: str, results: dict) -> None:
+    """Each round's floor and service figures, then the median of service/floor."""
+    beside = results.get(key)
+    if not beside:
+        return
+    for n, measured in enumerate(beside["rounds"], start=1):
+        for side in ("floor", "service"):
+            figures = measured[side]
+            phase = f"{label}, round {n}: {side}"
+            add(phase, "req/s, p50 / p99", f"{figures['rate']:,.1f}/s, {figures['p50_ms']} / {figures['p99_ms']} ms")
+            out.append((phase, "HTTP statuses", _statuses(figures["statuses"]), "", ""))
+            cpu(phase, figures)
+        add(f"{label}, round {n}", "service / floor", measured["ratio"], "×")
+    add(label, "service / floor (median of rounds)", beside["ratio"], "×", (">=", 0.85), "≥ 0.85×")
+
+
 def rows(results: dict) -> list[tuple[str, str, str, str, str]]:
     """(phase, figure, measured, target, verdict) for every figure present in `results`."""
     out = []
@@ -46,25 +65,28 @@ def rows(results: dict) -> list[tuple[str, str, str, str, str]]:
     ingest = results.get("ingest")
     if ingest:
         phase = f"ingest c={ingest['concurrency']}"
-        add(phase, "events/s", ingest["rate"], "", (">=", 750), "≥ 750/s")
+        add(phase, "events/s (restaurants new)", ingest["rate"])
         add(phase, "p50 latency", ingest["p50_ms"], "ms")
         add(phase, "p95 latency", ingest["p95_ms"], "ms")
         add(phase, "p99 latency", ingest["p99_ms"], "ms", ("<=", 50), "≤ 50 ms")
         out.append((phase, "HTTP statuses", _statuses(ingest["statuses"]), "201 new, 200 resend", ""))
         add(phase, "errors", sum(ingest["errors"].values()), "", ("<=", 0), "0")
         cpu(phase, ingest)
+        beside_floor(out, add, cpu, "ingest_vs_floor", "events beside the floor", results)
     for key, label in (("reads_small", "balance reads"), ("reads_grown", "balance reads, grown")):
         reads = results.get(key)
         if not reads:
             continue
         phase = f"{label} c={reads['concurrency']}"
         add(phase, "ledger entries", reads["entries"])
-        add(phase, "req/s", reads["rate"], "", (">=", 1600), "≥ 1,600/s")
-        add(phase, "p50 latency", reads["p50_ms"], "ms", ("<=", 5), "≤ 5 ms")
+        add(phase, "req/s", reads["rate"])
+        add(phase, "p50 latency", reads["p50_ms"], "ms")
         add(phase, "p95 latency", reads["p95_ms"], "ms")
-        add(phase, "p99 latency", reads["p99_ms"], "ms")
+        add(phase, "p99 latency", reads["p99_ms"], "ms", ("<=", 20), "≤ 20 ms")
         out.append((phase, "HTTP statuses", _statuses(reads["statuses"]), "all 200", ""))
         cpu(phase, reads)
+        if key == "reads_small":
+            beside_floor(out, add, cpu, "reads_vs_floor", "balance reads beside the floor", results)
     if results.get("reads_growth_ratio") is not None:
         add("balance reads, grown", "p50 after / before", results["reads_growth_ratio"], "×", ("<=", 1.2), "≤ 1.2×")
     loader = results.get("loader")

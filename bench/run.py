@@ -33,6 +33,7 @@ import json
 import os
 import runpy
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -138,6 +139,22 @@ def sample_rss(results: dict, master_pid: int, phase: str) -> None:
     results["server_rss_mb"][phase] = round(max((rss_mb(pid) for pid in children(master_pid)), default=0.0), 1)
 
 
+def beside_floor(env: dict, sides: dict, phase: str, options, args) -> dict:
+    """The floor and the service under the same load, interleaved (floor, service, floor, …): each
+    side's figures per round, service/floor per round and the median of those ratios."""
+    rounds = []
+    for n in range(options.reference_rounds):
+        measured = {}
+        for side, (url, pid) in sides.items():
+            print(f"{phase} beside the floor, round {n + 1}: {side}", flush=True)
+            measured[side] = load(env, pid, phase, "--url", url, *args(n))
+        measured["ratio"] = round(measured["service"]["rate"] / measured["floor"]["rate"], 2) \
+            if measured["floor"]["rate"] else None
+        rounds.append(measured)
+    ratios = sorted(r["ratio"] for r in rounds if r["ratio"] is not None)
+    return {"rounds": rounds, "ratio": statistics.median(ratios) if ratios else None}
+
+
 def payout_phase(base_url: str, token: str, currency: str, time_zone: str) -> dict:
     as_of = (datetime.now(ZoneInfo(time_zone)) - timedelta(days=1)).date().isoformat()
     started = time.perf_counter()
@@ -167,6 +184,9 @@ def main() -> None:
     parser.add_argument("--ingest-concurrency", type=int, default=16)
     parser.add_argument("--read-concurrency", type=int, default=8)
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load not counted, per HTTP phase")
+    parser.add_argument("--reference-seconds", type=float, default=10.0,
+                        help="seconds of each side's load in the rounds beside the floor")
+    parser.add_argument("--reference-rounds", type=int, default=2, help="rounds of floor, then service, per endpoint")
     parser.add_argument("--port", type=int, default=8247)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     options = parser.parse_args()
@@ -226,16 +246,30 @@ def phases(options, env, base_url, bench_url, token, scratch: Path, logs: Path, 
 
     for name in ("server.log", "worker.log"):
         (logs / name).unlink(missing_ok=True)
+    (logs / "floor.log").unlink(missing_ok=True)
     web = spawn([sys.executable, "-m", "gunicorn", "mesa247.wsgi:application"], env, log=logs / "server.log")
+    # The floor: the same statements in bare Django views, on the same gunicorn.conf.py (bench/floor.py).
+    floor_url = f"http://127.0.0.1:{options.port + 1}"
+    floor = spawn([sys.executable, "-m", "gunicorn", "bench.floor:application"],
+                  {**env, "DJANGO_SETTINGS_MODULE": "bench.floor", "GUNICORN_BIND": f"127.0.0.1:{options.port + 1}"},
+                  log=logs / "floor.log")
     spawn([sys.executable, "manage.py", "qcluster"], env, log=logs / "worker.log")
     wait_ready(base_url, web, logs / "server.log")
-    common = ["--url", base_url, "--warmup", str(options.warmup)]
+    wait_ready(floor_url, floor, logs / "floor.log")
+    common = ["--warmup", str(options.warmup)]
+    sides = {"floor": (floor_url, floor.pid), "service": (base_url, web.pid)}
+
+    def ingest_args(seconds: float, seed: int) -> list[str]:
+        return [*common, "--secret", SECRET, "--restaurants", str(options.restaurants), "--seed", str(seed),
+                "--concurrency", str(options.ingest_concurrency), "--seconds", str(seconds)]
 
     print(f"ingest: {options.ingest_seconds:g} s at concurrency {options.ingest_concurrency}", flush=True)
     results["ingest"] = {"concurrency": options.ingest_concurrency, **load(
-        env, web.pid, "ingest", *common, "--secret", SECRET, "--restaurants", str(options.restaurants),
-        "--concurrency", str(options.ingest_concurrency), "--seconds", str(options.ingest_seconds))}
+        env, web.pid, "ingest", "--url", base_url, *ingest_args(options.ingest_seconds, 1))}
     sample_rss(results, web.pid, "ingest")
+    # Beside the floor, interleaved, once every restaurant exists (the phase above created them).
+    results["ingest_vs_floor"] = beside_floor(
+        env, sides, "ingest", options, lambda n: ingest_args(options.reference_seconds, 100 + n))
 
     known = {row[0] for row in sql_rows(bench_url, "SELECT restaurant_id FROM ledger_restaurantbalance"
                                                    " WHERE currency = 'PEN'")}
@@ -249,11 +283,16 @@ def phases(options, env, base_url, bench_url, token, scratch: Path, logs: Path, 
               "restaurants", flush=True)
         results[key] = {"concurrency": options.read_concurrency,
                         "entries": sql_value(bench_url, "SELECT count(*) FROM ledger_entry"),
-                        **load(env, web.pid, "read", *common, "--token", token, "--ids", str(ids_file),
-                               "--concurrency", str(options.read_concurrency), "--seconds", str(options.read_seconds))}
+                        **load(env, web.pid, "read", "--url", base_url, *read_args(options.read_seconds))}
         sample_rss(results, web.pid, key)
 
+    def read_args(seconds: float) -> list[str]:
+        return [*common, "--token", token, "--ids", str(ids_file), "--concurrency", str(options.read_concurrency),
+                "--seconds", str(seconds)]
+
     reads("reads_small")
+    results["reads_vs_floor"] = beside_floor(env, sides, "read", options,
+                                             lambda n: read_args(options.reference_seconds))
 
     print(f"loader: load_events of {options.events:,} events", flush=True)
     with (logs / "loader.log").open("w") as log:

@@ -5,7 +5,9 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mesa247.authentication import token_key
 from mesa247.errors import InvalidInput, validation_errors
+from mesa247.fast_path import accepts_plain_json, json_response, with_fast_path
 from mesa247.fields import LOCAL_DATE_PATTERN
 from mesa247.money import RESTAURANT_ID_PATTERN
 from mesa247.pagination import StrictCursorPagination
@@ -14,7 +16,13 @@ from mesa247.schema import PROBLEM_RESPONSES, auth_examples, currency_parameter,
 
 from .filters import adjustment_filters_from_query
 from .models import AdjustmentStatus
-from .selectors import adjustment_list, balance_get, balances_list, statement_entries
+from .selectors import (
+    adjustment_list,
+    balance_get,
+    balance_get_as_token_holder,
+    balances_list,
+    statement_entries,
+)
 from .serializers import (
     AdjustmentOutputSerializer,
     AdjustmentPageOutputSerializer,
@@ -54,8 +62,37 @@ def currency_from_query(request) -> str:
     return serializer.validated_data.get("currency", settings.DEFAULT_CURRENCY)
 
 
+BALANCE_PERMISSION = "ledger.view_restaurantbalance"
+# Built once and shared: `to_representation` keeps no state.
+_BALANCE_OUTPUT = RestaurantBalanceOutputSerializer()
+
+
+def balance_for_token_holder(request, restaurant_id: str):
+    """The common balance read in one statement: GET with an API token, at most `?currency=` of a
+    supported code, plain JSON. None for anything else, or when the statement finds no allowed
+    row, and RestaurantBalanceApi answers (401, 403, 404, 400, HEAD, OPTIONS, sessions)."""
+    if request.method != "GET" or not accepts_plain_json(request):
+        return None
+    key = token_key(request)
+    query = request.GET
+    if key is None or len(query) > 1 or (query and "currency" not in query):
+        return None
+    currencies = query.getlist("currency") if query else [settings.DEFAULT_CURRENCY]
+    if len(currencies) != 1 or currencies[0] not in settings.SUPPORTED_CURRENCIES:
+        return None
+    balance = balance_get_as_token_holder(token_key=key, permission=BALANCE_PERMISSION,
+                                          restaurant_id=restaurant_id, currency=currencies[0])
+    if balance is None:
+        return None
+    return json_response(_BALANCE_OUTPUT.to_representation(balance))
+
+
 class RestaurantBalanceApi(APIView):
-    permission_classes = [require_perms("ledger.view_restaurantbalance")]
+    permission_classes = [require_perms(BALANCE_PERMISSION)]
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return with_fast_path(super().as_view(**initkwargs), balance_for_token_holder)
 
     @extend_schema(
         operation_id="restaurant_balance_get",

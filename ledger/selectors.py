@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import Case, CharField, Sum, Value, When
 from django.utils import timezone
 
+from mesa247.authentication import as_token_holder
 from mesa247.errors import NotFound
 
 from .models import (
@@ -75,6 +76,27 @@ def balance_get(*, restaurant_id: str, currency: str, now: datetime | None = Non
         row = cursor.fetchone()
     if row is None:
         raise RestaurantNotFound(f"No restaurant {restaurant_id!r} has any recorded activity.")
+    payable, reserved, last_event_at, pending = row
+    return balance_of(restaurant_id=restaurant_id, currency=currency, payable=payable, reserved=reserved,
+                      last_event_at=last_event_at, pending=pending)
+
+
+# The same read for the holder of an API token with a permission, in the same round trip.
+BALANCE_AS_TOKEN_HOLDER_SQL = as_token_holder(BALANCE_SQL)
+
+
+def balance_get_as_token_holder(*, token_key: str, permission: str, restaurant_id: str,
+                                currency: str) -> Balance | None:
+    """balance_get for the holder of `token_key` with `permission`, in one statement; None when the
+    token, its user or the permission does not allow it or the restaurant has no activity (the
+    caller then lets the API view say which)."""
+    with connection.cursor() as cursor:
+        cursor.execute(BALANCE_AS_TOKEN_HOLDER_SQL, {
+            "token_key": token_key, "permission": permission, "restaurant_id": restaurant_id,
+            "currency": currency, "now": timezone.now()})
+        row = cursor.fetchone()
+    if row is None:
+        return None
     payable, reserved, last_event_at, pending = row
     return balance_of(restaurant_id=restaurant_id, currency=currency, payable=payable, reserved=reserved,
                       last_event_at=last_event_at, pending=pending)

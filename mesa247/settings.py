@@ -109,7 +109,8 @@ WSGI_APPLICATION = "mesa247.wsgi.application"
 # every process of the checkout shares its embedded server (.data/postgres/),
 # started here by whichever process needs it first.
 # Connections persist between requests (a new one costs more than most requests), and are
-# checked before reuse, so a restarted server costs one failed check, not a failed request.
+# checked before reuse, so a restarted server costs one failed check, not a failed request. The
+# check asks the connection's socket, not the server (mesa247/postgresql): no round trip.
 DATABASE_URL = os.environ.get("DATABASE_URL") or embedded_postgres.ensure_running()
 DATABASES = {
     "default": dj_database_url.parse(
@@ -122,6 +123,7 @@ DATABASES = {
 DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured(f"DATABASE_URL must name a PostgreSQL database (postgres://…), not {DATABASE_URL!r}.")
+DATABASES["default"]["ENGINE"] = "mesa247.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

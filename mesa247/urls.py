@@ -2,6 +2,10 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from ledger import urls as ledger_urls
+from payouts import urls as payouts_urls
+from processor import urls as processor_urls
+
 from . import errors, health, monitoring
 
 handler400 = errors.handler400
@@ -9,10 +13,13 @@ handler403 = errors.handler403
 handler404 = errors.handler404
 handler500 = errors.handler500
 
+# One flat list: an app's include() that does not match raises and records every pattern it
+# tried, which cost a balance read about a tenth of its CPU; a plain pattern that does not match
+# costs one regex.
 v1 = [
-    path("", include("processor.urls")),
-    path("", include("ledger.urls")),
-    path("", include("payouts.urls")),
+    *processor_urls.urlpatterns,
+    *ledger_urls.urlpatterns,
+    *payouts_urls.urlpatterns,
     # Anything else under /v1/ answers a JSON 404, in DEBUG too.
     re_path(r"^.*$", errors.json_not_found),
 ]

@@ -10,7 +10,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mesa247.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from mesa247.errors import ApplicationError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from mesa247.fast_path import accepts_plain_json, json_response, problem_json_response, with_fast_path
 from mesa247.parsers import json_strict_loads
 from mesa247.schema import PROBLEM_RESPONSES, problem_example
 
@@ -96,9 +97,27 @@ def _read_verified_body(request, *, max_bytes: int) -> object:
     return json_strict_loads(raw)
 
 
+def event_ingest_answer(request):
+    """A signed event as ProcessorEventIngestApi.post answers it, without DRF's request machinery;
+    None (DRF answers) for other methods and for callers that do not accept plain JSON."""
+    if request.method != "POST" or not accepts_plain_json(request):
+        return None
+    try:
+        payload = _read_verified_body(request, max_bytes=settings.PROCESSOR_EVENT_MAX_BYTES)
+        outcome = event_ingest(payload=payload)
+    except ApplicationError as error:
+        return problem_json_response(error)
+    headers = None if outcome.created else {REPLAYED_HEADER: "true"}
+    return json_response(outcome_body(outcome), status=outcome.http_status, headers=headers)
+
+
 class ProcessorEventIngestApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return with_fast_path(super().as_view(**initkwargs), event_ingest_answer)
 
     @extend_schema(
         operation_id="processor_event_ingest",

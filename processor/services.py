@@ -8,7 +8,8 @@ and the stored event is compared with the new one (replay or conflict).
 import logging
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from psycopg.types.json import Jsonb
 from rest_framework.exceptions import ValidationError
 
 from ledger.services import (
@@ -109,8 +110,7 @@ def _event_ingest(payload) -> IngestOutcome:
         try:
             recorded = _event_record(data)
         except IntegrityError:
-            # With its transaction: the replay answers the original body, which names it.
-            existing = Event.objects.select_related("ledger_transaction").filter(event_id=data["event_id"]).first()
+            existing = event_get_recorded(event_id=data["event_id"])
             if existing is None:
                 raise
             event_ensure_same(existing=existing, data=data)
@@ -120,6 +120,11 @@ def _event_ingest(payload) -> IngestOutcome:
         event, ledger_transaction_id = recorded
         logger.info("event recorded", extra={"event_type": event.event_type, "amount": event.amount})
         return IngestOutcome(event, True, ledger_transaction_id)
+
+
+def event_get_recorded(*, event_id: str) -> Event | None:
+    """The stored event with its ledger transaction: a replay answers the original body, which names it."""
+    return Event.objects.select_related("ledger_transaction").filter(event_id=event_id).first()
 
 
 def event_columns(data: dict) -> dict:
@@ -144,13 +149,35 @@ def event_build(data: dict) -> Event:
     return Event(**event_columns(data))
 
 
+# The columns of event_columns(), plus received_at; the ORM's INSERT would cost more Python than the
+# rest of an event's ingestion together.
+EVENT_INSERT_SQL = """
+INSERT INTO processor_event (event_id, event_type, occurred_at, restaurant_id, currency, amount, fee, metadata,
+                             payment_id, payout_ref, received_at)
+VALUES (%(event_id)s, %(event_type)s, %(occurred_at)s, %(restaurant_id)s, %(currency)s, %(amount)s, %(fee)s,
+        %(metadata)s, %(payment_id)s, %(payout_ref)s, %(received_at)s)
+RETURNING id
+"""
+
+
+def event_insert(data: dict) -> Event:
+    """INSERT one validated event; the saved Event. IntegrityError if its event_id is taken."""
+    event = event_build(data)
+    columns = event_columns(data)
+    columns["metadata"] = Jsonb(columns["metadata"])
+    with connection.cursor() as cursor:
+        cursor.execute(EVENT_INSERT_SQL, {**columns, "received_at": event.received_at})
+        event.pk = cursor.fetchone()[0]
+    event._state.adding = False
+    return event
+
+
 @transaction.atomic(durable=True)
 def _event_record(data: dict) -> tuple[Event, int]:
     """The stored event and its ledger transaction's id."""
     # The insert comes first: a concurrent duplicate waits here on the unique
     # index and fails once the winner commits, before touching anything else.
-    event = event_build(data)
-    event.save(force_insert=True)
+    event = event_insert(data)
     if event.event_type in POSTED_TYPES:
         return event, event_post(event=event)
     return event, PAYOUT_TRANSITIONS[event.event_type](event=event)

@@ -74,12 +74,18 @@ def test_django_error_pages_are_problems_under_v1_and_html_elsewhere(handler, st
     assert response["Content-Type"].startswith("text/html")
 
 
-def test_unhandled_error_is_a_json_500_and_is_logged(reader, restaurant, monkeypatch, caplog):
+@pytest.mark.parametrize("path", ["token, one statement", "full API view"])
+def test_unhandled_error_is_a_json_500_and_is_logged(path, reader, api_user, restaurant, monkeypatch, caplog):
     def explode(**kwargs):
         raise RuntimeError("boom")
 
+    monkeypatch.setattr("ledger.apis.balance_get_as_token_holder", explode)
     monkeypatch.setattr("ledger.apis.balance_get", explode)
-    response = reader.get(BALANCE)
+    client = reader
+    if path == "full API view":  # no token header: the DRF view answers
+        client = APIClient(raise_request_exception=False)
+        client.force_authenticate(api_user("ledger.view_restaurantbalance"))
+    response = client.get(BALANCE)
 
     body = assert_problem(response, 500, "internal_error")
     assert "boom" not in json.dumps(body)  # internals stay in the log

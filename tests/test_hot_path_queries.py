@@ -33,10 +33,18 @@ def test_a_replayed_event_costs_four_round_trips(client_anon, django_assert_num_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_balance_read_costs_two_round_trips(client_anon, reader, django_assert_num_queries):
+def test_a_new_restaurants_first_charge_costs_five_round_trips(client_anon, django_assert_num_queries):
+    # BEGIN; INSERT the event; one statement for the restaurant, its accounts and balance row; the posting; COMMIT.
+    with django_assert_num_queries(5):
+        response = post_event(client_anon, EventPayloadFactory(event_id="evt_new", restaurant_id="res_new"))
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_balance_read_costs_one_round_trip(client_anon, reader, django_assert_num_queries):
     post_event(client_anon, EventPayloadFactory(event_id="evt_read", restaurant_id="res_hot"))
 
-    with django_assert_num_queries(2):  # token, user and permissions; restaurant, projection and pending
+    with django_assert_num_queries(1):  # token, user, permission, restaurant, projection and pending at once
         response = reader.get("/v1/restaurants/res_hot/balance?currency=PEN")
     assert response.status_code == 200
     assert response.json()["available"] == 12000 - 600
