@@ -9,12 +9,16 @@ the checkout's embedded PostgreSQL, migrates it,
 creates a user `bench` whose API token holds the permissions the phases need, generates the
 loader's file (`generate_events --restaurants R --events E --seed 1`), then starts gunicorn
 (`gunicorn mesa247.wsgi:application`, configured by gunicorn.conf.py, DEBUG off) and a
-`manage.py qcluster` worker, and runs the phases:
+`manage.py qcluster` worker, and the floor (bench/floor.py: bare Django views running the hot
+endpoints' own statements, as a second gunicorn on the same gunicorn.conf.py), and runs the phases:
 
 1. ingest: signed single events, POST /v1/processor/events at --ingest-concurrency for
    --ingest-seconds: new charges and refunds over res_00001…res_R in PEN, 10 % exact resends;
+   then beside the floor: the floor and the service in turn, --reference-rounds rounds of
+   --reference-seconds each, and service/floor per round and their median;
 2. balance reads (small ledger): GET /v1/restaurants/{id}/balance?currency=PEN at
    --read-concurrency for --read-seconds, over the restaurants the loader will grow in PEN;
+   then beside the floor, as for ingestion;
 3. loader: `manage.py load_events FILE` of the E generated events (wall time, peak RSS);
 4. balance reads after growth: phase 2 again; ratio of the p50s;
 5. payout run: POST /v1/payouts/run (PEN, as_of yesterday in TIME_ZONE, min_amount 1), then

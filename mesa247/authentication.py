@@ -50,7 +50,8 @@ SELECT account.id
         SELECT 1
           FROM auth_permission AS permission
           JOIN django_content_type AS content_type ON content_type.id = permission.content_type_id
-         WHERE content_type.app_label || '.' || permission.codename = %(permission)s
+         WHERE content_type.app_label = split_part(%(permission)s, '.', 1)
+           AND permission.codename = split_part(%(permission)s, '.', 2)
            AND (permission.id IN (SELECT permission_id FROM auth_user_user_permissions WHERE user_id = account.id)
                 OR permission.id IN (SELECT granted.permission_id
                                        FROM auth_user_groups AS membership

@@ -126,3 +126,20 @@ def test_a_connection_the_server_ended_between_requests_is_replaced_before_it_is
         cursor.execute("SELECT pg_backend_pid()")
         assert cursor.fetchone()[0] != ended
     assert connection.is_usable()
+
+
+@pytest.mark.django_db
+def test_a_signed_in_browser_session_still_reads_the_api_through_the_session_middleware(restaurant, api_user, client):
+    client.force_login(api_user("ledger.view_restaurantbalance"))
+    response = client.get(BALANCE)
+    assert response.status_code == 200
+    assert response.json()["restaurant_id"] == "res_fast"
+    assert response.wsgi_request.user.is_authenticated  # set by AuthenticationMiddleware from the session
+
+
+@pytest.mark.django_db
+def test_a_token_call_without_a_session_cookie_gets_no_session_or_user_from_the_middleware(restaurant, reader):
+    response = reader.get(BALANCE)
+    assert response.status_code == 200
+    assert not hasattr(response.wsgi_request, "session") and not hasattr(response.wsgi_request, "user")
+    assert "Set-Cookie" not in response and "Vary" not in response

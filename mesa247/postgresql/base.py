@@ -25,8 +25,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # As `SELECT 1` would: usable idle or inside a transaction block; not mid-query nor in a failed transaction.
         if pgconn.status != pq.ConnStatus.OK or pgconn.transaction_status not in _USABLE_TRANSACTION_STATUSES:
             return False
+        poller = select.poll()  # not select(): it cannot watch a descriptor numbered 1024 or more
         try:
-            readable, _, _ = select.select([pgconn.socket], [], [], 0)
+            poller.register(pgconn.socket, select.POLLIN)
+            return not poller.poll(0)
         except (OSError, ValueError):
             return False
-        return not readable
