@@ -190,7 +190,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load not counted, per HTTP phase")
     parser.add_argument("--reference-seconds", type=float, default=10.0,
                         help="seconds of each side's load in the rounds beside the floor")
-    parser.add_argument("--reference-rounds", type=int, default=2, help="rounds of floor, then service, per endpoint")
+    parser.add_argument("--reference-rounds", type=int, default=3, help="rounds of floor, then service, per endpoint")
     parser.add_argument("--port", type=int, default=8247)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     options = parser.parse_args()
