@@ -36,6 +36,7 @@ def process_environment(**extra: str) -> dict[str, str]:
         "DATABASE_URL": drill_database_url(),
         "Q_WORKERS": "1",
         "TEST_ALLOWED_HOSTS": "127.0.0.1",
+        "PYTHONFAULTHANDLER": "1",  # a hung child's stacks, when a drill gives up on it (Process.wait)
         **extra,
     }
 
@@ -57,7 +58,16 @@ class Process:
         return self.popen.poll()
 
     def wait(self, timeout: float = WAIT_SECONDS) -> int:
-        return self.popen.wait(timeout=timeout)
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # Where it hangs: SIGABRT makes Python's faulthandler (PYTHONFAULTHANDLER) print every thread's stack.
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGABRT)
+            with suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout=5)
+            raise AssertionError(f"{' '.join(map(str, self.popen.args))} still ran after {timeout:.0f} s; its output "
+                                 f"and stacks:\n{self.log()}") from None
 
     def kill_group(self, sig: int = signal.SIGKILL) -> None:
         """Signal the whole process group (a qcluster is a sentinel plus its worker, monitor and pusher)."""
