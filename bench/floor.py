@@ -3,7 +3,7 @@ no validation, no logging or metrics) that run exactly the statements of the two
 imported from the code, so the floor follows every change to them.
 
 - GET /v1/restaurants/{id}/balance: the balance read's one statement (token, permission and
-  balance: ledger.selectors.BALANCE_AS_TOKEN_HOLDER_SQL);
+  balance: ledger.selectors.balance_get_as_token_holder);
 - POST /v1/processor/events: the event's statements: its INSERT (processor.services.event_insert),
   the restaurant's accounts when this process does not know them yet (ledger.services.accounts_ensure),
   the posting (ledger.services.transactions_post), in one transaction; on a resend, the stored event
@@ -16,13 +16,13 @@ zone) with no middleware, under the same gunicorn.conf.py:
 """
 
 import json
+from dataclasses import asdict
 from datetime import datetime
 
 from django.core.wsgi import get_wsgi_application
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.urls import re_path
-from django.utils import timezone
 
 from mesa247.settings import *  # noqa: F403 - the service's own settings, minus what the floor leaves out
 
@@ -32,20 +32,14 @@ LOGGING_CONFIG = None
 
 
 def balance(request, restaurant_id):
-    from ledger.selectors import BALANCE_AS_TOKEN_HOLDER_SQL
+    from ledger.selectors import balance_get_as_token_holder
 
-    with connection.cursor() as cursor:
-        cursor.execute(BALANCE_AS_TOKEN_HOLDER_SQL, {
-            "token_key": request.META["HTTP_AUTHORIZATION"].split()[1],
-            "permission": "ledger.view_restaurantbalance", "restaurant_id": restaurant_id,
-            "currency": request.GET["currency"], "now": timezone.now()})
-        row = cursor.fetchone()
-    if row is None:
+    balance = balance_get_as_token_holder(
+        token_key=request.META["HTTP_AUTHORIZATION"].split()[1], permission="ledger.view_restaurantbalance",
+        restaurant_id=restaurant_id, currency=request.GET["currency"])
+    if balance is None:
         return HttpResponse(status=404)
-    payable, reserved, last_event_at, pending = row
-    return JsonResponse({"restaurant_id": restaurant_id, "currency": request.GET["currency"],
-                         "available": payable - pending, "pending": pending, "reserved": reserved,
-                         "last_event_at": last_event_at})
+    return JsonResponse(asdict(balance))
 
 
 def event(request):

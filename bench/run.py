@@ -155,7 +155,7 @@ def beside_floor(env: dict, sides: dict, phase: str, options, args) -> dict:
         measured["ratio"] = round(measured["service"]["rate"] / measured["floor"]["rate"], 2) \
             if measured["floor"]["rate"] else None
         rounds.append(measured)
-    ratios = sorted(r["ratio"] for r in rounds if r["ratio"] is not None)
+    ratios = [r["ratio"] for r in rounds if r["ratio"] is not None]
     return {"rounds": rounds, "ratio": statistics.median(ratios) if ratios else None}
 
 

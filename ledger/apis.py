@@ -9,6 +9,7 @@ from mesa247.authentication import token_key
 from mesa247.errors import InvalidInput, validation_errors
 from mesa247.fast_path import accepts_plain_json, json_response, with_fast_path
 from mesa247.fields import LOCAL_DATE_PATTERN
+from mesa247.filters import unsupported_currency
 from mesa247.money import RESTAURANT_ID_PATTERN
 from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
@@ -75,10 +76,10 @@ def balance_for_token_holder(request, restaurant_id: str):
         return None
     key = token_key(request)
     query = request.GET
-    if key is None or len(query) > 1 or (query and "currency" not in query):
+    if key is None or query.keys() - {"currency"}:
         return None
-    currencies = query.getlist("currency") if query else [settings.DEFAULT_CURRENCY]
-    if len(currencies) != 1 or currencies[0] not in settings.SUPPORTED_CURRENCIES:
+    currencies = query.getlist("currency") or [settings.DEFAULT_CURRENCY]
+    if len(currencies) != 1 or unsupported_currency(currencies[0]):
         return None
     balance = balance_get_as_token_holder(token_key=key, permission=BALANCE_PERMISSION,
                                           restaurant_id=restaurant_id, currency=currencies[0])

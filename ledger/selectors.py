@@ -70,15 +70,10 @@ SELECT balance.payable, balance.reserved, balance.last_event_at,
 
 
 def balance_get(*, restaurant_id: str, currency: str, now: datetime | None = None) -> Balance:
-    with connection.cursor() as cursor:
-        cursor.execute(BALANCE_SQL, {"restaurant_id": restaurant_id, "currency": currency,
-                                     "now": now or timezone.now()})
-        row = cursor.fetchone()
-    if row is None:
+    balance = _balance_read(BALANCE_SQL, restaurant_id=restaurant_id, currency=currency, now=now)
+    if balance is None:
         raise RestaurantNotFound(f"No restaurant {restaurant_id!r} has any recorded activity.")
-    payable, reserved, last_event_at, pending = row
-    return balance_of(restaurant_id=restaurant_id, currency=currency, payable=payable, reserved=reserved,
-                      last_event_at=last_event_at, pending=pending)
+    return balance
 
 
 # The same read for the holder of an API token with a permission, in the same round trip.
@@ -90,10 +85,16 @@ def balance_get_as_token_holder(*, token_key: str, permission: str, restaurant_i
     """balance_get for the holder of `token_key` with `permission`, in one statement; None when the
     token, its user or the permission does not allow it or the restaurant has no activity (the
     caller then lets the API view say which)."""
+    return _balance_read(BALANCE_AS_TOKEN_HOLDER_SQL, restaurant_id=restaurant_id, currency=currency,
+                         token_key=token_key, permission=permission)
+
+
+def _balance_read(sql: str, *, restaurant_id: str, currency: str, now: datetime | None = None,
+                  **parameters) -> Balance | None:
+    """A balance from BALANCE_SQL's row (or a statement around it); None when there is no row."""
     with connection.cursor() as cursor:
-        cursor.execute(BALANCE_AS_TOKEN_HOLDER_SQL, {
-            "token_key": token_key, "permission": permission, "restaurant_id": restaurant_id,
-            "currency": currency, "now": timezone.now()})
+        cursor.execute(sql, {"restaurant_id": restaurant_id, "currency": currency, "now": now or timezone.now(),
+                             **parameters})
         row = cursor.fetchone()
     if row is None:
         return None

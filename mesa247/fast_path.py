@@ -8,20 +8,15 @@ callers keep exactly the answers, schema and checks they had. docs/performance.m
 """
 
 import functools
-import logging
 
 from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
 
-from .errors import INTERNAL_ERROR_DETAIL, PROBLEM_CONTENT_TYPE, ApplicationError, problem
-
-logger = logging.getLogger("mesa247.errors")
+from .errors import PROBLEM_CONTENT_TYPE, api_exception_handler
 
 # The Accept headers DRF's negotiation answers with plain JSON (JSONRenderer is the only renderer).
 _PLAIN_JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
 _RENDERER = JSONRenderer()
-INTERNAL_ERROR_PROBLEM = problem(status=500, code="internal_error", title="Internal server error",
-                                 detail=INTERNAL_ERROR_DETAIL)
 
 
 def with_fast_path(view, fast):
@@ -38,9 +33,8 @@ def with_fast_path(view, fast):
     def answer(request, *args, **kwargs):
         try:
             response = fast(request, *args, **kwargs)
-        except Exception:  # as the API's exception handler answers an unexpected error: logged, a problem 500
-            logger.exception("unhandled error in API view")
-            response = json_response(INTERNAL_ERROR_PROBLEM, status=500, content_type=PROBLEM_CONTENT_TYPE)
+        except Exception as error:  # as DRF's handle_exception would: the API's exception handler answers it
+            response = exception_response(error, request)
         if response is None:
             return view(request, *args, **kwargs)
         response["Allow"] = allow
@@ -59,7 +53,12 @@ def json_response(data, *, status: int = 200, headers: dict | None = None,
     return HttpResponse(_RENDERER.render(data), content_type=content_type, status=status, headers=headers)
 
 
-def problem_json_response(error: ApplicationError) -> HttpResponse:
-    """An ApplicationError as the API's exception handler renders it."""
-    body = error.as_problem()
-    return json_response(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+def exception_response(error: Exception, request) -> HttpResponse:
+    """`error` answered by the API's exception handler (a problem, and a log line when unexpected),
+    rendered as DRF would render its Response."""
+    handled = api_exception_handler(error, {"request": request})
+    response = json_response(handled.data, status=handled.status_code, content_type=PROBLEM_CONTENT_TYPE)
+    for header, value in handled.items():
+        if header.lower() != "content-type":
+            response[header] = value
+    return response

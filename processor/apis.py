@@ -10,8 +10,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mesa247.errors import ApplicationError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from mesa247.fast_path import accepts_plain_json, json_response, problem_json_response, with_fast_path
+from mesa247.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from mesa247.fast_path import accepts_plain_json, json_response, with_fast_path
 from mesa247.parsers import json_strict_loads
 from mesa247.schema import PROBLEM_RESPONSES, problem_example
 
@@ -97,18 +97,21 @@ def _read_verified_body(request, *, max_bytes: int) -> object:
     return json_strict_loads(raw)
 
 
+def _event_answer(request) -> tuple[dict, int, dict]:
+    """One signed event ingested: the answer's body, status and headers."""
+    payload = _read_verified_body(request, max_bytes=settings.PROCESSOR_EVENT_MAX_BYTES)
+    outcome = event_ingest(payload=payload)
+    headers = {} if outcome.created else {REPLAYED_HEADER: "true"}
+    return outcome_body(outcome), outcome.http_status, headers
+
+
 def event_ingest_answer(request):
-    """A signed event as ProcessorEventIngestApi.post answers it, without DRF's request machinery;
-    None (DRF answers) for other methods and for callers that do not accept plain JSON."""
+    """A signed event answered without DRF's request machinery; None (DRF answers) for other
+    methods and for callers that do not accept plain JSON."""
     if request.method != "POST" or not accepts_plain_json(request):
         return None
-    try:
-        payload = _read_verified_body(request, max_bytes=settings.PROCESSOR_EVENT_MAX_BYTES)
-        outcome = event_ingest(payload=payload)
-    except ApplicationError as error:
-        return problem_json_response(error)
-    headers = None if outcome.created else {REPLAYED_HEADER: "true"}
-    return json_response(outcome_body(outcome), status=outcome.http_status, headers=headers)
+    body, status, headers = _event_answer(request)
+    return json_response(body, status=status, headers=headers)
 
 
 class ProcessorEventIngestApi(APIView):
@@ -166,10 +169,8 @@ class ProcessorEventIngestApi(APIView):
         tags=["processor"],
     )
     def post(self, request):
-        payload = _read_verified_body(request, max_bytes=settings.PROCESSOR_EVENT_MAX_BYTES)
-        outcome = event_ingest(payload=payload)
-        headers = {} if outcome.created else {REPLAYED_HEADER: "true"}
-        return Response(outcome_body(outcome), status=outcome.http_status, headers=headers)
+        body, status, headers = _event_answer(request)
+        return Response(body, status=status, headers=headers)
 
 
 class ProcessorEventBatchApi(APIView):

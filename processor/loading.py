@@ -35,6 +35,7 @@ from mesa247.parsers import json_strict_loads
 from .exceptions import EventConflict
 from .models import Event
 from .services import (
+    EVENT_COLUMNS,
     POSTED_TYPES,
     event_columns,
     event_ensure_same,
@@ -260,21 +261,6 @@ def _events_insert(rows: list[dict]) -> dict[str, InsertedEvent]:
         )
         for pk, event_id in returned
     }
-
-
-EVENT_COLUMNS = (
-    "event_id",
-    "event_type",
-    "occurred_at",
-    "restaurant_id",
-    "currency",
-    "amount",
-    "fee",
-    "metadata",
-    "payment_id",
-    "payout_ref",
-    "received_at",
-)
 
 
 # A per-session table for a batch's events, emptied at every commit.

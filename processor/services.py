@@ -149,24 +149,23 @@ def event_build(data: dict) -> Event:
     return Event(**event_columns(data))
 
 
-# The columns of event_columns(), plus received_at; the ORM's INSERT would cost more Python than the
-# rest of an event's ingestion together.
-EVENT_INSERT_SQL = """
-INSERT INTO processor_event (event_id, event_type, occurred_at, restaurant_id, currency, amount, fee, metadata,
-                             payment_id, payout_ref, received_at)
-VALUES (%(event_id)s, %(event_type)s, %(occurred_at)s, %(restaurant_id)s, %(currency)s, %(amount)s, %(fee)s,
-        %(metadata)s, %(payment_id)s, %(payout_ref)s, %(received_at)s)
-RETURNING id
-"""
+# The stored columns of an event: event_columns()'s and received_at. The loader copies the same ones.
+EVENT_COLUMNS = ("event_id", "event_type", "occurred_at", "restaurant_id", "currency", "amount", "fee", "metadata",
+                 "payment_id", "payout_ref", "received_at")
+# One event; the ORM's INSERT would cost more Python than the rest of an event's ingestion together.
+EVENT_INSERT_ONE_SQL = (
+    f"INSERT INTO processor_event ({', '.join(EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join(f'%({column})s' for column in EVENT_COLUMNS)}) RETURNING id"
+)
 
 
 def event_insert(data: dict) -> Event:
     """INSERT one validated event; the saved Event. IntegrityError if its event_id is taken."""
-    event = event_build(data)
     columns = event_columns(data)
-    columns["metadata"] = Jsonb(columns["metadata"])
+    event = Event(**columns)
     with connection.cursor() as cursor:
-        cursor.execute(EVENT_INSERT_SQL, {**columns, "received_at": event.received_at})
+        cursor.execute(EVENT_INSERT_ONE_SQL,
+                       {**columns, "metadata": Jsonb(columns["metadata"]), "received_at": event.received_at})
         event.pk = cursor.fetchone()[0]
     event._state.adding = False
     return event
