@@ -144,12 +144,13 @@ def sample_rss(results: dict, master_pid: int, phase: str) -> None:
 
 
 def beside_floor(env: dict, sides: dict, phase: str, options, args) -> dict:
-    """The floor and the service under the same load, interleaved (floor, service, floor, …): each
-    side's figures per round, service/floor per round and the median of those ratios."""
+    """The floor and the service under the same load, interleaved: each side's figures per round,
+    service/floor per round and the median of those ratios. The side that goes first alternates
+    from round to round: the second inherits the first's checkpoint and vacuum work on writes."""
     rounds = []
     for n in range(options.reference_rounds):
         measured = {}
-        for side, (url, pid) in sides.items():
+        for side, (url, pid) in (list(sides.items()) if n % 2 == 0 else list(sides.items())[::-1]):
             print(f"{phase} beside the floor, round {n + 1}: {side}", flush=True)
             measured[side] = load(env, pid, phase, "--url", url, *args(n))
         measured["ratio"] = round(measured["service"]["rate"] / measured["floor"]["rate"], 2) \
