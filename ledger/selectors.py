@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from mesa247.authentication import as_token_holder
 from mesa247.errors import NotFound
+from mesa247.postgresql.base import prepared
 
 from .models import (
     AccountKind,
@@ -77,7 +78,7 @@ def balance_get(*, restaurant_id: str, currency: str, now: datetime | None = Non
 
 
 # The same read for the holder of an API token with a permission, in the same round trip.
-BALANCE_AS_TOKEN_HOLDER_SQL = as_token_holder(BALANCE_SQL)
+BALANCE_AS_TOKEN_HOLDER_SQL = prepared(as_token_holder(BALANCE_SQL))
 
 
 def balance_get_as_token_holder(*, token_key: str, permission: str, restaurant_id: str,
