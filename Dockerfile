@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, so that code changes do not reinstall them.
+# Dependencies first, so that code changes do not reinstall them. The service's only:
+# tests, benchmarks and linters (requirements-dev.txt) stay out of the image.
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
@@ -17,6 +18,7 @@ COPY . .
 # Static files (admin, Swagger UI) are collected into the image and served by
 # WhiteNoise, so the admin works with DEBUG off. The values below exist only
 # for this build step; the real ones come from the environment at run time.
+# collectstatic connects to no database and starts none (DATABASE_URL is unset here).
 RUN SECRET_KEY=collectstatic-only DEBUG=false ALLOWED_HOSTS=localhost PROCESSOR_WEBHOOK_SECRETS=build-only \
     python manage.py collectstatic --no-input --verbosity 0
 

@@ -12,10 +12,12 @@ WITH_DATABASE := $(PY) -m mesa247.embedded_postgres run --
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
-	$(PYTHON) -m venv $(VENV)
+# requirements.txt is the service's (what the Docker image installs); requirements-dev.txt adds
+# the tests, the benchmark and the linters, and includes the first.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 # Local demo (DEBUG on, demo signing secret): embedded PostgreSQL, migrate, load the
@@ -27,9 +29,12 @@ run: setup
 test: setup
 	$(WITH_DATABASE) $(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff, the import contracts, and mypy with the Django and DRF stubs (configured in pyproject.toml;
+# it loads the settings, which start no database).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # Speed over HTTP against gunicorn + qcluster in a fresh <db>_bench database, next to the targets
 # (not part of `make test`). BENCH_ARGS: see `python -m bench.run --help`.
