@@ -1,6 +1,10 @@
 """gunicorn settings for the web service; gunicorn reads this file from the working directory by itself.
 
-With PROMETHEUS_MULTIPROC_DIR set (see docs/operations.md#metrics), `child_exit` tells
+Metrics add up over every worker with no setting: each worker counts into its
+own files in one directory, and `/metrics` reads them all (docs/operations.md#metrics-get-metrics).
+With PROMETHEUS_MULTIPROC_DIR set (docker-compose.yml shares one volume with
+the payout worker), that directory; unset, `on_starting` makes a private one
+for this server, emptied at start and removed at exit. `child_exit` tells
 prometheus_client that a worker is gone; its counters stay counted.
 
 Environment: GUNICORN_BIND (or PORT, default 8000; address 0.0.0.0), WEB_CONCURRENCY (worker
@@ -9,6 +13,9 @@ worker, default 8). `make bench` measures the defaults.
 """
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 
 def _int(name: str, default: int) -> int:
@@ -30,9 +37,34 @@ accesslog = None
 # Nothing here uses it, and two servers on one machine would share that default path.
 control_socket_disable = True
 
+METRICS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+# Names the directory this server made itself (the variable alone could be the operator's, or inherited).
+PRIVATE_METRICS_DIRECTORY = "MESA247_GUNICORN_METRICS_DIR"
+
+
+def private_metrics_directory(master_pid: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"mesa247-gunicorn-metrics-{master_pid}"
+
+
+def on_starting(server):
+    """In the master, before any worker exists: workers inherit the directory through the environment."""
+    if os.environ.get(METRICS_DIRECTORY, "").strip():
+        return
+    directory = private_metrics_directory(os.getpid())
+    shutil.rmtree(directory, ignore_errors=True)  # a crashed server's, whose pid this one reuses
+    directory.mkdir(mode=0o700)
+    os.environ[METRICS_DIRECTORY] = os.environ[PRIVATE_METRICS_DIRECTORY] = str(directory)
+    server.log.info("metrics: every worker counts into %s (PROMETHEUS_MULTIPROC_DIR unset)", directory)
+
 
 def child_exit(server, worker):
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if os.environ.get(METRICS_DIRECTORY, "").strip():
         from mesa247.metrics import process_dead
 
         process_dead(worker.pid)
+
+
+def on_exit(server):
+    private = os.environ.get(PRIVATE_METRICS_DIRECTORY)
+    if private and private == os.environ.get(METRICS_DIRECTORY):
+        shutil.rmtree(private, ignore_errors=True)

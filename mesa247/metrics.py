@@ -8,9 +8,11 @@ Several processes (gunicorn workers, qcluster workers) each count on their
 own; with `PROMETHEUS_MULTIPROC_DIR` set, prometheus_client keeps every
 process's values in memory-mapped files in that directory and `exposition()`
 adds them up. Files are named after `<host>-<pid>`, so processes of several
-containers can share one directory without mixing their values. Without the
-variable, each process exposes only its own values (fine for one process,
-`runserver` or the tests).
+containers can share one directory without mixing their values. Under the
+repository's gunicorn settings the variable is always set (gunicorn.conf.py
+makes a private directory when the operator names none). Without it, each
+process exposes only its own values (fine for one process, `runserver` or the
+tests).
 
 The labels are closed sets (event types, outcomes, currencies, statuses,
 view names), so the number of series stays small whatever the traffic.
