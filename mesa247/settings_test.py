@@ -3,7 +3,7 @@
 Everything the tests' expectations depend on is set outright, so a variable
 exported in the developer's shell (a demo secret, another time zone) cannot
 change what the suite checks. Only the database location is taken from the
-environment: DATABASE_URL, or else the checkout's embedded PostgreSQL.
+environment: DATABASE_URL, or else the checkout's embedded PostgreSQL (started here).
 """
 
 import os
@@ -37,6 +37,12 @@ os.environ.update(
         "LEDGER_CHECK_SCHEDULE_TIME": "02:00",
     }
 )
+
+# The suite always connects: this module is its entry point (pytest-django loads it before any
+# conftest), so it starts the embedded PostgreSQL when DATABASE_URL is unset. mesa247.settings never does.
+from mesa247 import embedded_postgres  # noqa: E402
+
+embedded_postgres.start_unless_configured()
 
 from .settings import *  # noqa: E402,F403
 

@@ -1,10 +1,14 @@
 import os
 
-from django.core import checks
-from django.core.exceptions import ImproperlyConfigured
-from django.core.wsgi import get_wsgi_application
+from mesa247 import embedded_postgres
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesa247.settings")
+# Without DATABASE_URL (a local gunicorn), the checkout's embedded PostgreSQL; before the settings read its socket.
+embedded_postgres.start_unless_configured()
+
+from django.core import checks  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 application = get_wsgi_application()
 
