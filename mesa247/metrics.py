@@ -21,7 +21,9 @@ view names), so the number of series stays small whatever the traffic.
 import os
 import socket
 import time
+from collections.abc import Callable, Iterable, Iterator
 
+from django.http import HttpRequest, HttpResponseBase
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -32,13 +34,15 @@ from prometheus_client import (
     multiprocess,
     values,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 MULTIPROCESS_DIRECTORY = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 HOST = socket.gethostname().replace("_", "-")
 
 
-_current = [0, ""]  # this process's pid and identifier, built once per process (prometheus_client asks often)
+# This process's pid and identifier, built once per process (prometheus_client asks often).
+_current: dict[int, str] = {}
 
 
 def process_identifier(pid: int | None = None) -> str:
@@ -46,9 +50,11 @@ def process_identifier(pid: int | None = None) -> str:
     if pid is not None:
         return f"{HOST}-{pid}"
     current = os.getpid()
-    if _current[0] != current:  # first call, or a forked child
-        _current[:] = [current, f"{HOST}-{current}"]
-    return _current[1]
+    identifier = _current.get(current)
+    if identifier is None:  # first call, or a forked child
+        _current.clear()
+        identifier = _current[current] = f"{HOST}-{current}"
+    return identifier
 
 
 # Before any metric is built: values of this process go to files named after host and pid; or, with
@@ -73,10 +79,10 @@ STATUS_CLASSES = ("0xx", "1xx", "2xx", "3xx", "4xx", "5xx")
 UNRESOLVED_VIEW = "unresolved"
 
 # view name → status class index → the histogram's child; filled as views are first seen.
-_request_children: dict[str, list] = {}
+_request_children: dict[str, list[Histogram | None]] = {}
 
 
-def _request_child(view: str, status_class: int):
+def _request_child(view: str, status_class: int) -> Histogram:
     children = _request_children.get(view)
     if children is None:
         children = _request_children[view] = [None] * len(STATUS_CLASSES)
@@ -89,10 +95,10 @@ def _request_child(view: str, status_class: int):
 class RequestLatencyMiddleware:
     """Observe each request's duration under its resolved view name; one clock read and one observation."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         started = time.perf_counter()
         response = self.get_response(request)
         match = request.resolver_match
@@ -119,7 +125,7 @@ _event_children = {
 }
 
 
-def event_counted(event_type, outcome: str) -> None:
+def event_counted(event_type: object, outcome: str) -> None:
     """One event ingested with `outcome` (created, replay, conflict or rejected)."""
     # Any JSON value may arrive as a rejected payload's type (an object is not even hashable).
     children = (isinstance(event_type, str) and _event_children.get(event_type)) or _event_children[INVALID_EVENT_TYPE]
@@ -160,7 +166,7 @@ def payout_counted(*, currency: str, status: str) -> None:
 # --- Exposition -------------------------------------------------------------
 
 
-def exposition(*collectors) -> bytes:
+def exposition(*collectors: Collector) -> bytes:
     """The text format of every metric (every process's, in multiprocess mode), plus `collectors`."""
     registry = CollectorRegistry()
     if MULTIPROCESS_DIRECTORY:
@@ -175,10 +181,10 @@ def exposition(*collectors) -> bytes:
 class _Forward:
     """Exposes another registry's metrics from a per-scrape registry."""
 
-    def __init__(self, registry):
+    def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
 
-    def collect(self):
+    def collect(self) -> Iterable[Metric]:
         return self.registry.collect()
 
 
@@ -189,10 +195,10 @@ class GaugesCollector:
     no single process could count.
     """
 
-    def __init__(self, read):
+    def __init__(self, read: Callable[[], Iterable[tuple[str, str, float | None]]]) -> None:
         self.read = read
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         for name, documentation, value in self.read():
             if value is not None:
                 yield GaugeMetricFamily(name, documentation, value=value)

@@ -15,7 +15,7 @@ import logging
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -47,13 +47,13 @@ def ledger_check_gauges() -> list[tuple[str, str, float | None]]:
 LEDGER_CHECK = GaugesCollector(ledger_check_gauges)
 
 
-def _authorized(request, token: str) -> bool:
+def _authorized(request: HttpRequest, token: str) -> bool:
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 @require_GET
-def metrics(request):
+def metrics(request: HttpRequest) -> HttpResponse:
     token = settings.METRICS_TOKEN
     if not token:
         if not settings.DEBUG:
