@@ -3,13 +3,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from mesa247.authentication import token_key
 from mesa247.errors import InvalidInput, validation_errors
 from mesa247.fast_path import accepts_plain_json, json_response, with_fast_path
 from mesa247.fields import LOCAL_DATE_PATTERN
-from mesa247.filters import unsupported_currency
+from mesa247.filters import repeated_parameters, unsupported_currency
 from mesa247.money import RESTAURANT_ID_PATTERN
 from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
@@ -56,11 +57,20 @@ UNSUPPORTED_CURRENCY = problem_example(
 )
 
 
-def currency_from_query(request) -> str:
-    serializer = CurrencyQuerySerializer(data=request.query_params)
+def query_validated(serializer_class, request, *, also_once: tuple[str, ...] = ()) -> dict:
+    """The query parameters `serializer_class` reads, validated, each of them and of `also_once` given
+    at most once; else a 400."""
+    serializer = serializer_class(data=request.query_params)
+    errors = repeated_parameters(request.query_params, [*serializer.fields, *also_once])
     if not serializer.is_valid():
-        raise InvalidInput("Invalid query parameters.", errors=validation_errors(serializer.errors))
-    return serializer.validated_data.get("currency", settings.DEFAULT_CURRENCY)
+        errors = {**validation_errors(serializer.errors), **errors}
+    if errors:
+        raise InvalidInput("Invalid query parameters.", errors=errors)
+    return serializer.validated_data
+
+
+def currency_from_query(request) -> str:
+    return query_validated(CurrencyQuerySerializer, request).get("currency", settings.DEFAULT_CURRENCY)
 
 
 BALANCE_PERMISSION = "ledger.view_restaurantbalance"
@@ -210,10 +220,8 @@ class StatementCSVRenderer(BaseRenderer):
 
 
 def statement_query(request) -> dict:
-    serializer = StatementQuerySerializer(data=request.query_params)
-    if not serializer.is_valid():
-        raise InvalidInput("Invalid query parameters.", errors=validation_errors(serializer.errors))
-    data = serializer.validated_data
+    # `format` is read by DRF's content negotiation, before the view.
+    data = query_validated(StatementQuerySerializer, request, also_once=(api_settings.URL_FORMAT_OVERRIDE,))
     return {"currency": data.get("currency", settings.DEFAULT_CURRENCY), "date_from": data["from"],
             "date_to": data["to"]}
 

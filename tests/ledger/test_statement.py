@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from ledger.models import Transaction
+from tests.conftest import assert_problem
 from tests.helpers import charge, refund
 
 from .conftest import T0
@@ -117,6 +118,24 @@ def test_a_cursor_with_a_position_that_is_not_an_entry_id_is_400(reader, history
     response = reader.get("/v1/restaurants/res_001/ledger", {"cursor": cursor})
     assert response.status_code == 400
     assert response.json()["errors"] == {"cursor": ["Invalid cursor: follow the next/previous links as given."]}
+
+
+@pytest.mark.parametrize("query, field", [
+    ("page_size=1&page_size=200", "page_size"),
+    ("cursor=not-a-cursor&cursor=0n1", "cursor"),
+    ("cursor=0n1&cursor=not-a-cursor", "cursor"),
+    ("currency=EUR&currency=PEN", "currency"),
+])
+def test_a_parameter_given_twice_is_400_whichever_copy_is_valid(reader, history, query, field):
+    response = reader.get(f"/v1/restaurants/res_001/ledger?{query}")
+    assert assert_problem(response, 400, "validation_error")["errors"] == {field: ["Give this parameter once."]}
+
+
+def test_a_cursor_off_its_documented_pattern_is_400(reader, history):
+    for cursor in ("", "n1", "12345n1", "0x1", "0n123456789012345678", "٠n1"):
+        response = reader.get("/v1/restaurants/res_001/ledger", {"cursor": cursor})
+        assert response.status_code == 400, cursor
+        assert response.json()["errors"] == {"cursor": ["Invalid cursor: follow the next/previous links as given."]}
 
 
 def test_statement_of_an_unknown_restaurant_is_404(reader):
