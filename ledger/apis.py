@@ -14,7 +14,14 @@ from mesa247.filters import repeated_parameters, unsupported_currency
 from mesa247.money import RESTAURANT_ID_PATTERN
 from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
-from mesa247.schema import PROBLEM_RESPONSES, auth_examples, currency_parameter, pagination_parameters, problem_example
+from mesa247.schema import (
+    ONCE,
+    PROBLEM_RESPONSES,
+    auth_examples,
+    currency_parameter,
+    pagination_parameters,
+    problem_example,
+)
 
 from .filters import adjustment_filters_from_query
 from .models import AdjustmentStatus
@@ -29,11 +36,11 @@ from .serializers import (
     AdjustmentOutputSerializer,
     AdjustmentPageOutputSerializer,
     CurrencyQuerySerializer,
+    LedgerEntryOutputSerializer,
+    LedgerPageOutputSerializer,
     RestaurantBalanceListOutputSerializer,
     RestaurantBalanceOutputSerializer,
-    StatementEntryOutputSerializer,
     StatementOutputSerializer,
-    StatementPageOutputSerializer,
     StatementQuerySerializer,
 )
 from .statement_formats import statement_csv_response, statement_json_response
@@ -147,28 +154,28 @@ class RestaurantBalanceListApi(APIView):
         )
 
 
-class StatementPagination(StrictCursorPagination):
+class LedgerListingPagination(StrictCursorPagination):
     ordering = "-id"
 
 
-class RestaurantStatementApi(APIView):
+class RestaurantLedgerListApi(APIView):
     permission_classes = [require_perms("ledger.view_entry")]
 
     @extend_schema(
-        operation_id="restaurant_statement_list",
-        summary="A restaurant's statement: its ledger entries, newest first",
+        operation_id="restaurant_ledger_list",
+        summary="A restaurant's ledger listing: its ledger entries, newest first",
         description="Cursor-paginated; follow `next` until it is null.",
         parameters=[
             CURRENCY_PARAMETER,
             *pagination_parameters(),
         ],
         responses={
-            200: StatementPageOutputSerializer,
+            200: LedgerPageOutputSerializer,
             **PROBLEM_RESPONSES(400, 401, 403, 404),
         },
         examples=[
             OpenApiExample(
-                "Statement",
+                "Ledger listing",
                 value={
                     "next": None,
                     "previous": None,
@@ -195,6 +202,11 @@ class RestaurantStatementApi(APIView):
                 400, "validation_error", "Invalid query parameters.",
                 errors={"page_size": ["Must be an integer from 1 to 500."]},
             ),
+            problem_example(
+                400, "validation_error", "Invalid query parameters.",
+                errors={"page_size": ["Give this parameter once."]},
+                example_name="400 a parameter given twice (page_size=1&page_size=200)",
+            ),
             *auth_examples("ledger.view_entry"),
             RESTAURANT_NOT_FOUND,
         ],
@@ -203,9 +215,9 @@ class RestaurantStatementApi(APIView):
     def get(self, request, restaurant_id: str):
         currency = currency_from_query(request)
         entries = statement_entries(restaurant_id=restaurant_id, currency=currency)
-        paginator = StatementPagination()
+        paginator = LedgerListingPagination()
         page = paginator.paginate_queryset(entries, request, view=self)
-        return paginator.get_paginated_response(StatementEntryOutputSerializer(page, many=True).data)
+        return paginator.get_paginated_response(LedgerEntryOutputSerializer(page, many=True).data)
 
 
 class StatementCSVRenderer(BaseRenderer):
@@ -255,14 +267,14 @@ STATEMENT_CSV_EXAMPLE = (
 )
 
 
-def date_parameter(name: str, description: str) -> OpenApiParameter:
+def date_parameter(name: str, description: str, example: str) -> OpenApiParameter:
     return OpenApiParameter(
         name, {"type": "string", "format": "date", "pattern": LOCAL_DATE_PATTERN}, required=True,
-        description=description,
+        description=f"{description} {ONCE}", examples=[OpenApiExample(f"{name} {example}", value=example)],
     )
 
 
-class RestaurantPeriodStatementApi(APIView):
+class RestaurantStatementApi(APIView):
     """The restaurant's statement for a period, streamed as JSON or (Accept: text/csv) CSV."""
 
     permission_classes = [require_perms("ledger.view_entry")]
@@ -277,12 +289,16 @@ class RestaurantPeriodStatementApi(APIView):
             "balance before and after. `closing_balance` = `opening_balance` + the sum of the lines' "
             "`amount`, and comes after the lines. Streamed, so any period can be asked for. "
             "`Accept: text/csv` answers the same statement as CSV, with an opening_balance and a "
-            "closing_balance line around the entries."
+            "closing_balance line around the entries.\n\n"
+            "The period runs forwards: `from` must be on or before `to` (one day when equal); a `from` "
+            "after `to` is 400 naming `to`, which JSON Schema cannot say of two parameters."
         ),
         parameters=[
             CURRENCY_PARAMETER,
-            date_parameter("from", "First local day (YYYY-MM-DD, TIME_ZONE), inclusive."),
-            date_parameter("to", "Last local day (YYYY-MM-DD, TIME_ZONE), inclusive; not before `from`."),
+            date_parameter("from", "First local day (YYYY-MM-DD, TIME_ZONE), inclusive; on or before `to`.",
+                           "2026-01-01"),
+            date_parameter("to", "Last local day (YYYY-MM-DD, TIME_ZONE), inclusive; on or after `from`, "
+                           "else 400.", "2026-01-31"),
         ],
         responses={
             (200, "application/json"): StatementOutputSerializer,
@@ -296,6 +312,7 @@ class RestaurantPeriodStatementApi(APIView):
             problem_example(
                 400, "validation_error", "Invalid query parameters.",
                 errors={"to": ["Must be on or after `from`."]},
+                example_name="400 from after to (from=2026-02-01&to=2026-01-31)",
             ),
             *auth_examples("ledger.view_entry"),
             RESTAURANT_NOT_FOUND,

@@ -15,6 +15,8 @@ import json
 
 from gunicorn import util
 
+# gunicorn.conf.py's `limit_request_line`, and the schema's 414: every operation needs a few hundred bytes.
+REQUEST_LINE_MAX = 4094
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 _CODES = {
     400: "bad_request",
