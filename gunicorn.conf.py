@@ -10,7 +10,7 @@ worker, default 8). `make bench` measures the defaults.
 
 import os
 
-from mesa247.server_errors import problems_from_gunicorn
+from mesa247.server_errors import REQUEST_LINE_MAX, problems_from_gunicorn
 
 
 def _int(name: str, default: int) -> int:
@@ -27,9 +27,9 @@ worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or "gthread"
 threads = _int("GUNICORN_THREADS", 8)
 timeout = 30
 # A request line (method, path and query) over this many bytes is refused by gunicorn itself with
-# 414, before the application; every operation needs a few hundred at most. gunicorn's own
-# refusals are problem details like the API's other errors (mesa247/server_errors.py).
-limit_request_line = 4094
+# 414, before the application. gunicorn's own refusals are problem details like the API's other
+# errors (mesa247/server_errors.py).
+limit_request_line = REQUEST_LINE_MAX
 problems_from_gunicorn()
 # The application logs one JSON line per request itself (mesa247.observability).
 accesslog = None
