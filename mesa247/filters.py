@@ -1,7 +1,6 @@
 """Query parameters as the OpenAPI schema says: the list endpoints' filters, the common validators, and
 the rule every endpoint's query follows (each parameter at most once)."""
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from .errors import InvalidInput, validation_errors
@@ -20,18 +19,6 @@ def repeated_parameters(query_params, names) -> dict:
 def refuse_repeated_parameters(query_params, names) -> None:
     if errors := repeated_parameters(query_params, names):
         raise InvalidInput("Invalid query parameters.", errors=errors)
-
-
-def unsupported_currency(value) -> str | None:
-    """What is wrong with `value` as a currency code, or None when it is a supported one."""
-    if isinstance(value, str) and value in settings.SUPPORTED_CURRENCIES:
-        return None
-    return f"Unsupported currency {value!r}; use one of {', '.join(settings.SUPPORTED_CURRENCIES)}."
-
-
-def supported_currency(value: str) -> None:
-    if problem := unsupported_currency(value):
-        raise ValidationError(problem)
 
 
 def restaurant_id_valid(value: str) -> None:
