@@ -11,7 +11,8 @@ from mesa247.errors import InvalidInput, validation_errors
 from mesa247.fast_path import accepts_plain_json, json_response, with_fast_path
 from mesa247.fields import LOCAL_DATE_PATTERN
 from mesa247.filters import repeated_parameters
-from mesa247.money import RESTAURANT_ID_PATTERN, unsupported_currency
+from mesa247.identifiers import RESTAURANT_ID_PATTERN
+from mesa247.money import unsupported_currency
 from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
 from mesa247.schema import (

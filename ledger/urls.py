@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from mesa247.money import RESTAURANT_ID_PATTERN
+from mesa247.identifiers import RESTAURANT_ID_PATTERN
 
 from .apis import (
     AdjustmentListApi,

@@ -1,10 +1,8 @@
-"""Query parameters as the OpenAPI schema says: the list endpoints' filters, the common validators, and
+"""Query parameters as the OpenAPI schema says: the list endpoints' filters, read one way, and
 the rule every endpoint's query follows (each parameter at most once)."""
 
-from django.core.exceptions import ValidationError
 
 from .errors import InvalidInput, validation_errors
-from .money import RESTAURANT_ID_RE
 
 EMPTY_FILTER = "Must not be empty: leave the parameter out to list every value."
 REPEATED_PARAMETER = "Give this parameter once."
@@ -19,11 +17,6 @@ def repeated_parameters(query_params, names) -> dict:
 def refuse_repeated_parameters(query_params, names) -> None:
     if errors := repeated_parameters(query_params, names):
         raise InvalidInput("Invalid query parameters.", errors=errors)
-
-
-def restaurant_id_valid(value: str) -> None:
-    if not RESTAURANT_ID_RE.match(value):
-        raise ValidationError("Must be 1–64 characters of [A-Za-z0-9_.-].")
 
 
 def filters_from_query(filterset_class, query_params) -> dict:

@@ -1,15 +1,9 @@
-"""Money at the edge: integer minor units, how they read, the supported currencies, and identifiers."""
-
-import re
+"""Money at the edge: integer minor units, how they read, and the supported currencies."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
 MAX_AMOUNT = 10**12
-
-RESTAURANT_ID_PATTERN = r"[A-Za-z0-9_.-]{1,64}"
-EVENT_ID_PATTERN = r"[A-Za-z0-9_.:-]{1,128}"
-RESTAURANT_ID_RE = re.compile(rf"\A{RESTAURANT_ID_PATTERN}\Z")
 
 
 def unsupported_currency(value) -> str | None:

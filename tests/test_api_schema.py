@@ -30,7 +30,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis.core import NotSet
 from schemathesis.core.parameters import ParameterLocation
 
-from mesa247.money import EVENT_ID_PATTERN
+from mesa247.identifiers import EVENT_ID_PATTERN
 from processor.signature import SIGNATURE_HEADER, SIGNATURE_PATTERN
 from tests.conftest import sign
 from tests.factories import UserFactory
