@@ -17,6 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from mesa247.server_errors import REQUEST_LINE_MAX, problems_from_gunicorn
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
@@ -31,6 +33,11 @@ workers = _int("WEB_CONCURRENCY", 2)
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or "gthread"
 threads = _int("GUNICORN_THREADS", 8)
 timeout = 30
+# A request line (method, path and query) over this many bytes is refused by gunicorn itself with
+# 414, before the application. gunicorn's own refusals are problem details like the API's other
+# errors (mesa247/server_errors.py).
+limit_request_line = REQUEST_LINE_MAX
+problems_from_gunicorn()
 # The application logs one JSON line per request itself (mesa247.observability).
 accesslog = None
 # gunicorn ≥ 24 opens a control socket ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl) for `gunicornc`.

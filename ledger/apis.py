@@ -3,17 +3,26 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from mesa247.authentication import token_key
 from mesa247.errors import InvalidInput, validation_errors
 from mesa247.fast_path import accepts_plain_json, json_response, with_fast_path
 from mesa247.fields import LOCAL_DATE_PATTERN
-from mesa247.filters import unsupported_currency
-from mesa247.money import RESTAURANT_ID_PATTERN
+from mesa247.filters import repeated_parameters
+from mesa247.identifiers import RESTAURANT_ID_PATTERN
+from mesa247.money import unsupported_currency
 from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
-from mesa247.schema import PROBLEM_RESPONSES, auth_examples, currency_parameter, pagination_parameters, problem_example
+from mesa247.schema import (
+    ONCE,
+    PROBLEM_RESPONSES,
+    auth_examples,
+    currency_parameter,
+    pagination_parameters,
+    problem_example,
+)
 
 from .filters import adjustment_filters_from_query
 from .models import AdjustmentStatus
@@ -28,11 +37,11 @@ from .serializers import (
     AdjustmentOutputSerializer,
     AdjustmentPageOutputSerializer,
     CurrencyQuerySerializer,
+    LedgerEntryOutputSerializer,
+    LedgerPageOutputSerializer,
     RestaurantBalanceListOutputSerializer,
     RestaurantBalanceOutputSerializer,
-    StatementEntryOutputSerializer,
     StatementOutputSerializer,
-    StatementPageOutputSerializer,
     StatementQuerySerializer,
 )
 from .statement_formats import statement_csv_response, statement_json_response
@@ -56,11 +65,20 @@ UNSUPPORTED_CURRENCY = problem_example(
 )
 
 
-def currency_from_query(request) -> str:
-    serializer = CurrencyQuerySerializer(data=request.query_params)
+def query_validated(serializer_class, request, *, also_once: tuple[str, ...] = ()) -> dict:
+    """The query parameters `serializer_class` reads, validated, each of them and of `also_once` given
+    at most once; else a 400."""
+    serializer = serializer_class(data=request.query_params)
+    errors = repeated_parameters(request.query_params, [*serializer.fields, *also_once])
     if not serializer.is_valid():
-        raise InvalidInput("Invalid query parameters.", errors=validation_errors(serializer.errors))
-    return serializer.validated_data.get("currency", settings.DEFAULT_CURRENCY)
+        errors = {**validation_errors(serializer.errors), **errors}
+    if errors:
+        raise InvalidInput("Invalid query parameters.", errors=errors)
+    return serializer.validated_data
+
+
+def currency_from_query(request) -> str:
+    return query_validated(CurrencyQuerySerializer, request).get("currency", settings.DEFAULT_CURRENCY)
 
 
 BALANCE_PERMISSION = "ledger.view_restaurantbalance"
@@ -137,28 +155,28 @@ class RestaurantBalanceListApi(APIView):
         )
 
 
-class StatementPagination(StrictCursorPagination):
+class LedgerListingPagination(StrictCursorPagination):
     ordering = "-id"
 
 
-class RestaurantStatementApi(APIView):
+class RestaurantLedgerListApi(APIView):
     permission_classes = [require_perms("ledger.view_entry")]
 
     @extend_schema(
-        operation_id="restaurant_statement_list",
-        summary="A restaurant's statement: its ledger entries, newest first",
+        operation_id="restaurant_ledger_list",
+        summary="A restaurant's ledger listing: its ledger entries, newest first",
         description="Cursor-paginated; follow `next` until it is null.",
         parameters=[
             CURRENCY_PARAMETER,
             *pagination_parameters(),
         ],
         responses={
-            200: StatementPageOutputSerializer,
+            200: LedgerPageOutputSerializer,
             **PROBLEM_RESPONSES(400, 401, 403, 404),
         },
         examples=[
             OpenApiExample(
-                "Statement",
+                "Ledger listing",
                 value={
                     "next": None,
                     "previous": None,
@@ -185,6 +203,11 @@ class RestaurantStatementApi(APIView):
                 400, "validation_error", "Invalid query parameters.",
                 errors={"page_size": ["Must be an integer from 1 to 500."]},
             ),
+            problem_example(
+                400, "validation_error", "Invalid query parameters.",
+                errors={"page_size": ["Give this parameter once."]},
+                example_name="400 a parameter given twice (page_size=1&page_size=200)",
+            ),
             *auth_examples("ledger.view_entry"),
             RESTAURANT_NOT_FOUND,
         ],
@@ -193,9 +216,9 @@ class RestaurantStatementApi(APIView):
     def get(self, request, restaurant_id: str):
         currency = currency_from_query(request)
         entries = statement_entries(restaurant_id=restaurant_id, currency=currency)
-        paginator = StatementPagination()
+        paginator = LedgerListingPagination()
         page = paginator.paginate_queryset(entries, request, view=self)
-        return paginator.get_paginated_response(StatementEntryOutputSerializer(page, many=True).data)
+        return paginator.get_paginated_response(LedgerEntryOutputSerializer(page, many=True).data)
 
 
 class StatementCSVRenderer(BaseRenderer):
@@ -210,10 +233,8 @@ class StatementCSVRenderer(BaseRenderer):
 
 
 def statement_query(request) -> dict:
-    serializer = StatementQuerySerializer(data=request.query_params)
-    if not serializer.is_valid():
-        raise InvalidInput("Invalid query parameters.", errors=validation_errors(serializer.errors))
-    data = serializer.validated_data
+    # `format` is read by DRF's content negotiation, before the view.
+    data = query_validated(StatementQuerySerializer, request, also_once=(api_settings.URL_FORMAT_OVERRIDE,))
     return {"currency": data.get("currency", settings.DEFAULT_CURRENCY), "date_from": data["from"],
             "date_to": data["to"]}
 
@@ -247,14 +268,14 @@ STATEMENT_CSV_EXAMPLE = (
 )
 
 
-def date_parameter(name: str, description: str) -> OpenApiParameter:
+def date_parameter(name: str, description: str, example: str) -> OpenApiParameter:
     return OpenApiParameter(
         name, {"type": "string", "format": "date", "pattern": LOCAL_DATE_PATTERN}, required=True,
-        description=description,
+        description=f"{description} {ONCE}", examples=[OpenApiExample(f"{name} {example}", value=example)],
     )
 
 
-class RestaurantPeriodStatementApi(APIView):
+class RestaurantStatementApi(APIView):
     """The restaurant's statement for a period, streamed as JSON or (Accept: text/csv) CSV."""
 
     permission_classes = [require_perms("ledger.view_entry")]
@@ -269,12 +290,16 @@ class RestaurantPeriodStatementApi(APIView):
             "balance before and after. `closing_balance` = `opening_balance` + the sum of the lines' "
             "`amount`, and comes after the lines. Streamed, so any period can be asked for. "
             "`Accept: text/csv` answers the same statement as CSV, with an opening_balance and a "
-            "closing_balance line around the entries."
+            "closing_balance line around the entries.\n\n"
+            "The period runs forwards: `from` must be on or before `to` (one day when equal); a `from` "
+            "after `to` is 400 naming `to`, which JSON Schema cannot say of two parameters."
         ),
         parameters=[
             CURRENCY_PARAMETER,
-            date_parameter("from", "First local day (YYYY-MM-DD, TIME_ZONE), inclusive."),
-            date_parameter("to", "Last local day (YYYY-MM-DD, TIME_ZONE), inclusive; not before `from`."),
+            date_parameter("from", "First local day (YYYY-MM-DD, TIME_ZONE), inclusive; on or before `to`.",
+                           "2026-01-01"),
+            date_parameter("to", "Last local day (YYYY-MM-DD, TIME_ZONE), inclusive; on or after `from`, "
+                           "else 400.", "2026-01-31"),
         ],
         responses={
             (200, "application/json"): StatementOutputSerializer,
@@ -288,6 +313,7 @@ class RestaurantPeriodStatementApi(APIView):
             problem_example(
                 400, "validation_error", "Invalid query parameters.",
                 errors={"to": ["Must be on or after `from`."]},
+                example_name="400 from after to (from=2026-02-01&to=2026-01-31)",
             ),
             *auth_examples("ledger.view_entry"),
             RESTAURANT_NOT_FOUND,

@@ -25,7 +25,7 @@ class RestaurantBalanceListOutputSerializer(serializers.Serializer):
     balances = RestaurantBalanceOutputSerializer(many=True)
 
 
-class StatementEntryOutputSerializer(serializers.Serializer):
+class LedgerEntryOutputSerializer(serializers.Serializer):
     entry_id = serializers.IntegerField(source="id")
     account = serializers.SerializerMethodField(help_text="payable or reserved")
     entry_type = serializers.CharField()
@@ -50,10 +50,10 @@ class StatementEntryOutputSerializer(serializers.Serializer):
         return event.event_id if event else None
 
 
-class StatementPageOutputSerializer(serializers.Serializer):
+class LedgerPageOutputSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
-    results = StatementEntryOutputSerializer(many=True)
+    results = LedgerEntryOutputSerializer(many=True)
 
 
 class StatementQuerySerializer(CurrencyQuerySerializer):

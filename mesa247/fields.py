@@ -8,8 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from .filters import supported_currency
-from .money import MAX_AMOUNT, is_minor_units
+from .money import MAX_AMOUNT, is_minor_units, supported_currency
 
 
 class MinorUnitsField(serializers.Field):

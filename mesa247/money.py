@@ -1,12 +1,21 @@
-"""Money at the edge: integer minor units, how they read, and identifiers."""
+"""Money at the edge: integer minor units, how they read, and the supported currencies."""
 
-import re
+from django.conf import settings
+from django.core.exceptions import ValidationError
 
 MAX_AMOUNT = 10**12
 
-RESTAURANT_ID_PATTERN = r"[A-Za-z0-9_.-]{1,64}"
-EVENT_ID_PATTERN = r"[A-Za-z0-9_.:-]{1,128}"
-RESTAURANT_ID_RE = re.compile(rf"\A{RESTAURANT_ID_PATTERN}\Z")
+
+def unsupported_currency(value) -> str | None:
+    """What is wrong with `value` as a currency code, or None when it is a supported one."""
+    if isinstance(value, str) and value in settings.SUPPORTED_CURRENCIES:
+        return None
+    return f"Unsupported currency {value!r}; use one of {', '.join(settings.SUPPORTED_CURRENCIES)}."
+
+
+def supported_currency(value: str) -> None:
+    if problem := unsupported_currency(value):
+        raise ValidationError(problem)
 
 
 def is_minor_units(value) -> bool:

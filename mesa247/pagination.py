@@ -5,8 +5,9 @@ position (0–9999, clamped to DRF's cutoff), `n` for the next page or `r` for
 the previous one, and the position — an integer id, or a timestamp as
 microseconds since 1970 UTC. So the schema can describe every cursor the
 service accepts with one pattern (`CURSOR_PATTERN`), and any string matching
-it is a valid place to read from; anything else, and an empty or malformed
-`page_size`, is a 400 problem — never a silent default, a 404 or a 500.
+it is a valid place to read from; anything else, an empty or malformed
+`page_size`, and either parameter given twice, is a 400 problem — never a
+silent default, a 404 or a 500.
 """
 
 import re
@@ -17,6 +18,7 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.utils.urls import replace_query_param
 
 from .errors import InvalidInput
+from .filters import refuse_repeated_parameters
 
 CURSOR_PATTERN = r"^[0-9]{1,4}[nr][0-9]{0,17}$"
 _CURSOR_RE = re.compile(r"\A(?P<offset>[0-9]{1,4})(?P<direction>[nr])(?P<position>[0-9]{0,17})\Z")
@@ -32,6 +34,7 @@ class StrictCursorPagination(CursorPagination):
     max_page_size = PAGE_SIZE_MAX
 
     def get_page_size(self, request):
+        refuse_repeated_parameters(request.query_params, (self.page_size_query_param, self.cursor_query_param))
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size

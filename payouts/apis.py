@@ -4,7 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mesa247.errors import InvalidInput
-from mesa247.money import RESTAURANT_ID_PATTERN
+from mesa247.identifiers import RESTAURANT_ID_PATTERN
 from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
 from mesa247.schema import PROBLEM_RESPONSES, auth_examples, currency_parameter, pagination_parameters, problem_example

@@ -1,6 +1,8 @@
 import django_filters
 
-from mesa247.filters import filters_from_query, restaurant_id_valid, supported_currency
+from mesa247.filters import filters_from_query
+from mesa247.identifiers import restaurant_id_valid
+from mesa247.money import supported_currency
 
 from .models import Payout, PayoutStatus
 

@@ -11,7 +11,10 @@ from .selectors import payout_items
 
 class PayoutRunCreateInputSerializer(serializers.Serializer):
     currency = CurrencyField(help_text="ISO 4217 code from SUPPORTED_CURRENCIES.")
-    as_of = LocalDateField(help_text="Business date in TIME_ZONE; not in the future.")
+    as_of = LocalDateField(help_text=(
+        "Business date (YYYY-MM-DD) in TIME_ZONE, e.g. 2025-12-30: today or earlier there. A date after "
+        "today in TIME_ZONE is 400 naming `as_of` (a moving bound JSON Schema cannot state)."
+    ))
     min_amount = MinorUnitsField(minimum=1, help_text="Smallest payout, in minor units (≥ 1).")
 
 

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from mesa247.fields import CurrencyField, MinorUnitsField
-from mesa247.money import EVENT_ID_PATTERN, RESTAURANT_ID_PATTERN
+from mesa247.identifiers import EVENT_ID_PATTERN, RESTAURANT_ID_PATTERN
 
 from .models import MONEY_EVENT_TYPES, PAYOUT_EVENT_TYPES, EventType
 

@@ -107,6 +107,37 @@ def test_json_nested_too_deeply_is_a_400_not_a_crash(token_client):
     assert_problem(response, 400, "malformed_json")
 
 
+# --- query parameters ------------------------------------------------------------------
+
+_VALID_QUERY_VALUES = {"cursor": "0n", "page_size": "1", "from": "2025-12-01", "to": "2025-12-31",
+                       "as_of": "2025-12-30", "restaurant_id": "res_001"}
+
+
+def query_operations(client):
+    """Every GET under /v1/ with query parameters, as (path, {name: a value the schema allows})."""
+    for name, operation in v1_operations(client):
+        method, path = name.split(" ", 1)
+        query = [parameter for parameter in operation.get("parameters", []) if parameter["in"] == "query"]
+        if method == "GET" and query:
+            values = {parameter["name"]: parameter["schema"].get("enum", [None])[0]
+                      or _VALID_QUERY_VALUES[parameter["name"]] for parameter in query}
+            yield path.replace("{restaurant_id}", "res_001"), values
+
+
+def test_every_query_parameter_given_twice_is_400_naming_it(client, restaurant):
+    reader = APIClient()
+    reader.force_authenticate(UserFactory(is_superuser=True))
+    checked = []
+    for path, values in query_operations(client):
+        assert reader.get(path, values).status_code == 200, (path, values)  # each once: a valid query
+        for name, value in values.items():
+            response = reader.get(path, {**values, name: [value, value]})
+            body = assert_problem(response, 400, "validation_error")
+            assert body["errors"] == {name: ["Give this parameter once."]}, (path, name)
+            checked.append(f"{path}?{name}")
+    assert len(checked) >= 12  # the ledger listing, statement, payouts and adjustments lists at least
+
+
 # --- authentication and permissions ---------------------------------------------------
 
 

@@ -9,11 +9,18 @@ authentication into validation and the services. Every built-in check is on
 acceptance of valid and rejection of invalid data, ignored auth, unsupported
 methods, …) and nothing is excluded. Examples are derandomized (a fixed seed)
 and bounded, so a failure reproduces and the run stays well under two minutes.
+
+The stateful phase then chains operations as a client would: an event recorded
+for a restaurant is followed by reads of that restaurant (balance, balances,
+ledger listing, statement, payouts), a payout run by its status and its
+payouts, a payout list by its payouts. Every check runs on every step.
 """
 
 import json
 import re
+import uuid
 
+import hypothesis
 import pytest
 import schemathesis
 from django.contrib.auth.models import Permission
@@ -23,11 +30,14 @@ from rest_framework.authtoken.models import Token
 from schemathesis.core import NotSet
 from schemathesis.core.parameters import ParameterLocation
 
+from mesa247.identifiers import EVENT_ID_PATTERN
 from processor.signature import SIGNATURE_HEADER, SIGNATURE_PATTERN
 from tests.conftest import sign
 from tests.factories import UserFactory
 
 MAX_EXAMPLES = 50
+STATEFUL_SCENARIOS = 25
+STATEFUL_STEPS = 6
 HEADER = ParameterLocation.HEADER
 
 # Schemathesis calls the application as http://localhost.
@@ -145,3 +155,70 @@ def signed_events_are_authenticated(ctx, response, case):
 @schema.parametrize()
 def test_the_service_answers_as_its_schema_says(case):
     case.call_and_validate(additional_checks=[signed_events_are_authenticated])
+
+
+
+# --- stateful phase -----------------------------------------------------------------------------
+
+RESTAURANT_OF_THE_EVENT = {"restaurant_id": "$request.body#/restaurant_id"}
+READS_OF_THE_EVENT_S_RESTAURANT = {
+    "Balance": ("restaurant_balance_get", {**RESTAURANT_OF_THE_EVENT, "currency": "$request.body#/currency"}),
+    "Balances": ("restaurant_balance_list", RESTAURANT_OF_THE_EVENT),
+    "LedgerListing": ("restaurant_ledger_list", {**RESTAURANT_OF_THE_EVENT, "currency": "$request.body#/currency"}),
+    "Statement": ("restaurant_statement_get", {**RESTAURANT_OF_THE_EVENT, "currency": "$request.body#/currency"}),
+    "Payouts": ("payout_list", RESTAURANT_OF_THE_EVENT),
+}
+RUN_S_READS = {
+    "Run": ("payout_run_get", {"run_id": "$response.body#/run_id"}),
+    "PayoutsOfTheRun": ("payout_list", {"currency": "$response.body#/currency", "as_of": "$response.body#/as_of"}),
+}
+# What a client learns from each answer, as OpenAPI links (drf-spectacular cannot declare them on a
+# response; schemathesis infers only the links between reads with the same path parameter).
+LINKS = {
+    ("/v1/processor/events", "post", "201"): READS_OF_THE_EVENT_S_RESTAURANT,
+    ("/v1/processor/events", "post", "200"): READS_OF_THE_EVENT_S_RESTAURANT,
+    ("/v1/payouts/run", "post", "202"): RUN_S_READS,
+}
+for (path, method, status), links in LINKS.items():
+    schema.raw_schema["paths"][path][method]["responses"][status]["links"] = {
+        name: {"operationId": operation_id, "parameters": parameters}
+        for name, (operation_id, parameters) in links.items()
+    }
+
+
+# Restaurants come into existence with their first event, so an event is where a client starts. Schemathesis
+# reads the event's `restaurant_id` as a reference to a resource nothing creates, and so would never start there.
+_event_ingest = schema.analysis.dependency_graph.operations["POST /v1/processor/events"]
+_event_ingest.inputs = [slot for slot in _event_ingest.inputs if slot.resource.name != "Restaurant"]
+
+
+class ClientWorkflow(schema.as_state_machine()):
+    answered: set[str] = set()  # "GET /v1/… 200" of every step, across scenarios
+
+    def before_call(self, case):
+        # A fresh id for each event sent, so that an answer does not depend on what earlier scenarios
+        # recorded (Hypothesis replays a scenario and needs the same answers); resends are tested above.
+        body = case.body
+        if case.operation.path == "/v1/processor/events" and isinstance(body, dict) and isinstance(
+                body.get("event_id"), str) and re.fullmatch(EVENT_ID_PATTERN, body["event_id"]):
+            body["event_id"] = f"evt_{uuid.uuid4().hex}"
+        super().before_call(case)
+
+    def after_call(self, response, case):
+        super().after_call(response, case)
+        ClientWorkflow.answered.add(f"{case.operation.method.upper()} {case.operation.path} {response.status_code}")
+
+    def validate_response(self, response, case, additional_checks=None, **kwargs):
+        super().validate_response(response, case, additional_checks=[signed_events_are_authenticated], **kwargs)
+
+
+def test_chained_operations_answer_as_the_schema_says():
+    ClientWorkflow.answered.clear()
+    ClientWorkflow.run(settings=hypothesis.settings(
+        max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS, derandomize=True, database=None,
+        deadline=None, suppress_health_check=list(hypothesis.HealthCheck),
+    ))
+    # The links were followed: only a restaurant an event created has a balance, only a run requested has a status.
+    assert {"GET /v1/restaurants/{restaurant_id}/balance 200", "GET /v1/restaurants/{restaurant_id}/ledger 200",
+            "GET /v1/payouts/runs/{run_id} 200"} <= ClientWorkflow.answered, " | ".join(sorted(ClientWorkflow.answered))
+

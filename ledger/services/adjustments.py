@@ -17,8 +17,8 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from mesa247.filters import unsupported_currency
-from mesa247.money import MAX_AMOUNT, RESTAURANT_ID_RE, is_minor_units
+from mesa247.identifiers import RESTAURANT_ID_RE
+from mesa247.money import MAX_AMOUNT, is_minor_units, unsupported_currency
 
 from ..exceptions import (
     AdjustmentAlreadyDecided,

@@ -36,9 +36,8 @@ from django_q.tasks import async_task
 
 from ledger.services import accounts_ensure_many
 from mesa247.errors import InvalidInput
-from mesa247.filters import unsupported_currency
 from mesa247.metrics import payout_run_counted
-from mesa247.money import MAX_AMOUNT, is_minor_units
+from mesa247.money import MAX_AMOUNT, is_minor_units, unsupported_currency
 from mesa247.observability import log_context
 
 from ..exceptions import PayoutRunNotRetryable

@@ -199,6 +199,16 @@ def test_bad_dates_or_currency_are_400_naming_the_field(reader, history, query, 
     assert list(body["errors"]) == [field]
 
 
+@pytest.mark.parametrize("query, field", [
+    ("from=2026-01-03&from=2026-01-01&to=2026-01-02", "from"),
+    ("from=2026-01-01&to=2026-01-02&to=2026-01-03", "to"),
+    ("from=2026-01-01&to=2026-01-02&currency=PEN&currency=USD", "currency"),
+])
+def test_a_parameter_given_twice_is_400(reader, history, query, field):
+    body = assert_problem(reader.get(f"{URL}?{query}"), 400, "validation_error")
+    assert body["errors"] == {field: ["Give this parameter once."]}
+
+
 def test_an_error_is_a_json_problem_even_when_csv_was_asked_for(reader, history):
     response = reader.get(f"{URL}?from=2026-01-03&to=2026-01-02", HTTP_ACCEPT="text/csv")
     assert_problem(response, 400, "validation_error")

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ledger.reports import REPORTS, report_run
-from mesa247.filters import unsupported_currency
+from mesa247.money import unsupported_currency
 from mesa247.spreadsheet import spreadsheet_text
 from payouts.selectors import payout_cutoff
 

@@ -1,4 +1,4 @@
-"""GET /v1/restaurants/{id}/ledger: the restaurant's entries, newest first, cursor-paginated."""
+"""GET /v1/restaurants/{id}/ledger, the ledger listing: a restaurant's entries, newest first, cursor-paginated."""
 
 import base64
 from datetime import timedelta
@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from ledger.models import Transaction
+from tests.conftest import assert_problem
 from tests.helpers import charge, refund
 
 from .conftest import T0
@@ -23,7 +24,7 @@ def history():
     return first, second, third
 
 
-def test_statement_entry_has_its_cause_and_restaurant_facing_amount(reader, history):
+def test_ledger_listing_entry_has_its_cause_and_restaurant_facing_amount(reader, history):
     first = history[0]
     response = reader.get("/v1/restaurants/res_001/ledger?page_size=50")
     assert response.status_code == 200
@@ -47,7 +48,7 @@ def test_statement_entry_has_its_cause_and_restaurant_facing_amount(reader, hist
     assert first.ledger_transaction == transaction
 
 
-def test_statement_is_newest_first_with_every_entry_of_the_currency(reader, history):
+def test_ledger_listing_is_newest_first_with_every_entry_of_the_currency(reader, history):
     response = reader.get("/v1/restaurants/res_001/ledger")
     entries = response.json()["results"]
 
@@ -63,7 +64,7 @@ def test_statement_is_newest_first_with_every_entry_of_the_currency(reader, hist
     assert response.json()["next"] is None
 
 
-def test_statement_in_another_currency(reader, history):
+def test_ledger_listing_in_another_currency(reader, history):
     entries = reader.get("/v1/restaurants/res_001/ledger?currency=USD").json()["results"]
     assert [(e["event_id"], e["amount"], e["currency"]) for e in entries] == [("evt_usd", 999, "USD")]
 
@@ -119,19 +120,37 @@ def test_a_cursor_with_a_position_that_is_not_an_entry_id_is_400(reader, history
     assert response.json()["errors"] == {"cursor": ["Invalid cursor: follow the next/previous links as given."]}
 
 
-def test_statement_of_an_unknown_restaurant_is_404(reader):
+@pytest.mark.parametrize("query, field", [
+    ("page_size=1&page_size=200", "page_size"),
+    ("cursor=not-a-cursor&cursor=0n1", "cursor"),
+    ("cursor=0n1&cursor=not-a-cursor", "cursor"),
+    ("currency=EUR&currency=PEN", "currency"),
+])
+def test_a_parameter_given_twice_is_400_whichever_copy_is_valid(reader, history, query, field):
+    response = reader.get(f"/v1/restaurants/res_001/ledger?{query}")
+    assert assert_problem(response, 400, "validation_error")["errors"] == {field: ["Give this parameter once."]}
+
+
+def test_a_cursor_off_its_documented_pattern_is_400(reader, history):
+    for cursor in ("", "n1", "12345n1", "0x1", "0n123456789012345678", "٠n1"):
+        response = reader.get("/v1/restaurants/res_001/ledger", {"cursor": cursor})
+        assert response.status_code == 400, cursor
+        assert response.json()["errors"] == {"cursor": ["Invalid cursor: follow the next/previous links as given."]}
+
+
+def test_ledger_listing_of_an_unknown_restaurant_is_404(reader):
     response = reader.get("/v1/restaurants/res_404/ledger")
     assert response.status_code == 404
     assert response.json()["code"] == "restaurant_not_found"
 
 
-def test_statement_with_an_unsupported_currency_is_400(reader, history):
+def test_ledger_listing_with_an_unsupported_currency_is_400(reader, history):
     response = reader.get("/v1/restaurants/res_001/ledger?currency=XXX")
     assert response.status_code == 400
     assert response.json()["errors"] == {"currency": ["Unsupported currency 'XXX'; use one of PEN, USD, MXN."]}
 
 
-def test_statement_needs_the_view_entry_permission(token_client, history):
+def test_ledger_listing_needs_the_view_entry_permission(token_client, history):
     client = token_client("ledger.view_restaurantbalance")
     response = client.get("/v1/restaurants/res_001/ledger")
     assert response.status_code == 403
