@@ -64,7 +64,8 @@ def test_created_then_failed_releases_the_reserve(post, payout):
     assert (payout.status, payout.failure_reason, payout.paid_at) == (PayoutStatus.FAILED, None, None)
     assert available_reserved("res_life") == (9500, 0)
     assert ledger_totals() == {"processor_clearing": 9500, "restaurant_payable": -9500, "restaurant_reserved": 0}
-    assert Transaction.objects.get(payout_id=payout.pk, kind=TransactionKind.PAYOUT_FAILED).event.event_id == "evt_po_failed"
+    failed = Transaction.objects.get(payout_id=payout.pk, kind=TransactionKind.PAYOUT_FAILED)
+    assert failed.event.event_id == "evt_po_failed"
 
 
 def test_the_failed_amount_is_available_again_and_paid_by_the_next_run(post, payout):
