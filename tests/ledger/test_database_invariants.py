@@ -317,3 +317,28 @@ def test_unbalanced_transaction_is_refused_by_the_database_and_leaves_nothing():
 
     assert Transaction.objects.count() == 1
     assert Entry.objects.count() == 2
+
+
+# --- causes named by id (the ledger's schema names no processor or payouts table) -----------------
+
+
+def test_a_transaction_naming_an_event_that_is_not_stored_is_refused_and_writes_nothing(cause):
+    """The ledger keeps its event by id; processor's trigger holds what a foreign key held."""
+    before = row_counts()
+    missing = Event.objects.order_by("-id").values_list("id", flat=True).first() + 1000
+    with pytest.raises(IntegrityError, match=rf"names event {missing}, which is not stored"), transaction.atomic():
+        hand_made(Event(pk=missing), [100, -100])
+    assert row_counts() == before
+
+
+def test_a_batch_naming_one_missing_event_is_refused_whole(posted, cause):
+    """Checked per INSERT statement: one bad reference among several refuses the statement."""
+    accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
+    lines = [Line(accounts.processor, 100, "gross", T0), Line(accounts.payable, -100, "gross", T0)]
+    before = row_counts()
+    with pytest.raises(IntegrityError, match="which is not stored"), transaction.atomic():
+        transactions_post(postings=[
+            Posting("charge", "res_001", "PEN", lines, event_id=cause.pk, memo=cause.event_id),
+            Posting("charge", "res_001", "PEN", lines, event_id=cause.pk + 1000, memo="evt_nowhere"),
+        ])
+    assert row_counts() == before
