@@ -50,9 +50,9 @@ def today_migrations(root: Path) -> str:
         for path in sorted((ROOT / app / "migrations").glob("[0-9][0-9][0-9][0-9]_*.py")):
             if path.name[:4] > leaf:
                 continue
-            kept = TODAY / app / path.name
+            kept = TODAY / app / "migrations" / path.name
             if kept.exists():
-                for piece in (TODAY / app).glob(f"{path.stem}*"):
+                for piece in (TODAY / app / "migrations").glob(f"{path.stem}*"):
                     shutil.copy(piece, target / piece.name)
             else:
                 (target / path.name).write_text(
