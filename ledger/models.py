@@ -153,7 +153,7 @@ class Entry(models.Model):
     """One line of a transaction. Append-only: the database refuses UPDATE and DELETE."""
 
     # Both references, and that they are in the entry's currency, are checked once per INSERT
-    # statement by the ledger_entry_account_and_transaction trigger (migrations/0010's .sql).
+    # statement by the ledger_entry_account_and_transaction trigger (ledger/sql/entry_references.sql).
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries",
                                     db_constraint=False)
     # Indexed by the (account, …) indexes below, which lead with it.
