@@ -6,15 +6,24 @@ this is the independent audit that would notice a disabled trigger, a manual
 query returning only the offending rows, so its cost is a few scans whatever
 the size of the ledger, and Python only formats problems.
 
+The ledger checks only its own tables. An app above it adds the checks and counts of its own tables, and
+the directory of its database rules, with `ledger_checks_register` (in its AppConfig.ready): so payouts
+checks payouts against their postings and processor checks events against theirs. The protecting
+triggers expected are those the registered rule files create (`<app>/sql/*.sql`), the one place each
+rule is written.
 """
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from django.db import connection
 from django.utils import timezone
+
+from mesa247.migration_sql import rule_triggers
 
 from .models import LedgerCheckResult
 
@@ -55,13 +64,9 @@ class LedgerCheckReport:
 
     @property
     def summary(self) -> str:
-        examined = (
-            f"{self.counts.get('transactions', 0)} transactions, {self.counts.get('entries', 0)} entries, "
-            f"{self.counts.get('events', 0)} events, {self.counts.get('balances', 0)} balances, "
-            f"{self.counts.get('payouts', 0)} payouts"
-        )
+        examined = ", ".join(f"{self.counts.get(name, 0)} {name}" for name in COUNTED)
         if self.ok:
-            return f"Ledger OK: {len(CHECKS)} checks passed over {examined}."
+            return f"Ledger OK: {len(ledger_checks())} checks passed over {examined}."
         failed = sorted({problem.check for problem in self.problems})
         return f"{len(self.problems)} problem(s) in {', '.join(failed)} over {examined}."
 
@@ -94,6 +99,7 @@ def _projection_check(column: str) -> Check:
     )
 
 
+# The ledger's own checks; ledger_checks_register adds the other apps'.
 CHECKS = [
     Check(
         "unbalanced_transaction",
@@ -125,14 +131,6 @@ CHECKS = [
         "and a transaction in {transaction_currency}",
     ),
     Check(
-        "event_not_posted",
-        "Every stored event has exactly one ledger transaction",
-        """SELECT ev.event_id, COUNT(t.id) AS transactions
-             FROM processor_event ev LEFT JOIN ledger_transaction t ON t.event_id = ev.id
-            GROUP BY ev.id, ev.event_id HAVING COUNT(t.id) <> 1 ORDER BY ev.event_id""",
-        "has {transactions} ledger transactions, not 1",
-    ),
-    Check(
         "payout_change_repeated",
         "One ledger transaction per payout state change",
         """SELECT payout_id, kind, COUNT(*) AS transactions
@@ -140,97 +138,8 @@ CHECKS = [
             GROUP BY payout_id, kind HAVING COUNT(*) > 1 ORDER BY payout_id, kind""",
         "has {transactions} '{kind}' transactions, not 1",
     ),
-    Check(
-        "payout_postings",
-        "A payout's postings match its status",
-        """SELECT p.id AS payout_id, p.status,
-                  SUM(CASE WHEN t.kind = 'payout_reserve' THEN 1 ELSE 0 END) AS reserve,
-                  SUM(CASE WHEN t.kind = 'payout_paid' THEN 1 ELSE 0 END) AS paid,
-                  SUM(CASE WHEN t.kind = 'payout_failed' THEN 1 ELSE 0 END) AS failed,
-                  SUM(CASE WHEN t.kind = 'payout_returned' THEN 1 ELSE 0 END) AS returned
-             FROM payouts_payout p LEFT JOIN ledger_transaction t ON t.payout_id = p.id
-            GROUP BY p.id, p.status
-           HAVING NOT (
-                  SUM(CASE WHEN t.kind = 'payout_reserve' THEN 1 ELSE 0 END) = 1
-              AND CASE p.status
-                  WHEN 'created' THEN SUM(CASE WHEN t.kind <> 'payout_reserve' THEN 1 ELSE 0 END) = 0
-                  WHEN 'paid' THEN SUM(CASE WHEN t.kind = 'payout_paid' THEN 1 ELSE 0 END) = 1
-                               AND SUM(CASE WHEN t.kind IN ('payout_failed', 'payout_returned') THEN 1 ELSE 0 END) = 0
-                  WHEN 'failed' THEN (SUM(CASE WHEN t.kind = 'payout_failed' THEN 1 ELSE 0 END) = 1
-                                      AND SUM(CASE WHEN t.kind IN ('payout_paid', 'payout_returned')
-                                                   THEN 1 ELSE 0 END) = 0)
-                                  OR (SUM(CASE WHEN t.kind = 'payout_failed' THEN 1 ELSE 0 END) = 0
-                                      AND SUM(CASE WHEN t.kind = 'payout_paid' THEN 1 ELSE 0 END) = 1
-                                      AND SUM(CASE WHEN t.kind = 'payout_returned' THEN 1 ELSE 0 END) = 1)
-                  ELSE FALSE END)
-            ORDER BY p.id""",
-        "is {status} but has postings reserve×{reserve}, paid×{paid}, failed×{failed}, "
-        "returned×{returned}",
-    ),
     _projection_check("payable"),
     _projection_check("reserved"),
-    Check(
-        "last_event_at",
-        "Projected last_event_at = latest occurred_at of the restaurant's events in that currency",
-        """SELECT b.restaurant_id, b.currency, b.last_event_at AS projected, latest.occurred_at AS from_events
-             FROM ledger_restaurantbalance b
-             LEFT JOIN (SELECT restaurant_id, currency, MAX(occurred_at) AS occurred_at
-                          FROM processor_event GROUP BY restaurant_id, currency) latest
-                    ON latest.restaurant_id = b.restaurant_id AND latest.currency = b.currency
-            WHERE b.last_event_at IS DISTINCT FROM latest.occurred_at
-            ORDER BY b.restaurant_id, b.currency""",
-        "projected last_event_at {projected}, but its latest event occurred at {from_events}",
-    ),
-    Check(
-        "reserved_open_payouts",
-        "Projected reserved = sum of the restaurant's open (created) payouts",
-        """SELECT b.restaurant_id, b.currency, b.reserved AS projected, COALESCE(open.total, 0) AS open_payouts
-             FROM ledger_restaurantbalance b
-             LEFT JOIN (SELECT restaurant_id, currency, SUM(amount) AS total
-                          FROM payouts_payout WHERE status = 'created'
-                         GROUP BY restaurant_id, currency) open
-                    ON open.restaurant_id = b.restaurant_id AND open.currency = b.currency
-            WHERE b.reserved <> COALESCE(open.total, 0)
-            ORDER BY b.restaurant_id, b.currency""",
-        "reserved {projected}, but its created payouts total {open_payouts}",
-    ),
-    Check(
-        "payout_items_sum",
-        "A payout's items sum exactly to its amount",
-        """SELECT p.id AS payout_id, p.amount, COALESCE(SUM(i.amount), 0) AS items
-             FROM payouts_payout p LEFT JOIN payouts_payoutitem i ON i.payout_id = p.id
-            GROUP BY p.id, p.amount HAVING p.amount <> COALESCE(SUM(i.amount), 0)
-            ORDER BY p.id""",
-        "of {amount} has items summing to {items}",
-    ),
-    Check(
-        "entry_settled_twice",
-        "Each payable entry is settled by at most one payout",
-        """SELECT entry_id, COUNT(*) AS payouts
-             FROM payouts_payoutsettlement GROUP BY entry_id HAVING COUNT(*) > 1 ORDER BY entry_id""",
-        "is settled by {payouts} payouts",
-    ),
-    Check(
-        "open_entries",
-        "Open entries are exactly the payable entries no payout has settled",
-        """SELECT e.id AS entry_id,
-                  CASE WHEN o.entry_id IS NULL THEN 'not settled, yet missing from the open entries'
-                       ELSE 'settled, yet still open' END AS state
-             FROM ledger_entry e
-             JOIN ledger_account a ON a.id = e.account_id AND a.kind = 'restaurant_payable'
-             LEFT JOIN ledger_openentry o ON o.entry_id = e.id
-             LEFT JOIN payouts_payoutsettlement s ON s.entry_id = e.id
-            WHERE e.entry_type <> 'payout' AND (o.entry_id IS NULL) = (s.entry_id IS NULL)
-           UNION ALL
-           SELECT o.entry_id, 'open, but not a payable entry of its account and time'
-             FROM ledger_openentry o
-             JOIN ledger_entry e ON e.id = o.entry_id
-             JOIN ledger_account a ON a.id = e.account_id
-            WHERE a.kind <> 'restaurant_payable' OR e.entry_type = 'payout' OR o.account_id <> e.account_id
-               OR o.effective_at <> e.effective_at
-            ORDER BY 1""",
-        "is {state}",
-    ),
 ]
 
 CHECKS += [
@@ -261,48 +170,45 @@ CHECKS += [
     ),
 ]
 
-# The triggers that keep the ledger append-only and balanced at write time (the migrations'
-# .sql files). Data checks see only the damage already done; this sees the open door.
-PROTECTING_TRIGGERS = [
-    ("ledger_entry_append_only", "ledger_entry"),
-    ("ledger_transaction_append_only", "ledger_transaction"),
-    ("ledger_entry_balanced", "ledger_entry"),
-    ("ledger_entry_account_and_transaction", "ledger_entry"),
-    ("ledger_account_append_only", "ledger_account"),
-    ("ledger_transaction_has_entries", "ledger_transaction"),
-    ("processor_event_immutable", "processor_event"),
-    ("payouts_payout_guard", "payouts_payout"),
-    ("payouts_item_append_only", "payouts_payoutitem"),
-    ("payouts_settlement_append_only", "payouts_payoutsettlement"),
-    ("payouts_payout_items_sum", "payouts_payout"),
-    ("payouts_item_items_sum", "payouts_payoutitem"),
-    ("payouts_settlement_check", "payouts_payoutsettlement"),
-    ("ledger_adjustment_append_only", "ledger_adjustment"),
-    ("ledger_adjustmentdecision_append_only", "ledger_adjustmentdecision"),
-    ("ledger_adjustment_four_eyes", "ledger_adjustmentdecision"),
-    ("ledger_adjustment_posting_check", "ledger_transaction"),
-    ("ledger_adjustment_amount_posted", "ledger_transaction"),
-    ("ledger_adjustment_approval_posted", "ledger_adjustmentdecision"),
-    ("payouts_payout_reserved", "payouts_payout"),
-    ("payouts_payout_posting_matches", "ledger_transaction"),
-]
 
-# Every table of the money apps refuses TRUNCATE (ledger 0014, payouts 0009, processor 0003).
-TRUNCATE_REFUSING_TABLES = (
-    "ledger_account", "ledger_adjustment", "ledger_adjustmentdecision", "ledger_entry",
-    "ledger_ledgercheckresult", "ledger_openentry", "ledger_restaurant", "ledger_restaurantbalance",
-    "ledger_transaction", "payouts_payout", "payouts_payoutitem", "payouts_payoutrun",
-    "payouts_payoutsettlement", "processor_event",
-)
-PROTECTING_TRIGGERS += [(f"{table}_no_truncate", table) for table in TRUNCATE_REFUSING_TABLES]
+# Rows examined, per kind: name -> a query counting them.
+COUNTED = {
+    "transactions": "SELECT COUNT(*) FROM ledger_transaction",
+    "entries": "SELECT COUNT(*) FROM ledger_entry",
+    "balances": "SELECT COUNT(*) FROM ledger_restaurantbalance",
+}
 
-CHECKS.append(
-    Check(
+# The directories of rule files whose triggers must be present and enabled.
+RULE_DIRECTORIES = [Path(__file__).resolve().parent / "sql"]
+
+
+def ledger_checks_register(*, checks: Iterable[Check] = (), counted: dict[str, str] | None = None,
+                           counted_after: str | None = None, rules_directory: Path | None = None) -> None:
+    """An app above the ledger adds its checks, its counts (placed after `counted_after` in the summary, or
+    last) and its rules' directory; once, in its AppConfig.ready()."""
+    CHECKS.extend(check for check in checks if check not in CHECKS)
+    names = list(COUNTED)
+    at = names.index(counted_after) + 1 if counted_after in names else len(names)
+    merged = {**dict(list(COUNTED.items())[:at]), **(counted or {}), **dict(list(COUNTED.items())[at:])}
+    COUNTED.clear()
+    COUNTED.update(merged)
+    if rules_directory is not None and rules_directory not in RULE_DIRECTORIES:
+        RULE_DIRECTORIES.append(rules_directory)
+
+
+def protecting_triggers() -> list[tuple[str, str]]:
+    """(trigger, table) of every trigger the registered rule files create, by name."""
+    return sorted({found for directory in RULE_DIRECTORIES for found in rule_triggers(directory)})
+
+
+def _protecting_triggers_check() -> Check:
+    """The triggers that refuse changes and bad writes, as the rule files create them, against pg_trigger."""
+    return Check(
         "protecting_triggers",
         "The triggers that refuse changes and unbalanced writes are present and enabled",
         f"""SELECT expected.trigger, expected.table_name,
                    CASE WHEN t.oid IS NULL THEN 'missing' ELSE 'disabled' END AS state
-              FROM (VALUES {", ".join(f"('{name}', '{table}')" for name, table in PROTECTING_TRIGGERS)})
+              FROM (VALUES {", ".join(f"('{name}', '{table}')" for name, table in protecting_triggers())})
                    AS expected (trigger, table_name)
               LEFT JOIN pg_trigger t ON t.tgname = expected.trigger
                                     AND t.tgrelid = to_regclass(expected.table_name)
@@ -311,20 +217,15 @@ CHECKS.append(
              ORDER BY expected.trigger""",
         "is {state}",
     )
-)
+
+
+def ledger_checks() -> list[Check]:
+    """Every check, in the order they run: the ledger's, the registered apps', then the triggers."""
+    return [*CHECKS, _protecting_triggers_check()]
 
 
 # What the admin keeps of a very broken ledger; the command prints every problem.
 STORED_PROBLEMS_MAX = 500
-
-COUNTS_SQL = """
-    SELECT (SELECT COUNT(*) FROM ledger_transaction) AS transactions,
-           (SELECT COUNT(*) FROM ledger_entry) AS entries,
-           (SELECT COUNT(*) FROM processor_event) AS events,
-           (SELECT COUNT(*) FROM ledger_restaurantbalance) AS balances,
-           (SELECT COUNT(*) FROM payouts_payout) AS payouts
-"""
-
 
 def _subject(row: dict) -> str:
     if "trigger" in row:
@@ -347,7 +248,7 @@ def _fetch(sql: str) -> list[dict]:
 def ledger_problems() -> list[Problem]:
     """Every problem found, check by check, in a stable order."""
     problems = []
-    for check in CHECKS:
+    for check in ledger_checks():
         for row in _fetch(check.sql):
             shown = {key: (value.isoformat() if isinstance(value, datetime) else value) for key, value in row.items()}
             problems.append(Problem(check.code, _subject(row), check.message.format(**shown)))
@@ -357,7 +258,8 @@ def ledger_problems() -> list[Problem]:
 def ledger_check_run(*, store: bool = True) -> LedgerCheckReport:
     """Run every check; store the outcome (for the admin) unless `store` is False."""
     started = time.monotonic()
-    report = LedgerCheckReport(problems=ledger_problems(), counts=_fetch(COUNTS_SQL)[0], checked_at=timezone.now())
+    counts = _fetch("SELECT " + ", ".join(f"({sql}) AS {name}" for name, sql in COUNTED.items()))[0]
+    report = LedgerCheckReport(problems=ledger_problems(), counts=counts, checked_at=timezone.now())
     report.duration_ms = int((time.monotonic() - started) * 1000)
     if store:
         LedgerCheckResult.objects.create(

@@ -92,20 +92,12 @@ class Transaction(models.Model):
     kind = models.CharField(max_length=32, choices=TransactionKind.choices)
     restaurant = models.ForeignKey(Restaurant, on_delete=models.PROTECT, related_name="transactions")
     currency = models.CharField(max_length=3)
-    event = models.OneToOneField(
-        "processor.Event",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="ledger_transaction",
-    )
-    payout = models.ForeignKey(
-        "payouts.Payout",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="ledger_transactions",
-    )
+    # Its cause, by id. The ledger knows no other app's table: `event_id` is a processor event's id (one
+    # transaction per event) and `payout_id` a payout's (one per payout state change); the processor and
+    # payouts apps hold these references to their rows, with their own triggers (processor/sql/,
+    # payouts/sql/), and processor.Event.ledger_transaction makes `transaction.event` readable.
+    event_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    payout_id = models.CharField(max_length=64, null=True, blank=True, db_index=True)
     # The approved adjustment this transaction posts; one transaction per adjustment at most.
     adjustment = models.OneToOneField(
         "Adjustment",
@@ -122,16 +114,17 @@ class Transaction(models.Model):
         constraints = [
             # One ledger transaction per payout state change.
             models.UniqueConstraint(
-                fields=["payout", "kind"], condition=Q(payout__isnull=False), name="transaction_one_per_payout_change"
+                fields=["payout_id", "kind"], condition=Q(payout_id__isnull=False),
+                name="transaction_one_per_payout_change",
             ),
             models.CheckConstraint(
-                condition=Q(event__isnull=False) | Q(payout__isnull=False) | Q(adjustment__isnull=False),
+                condition=Q(event_id__isnull=False) | Q(payout_id__isnull=False) | Q(adjustment__isnull=False),
                 name="transaction_has_cause",
             ),
             # An adjustment is posted by a transaction of its own kind, and only that kind names one.
             models.CheckConstraint(
                 condition=(Q(kind=TransactionKind.ADJUSTMENT) & Q(adjustment__isnull=False)
-                           & Q(event__isnull=True) & Q(payout__isnull=True))
+                           & Q(event_id__isnull=True) & Q(payout_id__isnull=True))
                 | (~Q(kind=TransactionKind.ADJUSTMENT) & Q(adjustment__isnull=True)),
                 name="transaction_adjustment_matches_kind",
             ),
@@ -160,7 +153,7 @@ class Entry(models.Model):
     """One line of a transaction. Append-only: the database refuses UPDATE and DELETE."""
 
     # Both references, and that they are in the entry's currency, are checked once per INSERT
-    # statement by the ledger_entry_account_and_transaction trigger (migrations/0010's .sql).
+    # statement by the ledger_entry_account_and_transaction trigger (ledger/sql/entry_references.sql).
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries",
                                     db_constraint=False)
     # Indexed by the (account, …) indexes below, which lead with it.

@@ -142,7 +142,7 @@ def dashboard_get(*, now: datetime) -> Dashboard:
 
 def payout_postings(*, payout: Payout) -> QuerySet:
     """The ledger transactions of the payout's state changes: reserve, paid, failed, returned."""
-    return Transaction.objects.filter(payout=payout).select_related("event").order_by("id")
+    return Transaction.objects.filter(payout_id=payout.pk).select_related("event").order_by("id")
 
 
 def payout_settled_events(*, payout: Payout) -> QuerySet:

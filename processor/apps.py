@@ -7,3 +7,6 @@ class ProcessorConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the signing-secret check)
+        from .integrity import event_checks_register
+
+        event_checks_register()

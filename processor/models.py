@@ -1,5 +1,7 @@
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.related_descriptors import ReverseOneToOneDescriptor
+from django.db.models.fields.reverse_related import ForeignObjectRel
 from django.utils import timezone
 
 
@@ -13,6 +15,49 @@ class EventType(models.TextChoices):
 # The two kinds of processor event: money moving for a reservation, and the bank's word on a payout.
 MONEY_EVENT_TYPES = [EventType.CHARGE_SUCCEEDED.value, EventType.REFUND_SUCCEEDED.value]
 PAYOUT_EVENT_TYPES = [EventType.PAYOUT_PAID.value, EventType.PAYOUT_FAILED.value]
+
+
+class _OneToOneRel(ForeignObjectRel):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.multiple = False
+
+
+class _OptionalReverseOneToOne(ReverseOneToOneDescriptor):
+    """`transaction.event`: the event, or None for a transaction no event caused (as a nullable key reads)."""
+
+    def __get__(self, instance, cls=None):
+        if instance is None:
+            return self
+        if all(getattr(instance, target.attname) is None for target in self.related.field.foreign_related_fields):
+            return None
+        try:
+            return super().__get__(instance, cls)
+        except self.RelatedObjectDoesNotExist:
+            return None
+
+
+class LedgerTransactionOfEvent(models.ForeignObject):
+    """The event's ledger transaction, joined on ledger_transaction.event_id = processor_event.id.
+
+    The column is the ledger's (the posting writes it in its own statement), so the ledger's schema names no
+    processor table, while both sides still read each other as a one-to-one: `event.ledger_transaction`,
+    `transaction.event`, `select_related` and lookups either way. Holding the reference is processor's
+    work (processor/sql/event_transaction_reference.sql).
+    """
+
+    many_to_one = False
+    one_to_one = True
+    related_accessor_class = _OptionalReverseOneToOne
+    rel_class = _OneToOneRel
+
+    def __init__(self, to, **kwargs):
+        kwargs.setdefault("on_delete", models.DO_NOTHING)
+        kwargs.setdefault("from_fields", ["id"])
+        kwargs.setdefault("to_fields", ["event_id"])
+        kwargs.setdefault("null", True)
+        kwargs.setdefault("unique", True)
+        super().__init__(to, **kwargs)
 
 
 class Event(models.Model):
@@ -30,6 +75,8 @@ class Event(models.Model):
     payment_id = models.CharField(max_length=128, null=True, blank=True)
     payout_ref = models.CharField("payout id", max_length=64, null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
+    # No column: ledger_transaction.event_id holds the reference (see LedgerTransactionOfEvent).
+    ledger_transaction = LedgerTransactionOfEvent("ledger.Transaction", related_name="event")
 
     class Meta:
         ordering = ["-id"]

@@ -9,8 +9,9 @@ class Migration(migrations.Migration):
 
     initial = True
 
+    # The ledger's migrations depend on no other app's: a transaction names its cause by id only
+    # (processor and payouts hold those references, see ledger 0018).
     dependencies = [
-        ('processor', '0001_initial'),
     ]
 
     operations = [
@@ -79,7 +80,7 @@ class Migration(migrations.Migration):
                 ('currency', models.CharField(max_length=3)),
                 ('posted_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('memo', models.CharField(blank=True, max_length=255)),
-                ('event', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_transaction', to='processor.event')),
+                ('event_id', models.BigIntegerField(blank=True, null=True, unique=True)),
             ],
             options={
                 'ordering': ['-id'],

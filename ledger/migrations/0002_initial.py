@@ -10,14 +10,13 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('ledger', '0001_initial'),
-        ('payouts', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
             model_name='transaction',
-            name='payout',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_transactions', to='payouts.payout'),
+            name='payout_id',
+            field=models.CharField(blank=True, db_index=True, max_length=64, null=True),
         ),
         migrations.AddField(
             model_name='transaction',
@@ -63,11 +62,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='transaction',
-            constraint=models.UniqueConstraint(condition=models.Q(('payout__isnull', False)), fields=('payout', 'kind'), name='transaction_one_per_payout_change'),
+            constraint=models.UniqueConstraint(condition=models.Q(('payout_id__isnull', False)), fields=('payout_id', 'kind'), name='transaction_one_per_payout_change'),
         ),
         migrations.AddConstraint(
             model_name='transaction',
-            constraint=models.CheckConstraint(condition=models.Q(('event__isnull', False), ('payout__isnull', False), _connector='OR'), name='transaction_has_cause'),
+            constraint=models.CheckConstraint(condition=models.Q(('event_id__isnull', False), ('payout_id__isnull', False), _connector='OR'), name='transaction_has_cause'),
         ),
         migrations.AddConstraint(
             model_name='transaction',

@@ -4,6 +4,7 @@ from mesa247.migration_sql import run_sql_file
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ledger", "0006_open_entries"), ("payouts", "0004_settlement_payout_index_once")]
+    # Its backfill of open entries from payout settlements is payouts' work: payouts 0012_ledger_references.
+    dependencies = [("ledger", "0006_open_entries")]
 
     operations = [run_sql_file(__file__, "0007_statement_level_checks")]

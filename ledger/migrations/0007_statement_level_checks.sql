@@ -39,10 +39,5 @@ CREATE TRIGGER ledger_entry_balanced
     REFERENCING NEW TABLE AS new_entries
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_check_transactions_balanced();
 
--- Open entries: every payable entry (other than a payout's own) that no payout has settled.
-INSERT INTO ledger_openentry (entry_id, account_id, effective_at)
-SELECT e.id, e.account_id, e.effective_at
-  FROM ledger_entry e
-  JOIN ledger_account a ON a.id = e.account_id AND a.kind = 'restaurant_payable'
- WHERE e.entry_type <> 'payout'
-   AND NOT EXISTS (SELECT 1 FROM payouts_payoutsettlement s WHERE s.entry_id = e.id);
+-- Open entries were backfilled here from payout settlements when this migration was first applied;
+-- that step reads payouts' table, so it is payouts' to do (payouts 0012_ledger_references).

@@ -10,7 +10,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('ledger', '0010_entry_references_checked_per_statement'),
-        ('processor', '0002_events_append_only'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -106,11 +105,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='transaction',
-            constraint=models.CheckConstraint(condition=models.Q(('event__isnull', False), ('payout__isnull', False), ('adjustment__isnull', False), _connector='OR'), name='transaction_has_cause'),
+            constraint=models.CheckConstraint(condition=models.Q(('event_id__isnull', False), ('payout_id__isnull', False), ('adjustment__isnull', False), _connector='OR'), name='transaction_has_cause'),
         ),
         migrations.AddConstraint(
             model_name='transaction',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'adjustment'), ('adjustment__isnull', False), ('event__isnull', True), ('payout__isnull', True)), models.Q(models.Q(('kind', 'adjustment'), _negated=True), ('adjustment__isnull', True)), _connector='OR'), name='transaction_adjustment_matches_kind'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'adjustment'), ('adjustment__isnull', False), ('event_id__isnull', True), ('payout_id__isnull', True)), models.Q(models.Q(('kind', 'adjustment'), _negated=True), ('adjustment__isnull', True)), _connector='OR'), name='transaction_adjustment_matches_kind'),
         ),
         migrations.AddConstraint(
             model_name='transaction',

@@ -11,14 +11,13 @@ from django.db import migrations
 FINANCE_VIEWER = "Finance viewer"
 FINANCE_MANAGER = "Finance manager"
 FINANCE_APPROVER = "Finance approver"
-MONEY_APPS = ("processor", "ledger", "payouts")
 ADJUSTMENT_VIEW = (("ledger", "view_adjustment"), ("ledger", "view_adjustmentdecision"))
 
 
 def finance_approver_create(apps, schema_editor):
     from django.apps import apps as global_apps
 
-    for label in ("auth", "contenttypes", *MONEY_APPS):
+    for label in ("auth", "contenttypes", "ledger"):
         create_permissions(global_apps.get_app_config(label), apps=apps, verbosity=0)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
@@ -32,7 +31,7 @@ def finance_approver_create(apps, schema_editor):
     manager, _ = Group.objects.get_or_create(name=FINANCE_MANAGER)
     manager.permissions.add(*permissions([*ADJUSTMENT_VIEW, ("ledger", "add_adjustment")]))
     approver, _ = Group.objects.get_or_create(name=FINANCE_APPROVER)
-    # What a Finance viewer sees, plus the decision.
+    # What a Finance viewer sees, plus the decision (payouts 0012 grants what payouts adds to the viewer).
     approver.permissions.add(*viewer.permissions.all(), *permissions([("ledger", "approve_adjustment")]))
 
 
@@ -53,7 +52,6 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("ledger", "0012_adjustment_invariants"),
-        ("payouts", "0008_adjustments_item"),
     ]
 
     operations = [migrations.RunPython(finance_approver_create, finance_approver_delete)]

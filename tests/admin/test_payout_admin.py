@@ -57,7 +57,7 @@ def test_links_to_a_payout_survive_the_admins_escaping_of_its_id(money_world, vi
 
 def test_payout_page_links_its_postings_and_the_events_it_settled(money_world, viewer_client):
     page = viewer_client.get(payout_url(money_world.payout_c)).content.decode()
-    postings = Transaction.objects.filter(payout=money_world.payout_c).order_by("id")
+    postings = Transaction.objects.filter(payout_id=money_world.payout_c.pk).order_by("id")
     assert [posting.kind for posting in postings] == ["payout_reserve", "payout_paid"]
     for posting in postings:
         assert reverse("admin:ledger_transaction_change", args=[posting.pk]) in page

@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ledger.exceptions import CurrencyMismatch, UnbalancedTransaction
-from ledger.integrity import TRUNCATE_REFUSING_TABLES
+from ledger.integrity import protecting_triggers
 from ledger.models import Account, Entry, RestaurantBalance, Transaction
 from ledger.services import Line, Posting, accounts_ensure, transactions_post
 from processor.models import Event
@@ -124,7 +124,8 @@ def test_no_money_table_can_be_truncated(posted, table):
 
 
 def test_ledger_check_watches_the_truncate_trigger_of_every_money_table():
-    assert sorted(TRUNCATE_REFUSING_TABLES) == MONEY_TABLES
+    watched = sorted(table for trigger, table in protecting_triggers() if trigger == f"{table}_no_truncate")
+    assert watched == MONEY_TABLES
 
 
 def test_manage_py_flush_is_refused_and_the_ledger_stays(posted):
@@ -148,7 +149,7 @@ def row_counts() -> dict[str, int]:
 
 def hand_made(cause, amounts: list[int], *, currency: str = "PEN") -> Transaction:
     accounts = accounts_ensure(restaurant_id="res_001", currency=currency)
-    txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency=currency, event=cause)
+    txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency=currency, event_id=cause.pk)
     targets = [accounts.processor, accounts.payable] * len(amounts)
     Entry.objects.bulk_create(
         Entry(transaction=txn, account=account, currency=currency, amount=amount, entry_type="gross",
@@ -175,7 +176,7 @@ def test_balanced_hand_made_transaction_passes_the_same_check(posted, cause):
 def test_transaction_with_a_single_entry_fails(cause):
     with refused() as error, transaction.atomic():
         accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
-        txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event=cause)
+        txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event_id=cause.pk)
         Entry.objects.create(transaction=txn, account=accounts.payable, currency="PEN", amount=5,
                              entry_type="gross", effective_at=T0)
         immediately()
@@ -184,7 +185,7 @@ def test_transaction_with_a_single_entry_fails(cause):
 
 def test_transaction_without_entries_fails(cause):
     with refused() as error, transaction.atomic():
-        Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event=cause)
+        Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event_id=cause.pk)
         immediately()
     assert "fewer than two entries" in str(error.value)
 
@@ -197,7 +198,7 @@ def test_zero_amount_entry_fails(cause):
 def test_entry_in_another_currency_than_its_account_fails(cause):
     accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
     with refused() as error, transaction.atomic():
-        txn_usd = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="USD", event=cause)
+        txn_usd = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="USD", event_id=cause.pk)
         Entry.objects.create(transaction=txn_usd, account=accounts.payable, currency="USD", amount=5,
                              entry_type="gross", effective_at=T0)
     assert "entry_currency_is_account_currency" in str(error.value)
@@ -206,7 +207,7 @@ def test_entry_in_another_currency_than_its_account_fails(cause):
 def test_entry_in_another_currency_than_its_transaction_fails(cause):
     accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
     with refused() as error, transaction.atomic():
-        txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="USD", event=cause)
+        txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="USD", event_id=cause.pk)
         Entry.objects.create(transaction=txn, account=accounts.payable, currency="PEN", amount=5,
                              entry_type="gross", effective_at=T0)
     assert "entry_currency_is_transaction_currency" in str(error.value)
@@ -215,7 +216,7 @@ def test_entry_in_another_currency_than_its_transaction_fails(cause):
 def test_entry_on_another_restaurants_account_fails(cause):
     theirs = accounts_ensure(restaurant_id="res_002", currency="PEN")
     with refused() as error, transaction.atomic():
-        txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event=cause)
+        txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event_id=cause.pk)
         Entry.objects.create(transaction=txn, account=theirs.payable, currency="PEN", amount=5,
                              entry_type="gross", effective_at=T0)
     assert "entry_account_is_transaction_restaurant" in str(error.value)
@@ -223,7 +224,7 @@ def test_entry_on_another_restaurants_account_fails(cause):
 
 def test_one_ledger_transaction_per_event(posted):
     with refused(), transaction.atomic():
-        Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event=posted)
+        Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event_id=posted.pk)
 
 
 def test_event_ids_are_unique_in_the_database(posted):
@@ -304,7 +305,7 @@ def test_unbalanced_transaction_is_refused_by_the_database_and_leaves_nothing():
     accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
 
     with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
-        txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event=cause)
+        txn = Transaction.objects.create(kind="charge", restaurant_id="res_001", currency="PEN", event_id=cause.pk)
         # The entries of a transaction are written in one statement, as the ledger writes them;
         # the database checks them when that statement ends.
         Entry.objects.bulk_create([
@@ -316,3 +317,28 @@ def test_unbalanced_transaction_is_refused_by_the_database_and_leaves_nothing():
 
     assert Transaction.objects.count() == 1
     assert Entry.objects.count() == 2
+
+
+# --- causes named by id (the ledger's schema names no processor or payouts table) -----------------
+
+
+def test_a_transaction_naming_an_event_that_is_not_stored_is_refused_and_writes_nothing(cause):
+    """The ledger keeps its event by id; processor's trigger holds what a foreign key held."""
+    before = row_counts()
+    missing = Event.objects.order_by("-id").values_list("id", flat=True).first() + 1000
+    with pytest.raises(IntegrityError, match=rf"names event {missing}, which is not stored"), transaction.atomic():
+        hand_made(Event(pk=missing), [100, -100])
+    assert row_counts() == before
+
+
+def test_a_batch_naming_one_missing_event_is_refused_whole(posted, cause):
+    """Checked per INSERT statement: one bad reference among several refuses the statement."""
+    accounts = accounts_ensure(restaurant_id="res_001", currency="PEN")
+    lines = [Line(accounts.processor, 100, "gross", T0), Line(accounts.payable, -100, "gross", T0)]
+    before = row_counts()
+    with pytest.raises(IntegrityError, match="which is not stored"), transaction.atomic():
+        transactions_post(postings=[
+            Posting("charge", "res_001", "PEN", lines, event_id=cause.pk, memo=cause.event_id),
+            Posting("charge", "res_001", "PEN", lines, event_id=cause.pk + 1000, memo="evt_nowhere"),
+        ])
+    assert row_counts() == before

@@ -270,8 +270,24 @@ def test_list_checks_names_every_check():
     status, out, _ = run_command("ledger_check", "--list-checks")
     assert status == 0
     assert [line.split()[0] for line in out.splitlines()] == [
-        "unbalanced_transaction", "too_few_entries", "entry_currency", "event_not_posted", "payout_change_repeated",
-        "payout_postings", "payable_projection", "reserved_projection", "last_event_at", "reserved_open_payouts",
-        "payout_items_sum", "entry_settled_twice", "open_entries", "adjustment_postings", "adjustment_four_eyes",
+        # The ledger's own checks, then those processor and payouts register, then the triggers.
+        "unbalanced_transaction", "too_few_entries", "entry_currency", "payout_change_repeated", "payable_projection",
+        "reserved_projection", "adjustment_postings", "adjustment_four_eyes", "event_not_posted", "last_event_at",
+        "payout_postings", "reserved_open_payouts", "payout_items_sum", "entry_settled_twice", "open_entries",
         "protecting_triggers",
+    ]
+
+
+def test_the_triggers_payouts_and_processor_put_on_ledger_tables_are_watched_too(ledger):
+    """Their rule files register with the ledger's check: a dropped one is missing, whatever table it guards."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("DROP TRIGGER payouts_payout_posting_matches ON ledger_transaction")
+        cursor.execute("ALTER TABLE ledger_transaction DISABLE TRIGGER processor_transaction_event_exists")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    status, lines = check()
+    assert status == 1
+    assert lines[1:] == [
+        "  [protecting_triggers] trigger payouts_payout_posting_matches on ledger_transaction: is missing",
+        "  [protecting_triggers] trigger processor_transaction_event_exists on ledger_transaction: is disabled",
     ]

@@ -112,3 +112,14 @@ def test_a_payout_commits_only_with_its_reserve_posting(payout):
 def test_a_payouts_postings_move_exactly_its_amount(payout):
     refused(lambda: payout_reserved_behind_the_service(amount=500, posted=499),
             match=r"ledger transaction \d+ of payout \S+ of 500 has entry \d+ \(payout -?499\)")
+
+
+def test_a_transaction_naming_a_payout_that_does_not_exist_is_refused(payout):
+    """The ledger keeps its payout by id; payouts' trigger holds what the foreign key held, at commit."""
+    accounts = accounts_ensure(restaurant_id="res_db", currency="PEN")
+    ghost = Payout(pk="po_never_created", restaurant_id="res_db", currency="PEN", amount=500)
+    before = Entry.objects.count()
+    refused(lambda: transactions_post(postings=[payout_reserve_posting(payout=ghost, accounts=accounts,
+                                                                       at=timezone.now())]),
+            match="names payout po_never_created, which does not exist")
+    assert Entry.objects.count() == before

@@ -4,7 +4,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from ledger.integrity import CHECKS, ledger_check_run
+from ledger.integrity import ledger_check_run, ledger_checks
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, no_store, list_checks, **options):
         if list_checks:
-            for check in CHECKS:
+            for check in ledger_checks():
                 self.stdout.write(f"{check.code:24} {check.title}")
             return
         report = ledger_check_run(store=not no_store)
