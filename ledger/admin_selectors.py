@@ -5,7 +5,7 @@ the page's one query (a correlated subquery per column), so a page of 200 rows
 costs the same number of queries as a page of 2.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.db import connection
 from django.db.models import (
@@ -25,8 +25,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from mesa247.business_days import day_start, days_bounds
+from mesa247.business_days import days_bounds
 
+from .balance_rule import payable_balance_sql
+from .balance_rule import restaurant_balances_annotated as restaurant_balances_annotated  # the admin's rows
 from .models import Account, AccountKind, Entry, EntryType, RestaurantBalance, Transaction
 
 
@@ -39,28 +41,6 @@ def _entries_sum(entries: QuerySet) -> Subquery:
     return Subquery(
         entries.order_by().annotate(total=Func(F("amount"), function="SUM")).values("total"),
         output_field=BigIntegerField(),
-    )
-
-
-def payable_not_matured(*, now: datetime) -> QuerySet:
-    """The payable entries that are not yet effective: what pending is made of (minus their sum)."""
-    return Entry.objects.filter(account__kind=AccountKind.RESTAURANT_PAYABLE, effective_at__gt=now)
-
-
-def pending_subquery(*, now: datetime) -> Coalesce:
-    """Restaurant-facing pending of a RestaurantBalance row: its payable entries not yet matured
-    (one account, then a range of the (account, effective_at) index that carries the amounts)."""
-    not_matured = payable_not_matured(now=now).filter(
-        account__restaurant_id=OuterRef("restaurant_id"), account__currency=OuterRef("currency")
-    )
-    # Payable is a liability (credit-normal): what we owe is minus the sum.
-    return Coalesce(-_entries_sum(not_matured), Value(0), output_field=BigIntegerField())
-
-
-def restaurant_balances_annotated(*, now: datetime) -> QuerySet:
-    """RestaurantBalance rows with `pending` and `available` (= payable − pending) annotated."""
-    return RestaurantBalance.objects.annotate(pending=pending_subquery(now=now)).annotate(
-        available=F("payable") - F("pending")
     )
 
 
@@ -125,24 +105,18 @@ def transactions_with_totals() -> QuerySet:
     )
 
 
-# Per currency, from the projection: what we owe all restaurants, and how many owe us. Pending is read
-# per payable account (a range of its (account, effective_at) index, which carries the amounts), never
-# by a scan of the entries for everything not yet matured.
-CURRENCY_TOTALS_SQL = """
+# Per currency, from the projection and the balance rule (ledger_payable_balance, which reads each
+# payable account's not-yet-matured entries, a range of its (account, effective_at) index, never a
+# scan of everything not yet matured): what we owe all restaurants, and how many owe us.
+CURRENCY_TOTALS_SQL = f"""
 SELECT balance.currency,
-       SUM(balance.payable)::bigint AS payable,
        SUM(balance.reserved)::bigint AS reserved,
-       SUM(pending.pending)::bigint AS pending,
-       COUNT(*) FILTER (WHERE balance.payable - pending.pending < 0) AS restaurants_owing
+       SUM(figures.pending)::bigint AS pending,
+       SUM(figures.available)::bigint AS available,
+       COUNT(*) FILTER (WHERE figures.available < 0) AS restaurants_owing
   FROM ledger_restaurantbalance AS balance
-  LEFT JOIN ledger_account AS account
-    ON account.kind = %(payable)s AND account.restaurant_id = balance.restaurant_id
-   AND account.currency = balance.currency
- CROSS JOIN LATERAL (
-       SELECT -COALESCE(SUM(entry.amount), 0) AS pending
-         FROM ledger_entry AS entry
-        WHERE entry.account_id = account.id AND entry.effective_at > %(now)s
-       ) AS pending
+  LEFT JOIN LATERAL {payable_balance_sql(restaurant_id="balance.restaurant_id", currency="balance.currency",
+                                         payable="balance.payable", moment="%(now)s")} AS figures ON true
  GROUP BY balance.currency
 """
 
@@ -151,17 +125,11 @@ def currency_totals(*, now: datetime) -> dict[str, dict[str, int]]:
     """Per currency, what we owe all restaurants — available, pending and reserved — and how many
     restaurants owe us money (available below zero). One query."""
     with connection.cursor() as cursor:
-        cursor.execute(CURRENCY_TOTALS_SQL, {"payable": AccountKind.RESTAURANT_PAYABLE, "now": now})
+        cursor.execute(CURRENCY_TOTALS_SQL, {"now": now})
         rows = cursor.fetchall()
     return {
-        currency: {
-            "payable": payable,
-            "reserved": reserved,
-            "pending": pending,
-            "available": payable - pending,
-            "restaurants_owing": owing,
-        }
-        for currency, payable, reserved, pending, owing in rows
+        currency: {"available": available, "pending": pending, "reserved": reserved, "restaurants_owing": owing}
+        for currency, reserved, pending, available, owing in rows
     }
 
 
@@ -202,27 +170,17 @@ def daily_flows(*, first_day: date, last_day: date) -> dict[str, dict[str, dict[
     return flows
 
 
-# The available balance at the end of each local day: the projection's payable (every entry, matured
-# or not) plus the entries that become effective after that day. Only entries effective from the first
-# day on are read, however long the history.
-AVAILABLE_DAILY_SQL = """
-WITH account AS (
-    SELECT id FROM ledger_account
-     WHERE restaurant_id = %(restaurant_id)s AND currency = %(currency)s AND kind = 'restaurant_payable'
-), later AS (
-    SELECT (entry.effective_at AT TIME ZONE %(zone)s)::date AS day, SUM(entry.amount) AS total
-      FROM ledger_entry AS entry
-     WHERE entry.account_id IN (SELECT id FROM account) AND entry.effective_at >= %(start)s
-     GROUP BY 1
-), payable AS (
-    SELECT COALESCE((SELECT balance.payable FROM ledger_restaurantbalance AS balance
-                      WHERE balance.restaurant_id = %(restaurant_id)s AND balance.currency = %(currency)s), 0)
-           AS total
-)
-SELECT days.day::date,
-       ((SELECT total FROM payable)
-        + COALESCE((SELECT SUM(later.total) FROM later WHERE later.day > days.day::date), 0))::bigint
+# The available balance at the end of each local day: the balance rule read at the day's last
+# moment (the next local midnight less a microsecond, so an entry effective at that midnight counts
+# from the next day). Each reading reads only the entries effective after it, however long the history.
+AVAILABLE_DAILY_SQL = f"""
+SELECT days.day::date, COALESCE(figures.available, 0)::bigint
   FROM generate_series(%(first_day)s::date, %(last_day)s::date, interval '1 day') AS days(day)
+  LEFT JOIN ledger_restaurantbalance AS balance
+    ON balance.restaurant_id = %(restaurant_id)s AND balance.currency = %(currency)s
+  LEFT JOIN LATERAL {payable_balance_sql(
+        restaurant_id="balance.restaurant_id", currency="balance.currency", payable="balance.payable",
+        moment="((days.day::date + 1)::timestamp AT TIME ZONE %(zone)s) - interval '1 microsecond'")} AS figures ON true
  ORDER BY 1
 """
 
@@ -237,7 +195,6 @@ def available_balance_daily(*, restaurant_id: str, currency: str, first_day: dat
     with connection.cursor() as cursor:
         cursor.execute(AVAILABLE_DAILY_SQL, {
             "restaurant_id": restaurant_id, "currency": currency, "zone": str(zone),
-            "start": day_start(first_day + timedelta(days=1)),
             "first_day": first_day, "last_day": last_day,
         })
         return [(day, total) for day, total in cursor.fetchall()]

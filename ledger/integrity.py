@@ -71,6 +71,9 @@ class LedgerCheckReport:
         return f"{len(self.problems)} problem(s) in {', '.join(failed)} over {examined}."
 
 
+# Summed from the entries on purpose, never through the balance rule every reader calls
+# (ledger_payable_balance, ledger/sql/balance.sql): an audit sharing the rule could not catch its bug.
+# tests/ledger/test_balance_rule.py holds every reader equal to this recomputation.
 PAYABLE_AND_RESERVED_SUMS = """
     SELECT a.restaurant_id, a.currency,
            -SUM(CASE WHEN a.kind = 'restaurant_payable' THEN e.amount ELSE 0 END) AS payable,

@@ -4,21 +4,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Case, CharField, Sum, Value, When
+from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 
 from mesa247.authentication import as_token_holder
 from mesa247.errors import NotFound
 from mesa247.postgresql.base import prepared
 
+from .balance_rule import payable_balance_sql, restaurant_balances_annotated
 from .models import (
-    AccountKind,
     Adjustment,
     AdjustmentDecisionKind,
     AdjustmentStatus,
     Entry,
     Restaurant,
-    RestaurantBalance,
 )
 
 
@@ -44,28 +43,26 @@ def restaurant_get(*, restaurant_id: str) -> Restaurant:
     return restaurant
 
 
-def balance_of(*, restaurant_id: str, currency: str, payable: int | None, reserved: int | None,
-               last_event_at, pending: int) -> Balance:
-    """A restaurant's balance from its projection row's columns and what has not matured yet;
-    no row (payable None) is no activity in the currency: all zero."""
-    if payable is None:
+def balance_of(*, restaurant_id: str, currency: str, reserved: int | None, last_event_at,
+               pending: int | None, available: int | None) -> Balance:
+    """A restaurant's balance from its projection row's columns and the balance rule's figures
+    (ledger/sql/balance.sql); no row (reserved None) is no activity in the currency: all zero."""
+    if reserved is None:
         return Balance(restaurant_id, currency, available=0, pending=0, reserved=0, last_event_at=None)
-    return Balance(restaurant_id, currency, available=payable - pending, pending=pending, reserved=reserved,
+    return Balance(restaurant_id, currency, available=available, pending=pending, reserved=reserved,
                    last_event_at=last_event_at)
 
 
-# The restaurant, its projection row and what has not matured yet, in one round trip. The pending
-# sum reads only the payable entries effective after now (an index range), never the history.
-BALANCE_SQL = """
-SELECT balance.payable, balance.reserved, balance.last_event_at,
-       (SELECT (-COALESCE(SUM(entry.amount), 0))::bigint
-          FROM ledger_account AS account
-          JOIN ledger_entry AS entry ON entry.account_id = account.id AND entry.effective_at > %(now)s
-         WHERE account.restaurant_id = restaurant.id AND account.currency = %(currency)s
-           AND account.kind = 'restaurant_payable') AS pending
+# The restaurant, its projection row and the balance rule's figures, in one round trip. The rule
+# (ledger/sql/balance.sql, put in by payable_balance_sql) reads only the payable entries effective
+# after now (an index range), never the history.
+BALANCE_SQL = f"""
+SELECT balance.reserved, balance.last_event_at, figures.pending, figures.available
   FROM ledger_restaurant AS restaurant
   LEFT JOIN ledger_restaurantbalance AS balance
     ON balance.restaurant_id = restaurant.id AND balance.currency = %(currency)s
+  LEFT JOIN LATERAL {payable_balance_sql(restaurant_id="balance.restaurant_id", currency="balance.currency",
+                                         payable="balance.payable", moment="%(now)s")} AS figures ON true
  WHERE restaurant.id = %(restaurant_id)s
 """
 
@@ -99,36 +96,19 @@ def _balance_read(sql: str, *, restaurant_id: str, currency: str, now: datetime 
         row = cursor.fetchone()
     if row is None:
         return None
-    payable, reserved, last_event_at, pending = row
-    return balance_of(restaurant_id=restaurant_id, currency=currency, payable=payable, reserved=reserved,
-                      last_event_at=last_event_at, pending=pending)
+    reserved, last_event_at, pending, available = row
+    return balance_of(restaurant_id=restaurant_id, currency=currency, reserved=reserved,
+                      last_event_at=last_event_at, pending=pending, available=available)
 
 
 def balances_list(*, restaurant_id: str, now: datetime | None = None) -> list[Balance]:
-    """Every currency the restaurant has activity in, in two queries plus one."""
+    """Every currency the restaurant has activity in, in two queries."""
     restaurant_get(restaurant_id=restaurant_id)
-    now = now or timezone.now()
-    rows = list(RestaurantBalance.objects.filter(restaurant_id=restaurant_id).order_by("currency"))
-    pending_by_currency = dict(
-        Entry.objects.filter(
-            account__restaurant_id=restaurant_id,
-            account__kind=AccountKind.RESTAURANT_PAYABLE,
-            effective_at__gt=now,
-        )
-        .values_list("account__currency")
-        .annotate(total=Sum("amount"))
-        .values_list("account__currency", "total")
-    )
+    rows = restaurant_balances_annotated(now=now or timezone.now()).filter(restaurant_id=restaurant_id)
     return [
-        balance_of(
-            restaurant_id=restaurant_id,
-            currency=row.currency,
-            payable=row.payable,
-            reserved=row.reserved,
-            last_event_at=row.last_event_at,
-            pending=-(pending_by_currency.get(row.currency) or 0),
-        )
-        for row in rows
+        Balance(restaurant_id, row.currency, available=row.available, pending=row.pending, reserved=row.reserved,
+                last_event_at=row.last_event_at)
+        for row in rows.order_by("currency")
     ]
 
 

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from ledger.balance_rule import payable_balance_sql
 from mesa247.business_days import day_start
 
 from .exceptions import PayoutNotFound, PayoutRunNotFound
@@ -46,29 +47,19 @@ class PayableAmount:
         return min(self.available_now, self.available_at_cutoff)
 
 
-# From the balance projection and the entries effective since the earlier of the cutoff and now:
-# what has not matured yet (pending) and what the cutoff does not count. Neither reads the
-# accounts' history before that, so the cost stays flat as history grows.
-PAYABLE_AMOUNTS_SQL = """
-SELECT balance.restaurant_id,
-       (balance.payable - COALESCE(recent.pending_now, 0))::bigint AS available_now,
-       (balance.payable - COALESCE(recent.not_counted, 0))::bigint AS available_at_cutoff,
+# Both figures come from the ledger's balance rule (ledger/sql/balance.sql, put in by payable_balance_sql)
+# over the balance projection: it reads only the entries effective since the earlier of the cutoff
+# and now, never the accounts' history, so the cost stays flat as history grows.
+PAYABLE_AMOUNTS_SQL = f"""
+SELECT balance.restaurant_id, figures.available AS available_now, figures.available_at_cutoff,
        (SELECT payout.id FROM payouts_payout AS payout
          WHERE payout.restaurant_id = balance.restaurant_id AND payout.currency = balance.currency
            AND payout.as_of = %(as_of)s) AS paid_by
   FROM ledger_restaurantbalance AS balance
-  JOIN ledger_account AS account
-    ON account.restaurant_id = balance.restaurant_id AND account.currency = balance.currency
-   AND account.kind = 'restaurant_payable'
-  LEFT JOIN LATERAL (
-        SELECT -SUM(entry.amount) FILTER (WHERE entry.effective_at > %(now)s) AS pending_now,
-               -SUM(entry.amount) FILTER (WHERE entry.entry_type <> 'payout'
-                                            AND (entry.effective_at >= %(cutoff)s OR entry.effective_at > %(now)s))
-                   AS not_counted
-          FROM ledger_entry AS entry
-         WHERE entry.account_id = account.id AND entry.effective_at >= LEAST(%(cutoff)s, %(now)s)
-       ) AS recent ON true
- WHERE balance.currency = %(currency)s {restaurant_filter}
+ CROSS JOIN LATERAL {payable_balance_sql(restaurant_id="balance.restaurant_id", currency="balance.currency",
+                                          payable="balance.payable", moment="%(now)s", cutoff="%(cutoff)s")}
+       AS figures
+ WHERE balance.currency = %(currency)s {{restaurant_filter}}
  ORDER BY balance.restaurant_id
 """
 

@@ -38,7 +38,7 @@ $$;
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ledger", "0016_approval_has_its_posting")]
+    dependencies = [("ledger", "0017_balance_rule")]
 
     operations = [
         migrations.RunSQL(DROP_KEYS_TO_CAUSES, migrations.RunSQL.noop, elidable=False),

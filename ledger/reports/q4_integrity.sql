@@ -10,7 +10,8 @@
 --   refund_exceeds_charge  refunds of a payment_id above what was charged (amount = the excess)
 --   refund_unknown_payment a refund whose payment_id was never charged to that restaurant
 --                          and currency (amount = the refund)
---   negative_balance       a restaurant whose available balance is below zero (amount = available)
+--   negative_balance       a restaurant whose available balance is below zero (amount = available,
+--                          by the ledger's balance rule, ledger_payable_balance in ledger/sql/balance.sql)
 --   payout_items_mismatch  a payout whose items do not sum to its amount (amount = amount − items)
 WITH charges AS (
     SELECT restaurant_id, currency, payment_id, COUNT(*) AS events, CAST(SUM(amount) AS BIGINT) AS charged
@@ -22,12 +23,6 @@ WITH charges AS (
       FROM processor_event
      WHERE event_type = 'refund_succeeded'
      GROUP BY restaurant_id, currency, payment_id
-), pending AS (
-    SELECT a.restaurant_id, a.currency, CAST(-SUM(e.amount) AS BIGINT) AS pending
-      FROM ledger_entry e
-      JOIN ledger_account a ON a.id = e.account_id
-     WHERE a.kind = 'restaurant_payable' AND e.effective_at > :now
-     GROUP BY a.restaurant_id, a.currency
 ), findings AS (
     SELECT 'duplicate_event' AS problem, MIN(restaurant_id) AS restaurant_id, MIN(currency) AS currency,
            event_id AS reference, COUNT(*) AS amount,
@@ -62,11 +57,11 @@ WITH charges AS (
                          AND c.payment_id = r.payment_id
      WHERE c.payment_id IS NULL
     UNION ALL
-    SELECT 'negative_balance', b.restaurant_id, b.currency, b.restaurant_id, b.payable - COALESCE(p.pending, 0),
-           'available ' || (b.payable - COALESCE(p.pending, 0)) || ': the restaurant owes us'
+    SELECT 'negative_balance', b.restaurant_id, b.currency, b.restaurant_id, f.available,
+           'available ' || f.available || ': the restaurant owes us'
       FROM ledger_restaurantbalance b
-      LEFT JOIN pending p ON p.restaurant_id = b.restaurant_id AND p.currency = b.currency
-     WHERE b.payable - COALESCE(p.pending, 0) < 0
+     CROSS JOIN LATERAL ledger_payable_balance(b.restaurant_id, b.currency, b.payable, :now) f
+     WHERE f.available < 0
     UNION ALL
     SELECT 'payout_items_mismatch', p.restaurant_id, p.currency, p.id, CAST(p.amount - COALESCE(SUM(i.amount), 0) AS BIGINT),
            'items sum to ' || COALESCE(SUM(i.amount), 0) || ', amount is ' || p.amount

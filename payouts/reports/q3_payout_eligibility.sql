@@ -7,34 +7,23 @@
 --   :now         the moment of the reading
 --   :min_amount  the smallest payout, minor units
 --
--- The payout rule (payouts.services): amount = min(available now, available as of the cutoff), where
---   available now            = projected payable − entries not yet effective (pending);
---   available as of cutoff   = −Σ payable entries that are a charge's gross/fee, a refund, a fee
---                              return or an approved adjustment effective before the cutoff (and
---                              already effective now),
---                              plus every payout posting (earlier payouts, failures, returns).
--- decision: 'eligible' when amount > 0 and ≥ :min_amount and no payout exists yet for
--- (restaurant, currency, as_of); 'already_paid' when one does; otherwise 'below_minimum'.
-WITH figures AS (
-    SELECT a.restaurant_id,
-           CAST(-COALESCE(SUM(CASE WHEN e.effective_at > :now THEN e.amount ELSE 0 END), 0) AS BIGINT) AS pending,
-           CAST(-COALESCE(SUM(CASE WHEN (e.entry_type IN ('gross', 'fee', 'refund', 'fee_refund', 'adjustment')
-                                    AND e.effective_at < :cutoff AND e.effective_at <= :now)
-                                OR e.entry_type = 'payout'
-                              THEN e.amount ELSE 0 END), 0) AS BIGINT) AS available_at_cutoff
-      FROM ledger_account a
-      LEFT JOIN ledger_entry e ON e.account_id = a.id
-     WHERE a.kind = 'restaurant_payable' AND a.currency = :currency
-     GROUP BY a.restaurant_id
-), amounts AS (
+-- The payout rule (SPEC §5, payouts.selectors.payable_amounts, which a payout run reads):
+--   amount = min(available now, available as of the cutoff),
+-- both figures from the ledger's balance rule, ledger_payable_balance (ledger/sql/balance.sql):
+--   available now          = projected payable − what has not matured at :now (pending);
+--   available as of cutoff = charges matured by the cutoff, refunds, fee returns and approved
+--                            adjustments effective by it (and already effective at :now), and every
+--                            earlier payout that has not failed.
+-- decision: 'already_paid' when a payout exists for (restaurant, currency, as_of); else 'eligible'
+-- when amount > 0 and ≥ :min_amount; otherwise 'below_minimum' (as a run decides).
+WITH amounts AS (
     SELECT b.restaurant_id,
            b.currency,
-           b.payable - f.pending AS available_now,
+           f.available AS available_now,
            f.available_at_cutoff,
-           CASE WHEN b.payable - f.pending < f.available_at_cutoff THEN b.payable - f.pending
-                ELSE f.available_at_cutoff END AS amount
+           LEAST(f.available, f.available_at_cutoff) AS amount
       FROM ledger_restaurantbalance b
-      JOIN figures f ON f.restaurant_id = b.restaurant_id
+     CROSS JOIN LATERAL ledger_payable_balance(b.restaurant_id, b.currency, b.payable, :now, :cutoff) f
      WHERE b.currency = :currency
 )
 SELECT m.restaurant_id,
