@@ -41,7 +41,7 @@ def test_every_function_in_the_database_is_the_text_of_exactly_one_rule_file():
     with connection.cursor() as cursor:
         cursor.execute("""SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                            JOIN pg_language l ON l.oid = p.prolang
-                          WHERE n.nspname = 'public' AND l.lanname = 'plpgsql'""")
+                          WHERE n.nspname = 'public' AND l.lanname IN ('plpgsql', 'sql')""")
         in_database = dict(cursor.fetchall())
     in_files = functions_in_files()
     assert sorted(in_files) == sorted(in_database)
