@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from .errors import InvalidInput, validation_errors
+from .domain_errors import InvalidInput, validation_errors
 from .money import RESTAURANT_ID_RE
 
 EMPTY_FILTER = "Must not be empty: leave the parameter out to list every value."
