@@ -8,7 +8,7 @@ from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 
 from mesa247.authentication import as_token_holder
-from mesa247.errors import NotFound
+from mesa247.domain_errors import NotFound
 from mesa247.postgresql.base import prepared
 
 from .balance_rule import payable_balance_sql, restaurant_balances_annotated

@@ -153,7 +153,10 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class ReadOnlyModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class FinanceChangelistMixin:
+    """How the back office's large tables list, filter and search; for read-only admins and the few
+    that add records through a service (adjustments)."""
+
     # The changelists link to each other with filters that cross relations
     # (a restaurant's statement, the events a payout settled); they are
     # allowed here because they are read-only views of the same records.
@@ -164,12 +167,6 @@ class ReadOnlyModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # No page counts a large table in full (see LargeTablePaginator).
     paginator = LargeTablePaginator
     show_full_result_count = False
-
-    def get_readonly_fields(self, request, obj=None):
-        # Every field on the page is read-only; with fieldsets, they are the list.
-        if self.fieldsets:
-            return flatten_fieldsets(self.fieldsets)
-        return super().get_readonly_fields(request, obj)
 
     def get_changelist_instance(self, request):
         # PostgreSQL text cannot hold NUL: such a filter value would fail in the database (a 500).
@@ -212,6 +209,16 @@ class ReadOnlyModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         matches = [model._base_manager.filter(**{field: term}).order_by().values("pk") for field in
                    self.exact_search_fields]
         return queryset.filter(pk__in=matches[0].union(*matches[1:])), False
+
+
+class ReadOnlyModelAdmin(ReadOnlyAdminMixin, FinanceChangelistMixin, admin.ModelAdmin):
+    """The one base of the read-only admins: every ledger, payout and event page."""
+
+    def get_readonly_fields(self, request, obj=None):
+        # Every field on the page is read-only; with fieldsets, they are the list.
+        if self.fieldsets:
+            return flatten_fieldsets(self.fieldsets)
+        return super().get_readonly_fields(request, obj)
 
 
 class ReadOnlyTabularInline(ReadOnlyAdminMixin, admin.TabularInline):

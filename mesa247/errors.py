@@ -1,4 +1,8 @@
-"""One family of errors, rendered in one shape (RFC 9457 problem details).
+"""One family of errors, rendered in one shape (RFC 9457 problem details): the API's side.
+
+The services raise the errors of `mesa247/domain_errors.py`, which know nothing of HTTP; here
+each kind gets its status (`HTTP_STATUS_OF_KIND`), the edge adds its own (a bad signature, a
+body too large), and one DRF exception handler renders every error.
 
 Every 4xx/5xx under `/v1/` has this body, with `Content-Type:
 application/problem+json`:
@@ -21,82 +25,63 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
+from .domain_errors import (  # noqa: F401 (the family, named here for the API layer too)
+    ApplicationError,
+    Conflict,
+    InternalInconsistency,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+    SignatureInvalid,
+    Unprocessable,
+    validation_errors,
+)
+
 logger = logging.getLogger("mesa247.errors")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 INTERNAL_ERROR_DETAIL = "The server failed to process the request. It has been logged."
 
 
-class ApplicationError(Exception):
-    """Base of every error the services raise on purpose."""
-
-    code = "application_error"
-    http_status = 400
-    title = "Request could not be processed"
-
-    def __init__(self, detail: str | None = None, *, errors: dict | None = None, **extra):
-        self.detail = detail or self.title
-        self.errors = errors
-        self.extra = extra
-        super().__init__(self.detail)
-
-    def as_problem(self) -> dict:
-        return problem(
-            status=self.http_status,
-            code=self.code,
-            title=self.title,
-            detail=self.detail,
-            errors=self.errors,
-            **self.extra,
-        )
-
-
-class InvalidInput(ApplicationError):
-    code = "validation_error"
-    http_status = 400
-    title = "Invalid request"
-
-
 class MalformedJson(ApplicationError):
     code = "malformed_json"
-    http_status = 400
     title = "Malformed JSON"
-
-
-class SignatureInvalid(ApplicationError):
-    code = "signature_invalid"
-    http_status = 401
-    title = "Invalid webhook signature"
-
-
-class NotFound(ApplicationError):
-    code = "not_found"
-    http_status = 404
-    title = "Not found"
-
-
-class Conflict(ApplicationError):
-    code = "conflict"
-    http_status = 409
-    title = "Conflict"
 
 
 class PayloadTooLarge(ApplicationError):
     code = "payload_too_large"
-    http_status = 413
     title = "Payload too large"
 
 
 class UnsupportedMediaType(ApplicationError):
     code = "unsupported_media_type"
-    http_status = 415
     title = "Unsupported media type"
 
 
-class Unprocessable(ApplicationError):
-    code = "unprocessable"
-    http_status = 422
-    title = "Request cannot be applied"
+# Each kind of error, the most specific first, and the status the API answers it with.
+HTTP_STATUS_OF_KIND = (
+    (MalformedJson, 400),
+    (SignatureInvalid, 401),
+    (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 415),
+    (InvalidInput, 400),
+    (NotPermitted, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Unprocessable, 422),
+    (InternalInconsistency, 500),
+)
+
+
+def http_status_of(error: ApplicationError) -> int:
+    """The status of an error raised on purpose; 400 for a bare ApplicationError."""
+    return next((status for kind, status in HTTP_STATUS_OF_KIND if isinstance(error, kind)), 400)
+
+
+def error_problem(error: ApplicationError) -> dict:
+    """The problem body of an error raised on purpose."""
+    return problem(status=http_status_of(error), code=error.code, title=error.title, detail=error.detail,
+                   errors=error.errors, **error.extra)
 
 
 def problem(*, status: int, code: str, title: str, detail: str | None = None, errors=None, **extra) -> dict:
@@ -130,25 +115,14 @@ _DRF_CODES = {
 }
 
 
-def validation_errors(detail) -> dict:
-    """Turn DRF's nested error detail into plain JSON (lists of messages)."""
-    if isinstance(detail, dict):
-        return {str(key): validation_errors(value) for key, value in detail.items()}
-    if isinstance(detail, list):
-        if all(not isinstance(item, (dict, list)) for item in detail):
-            return [str(item) for item in detail]
-        return [validation_errors(item) for item in detail]
-    return [str(detail)]
-
-
 def api_exception_handler(exc, context):
     """DRF exception handler: every error, expected or not, as a problem."""
     if isinstance(exc, ApplicationError):
-        return problem_response(exc.as_problem())
+        return problem_response(error_problem(exc))
 
     if isinstance(exc, RequestDataTooBig):
         # Raised while DRF reads a body over DATA_UPLOAD_MAX_MEMORY_SIZE: the client's doing, not a crash.
-        return problem_response(PayloadTooLarge("The body is over the upload size limit.").as_problem())
+        return problem_response(error_problem(PayloadTooLarge("The body is over the upload size limit.")))
 
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()

@@ -2,7 +2,7 @@
 the rule every endpoint's query follows (each parameter at most once)."""
 
 
-from .errors import InvalidInput, validation_errors
+from .domain_errors import InvalidInput, validation_errors
 
 EMPTY_FILTER = "Must not be empty: leave the parameter out to list every value."
 REPEATED_PARAMETER = "Give this parameter once."

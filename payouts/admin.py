@@ -15,8 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django_q.admin import ScheduleAdmin as QScheduleAdmin
 from django_q.models import Schedule
 
-from ledger.admin import CurrencyFilter
-from ledger.admin import RestaurantBalanceAdmin as LedgerRestaurantBalanceAdmin
+from ledger.admin import CurrencyFilter, balance_page_row_add
 from ledger.models import Entry, RestaurantBalance, Transaction
 from mesa247.admin_display import (
     ReadOnlyModelAdmin,
@@ -59,24 +58,16 @@ class PayoutItemInline(ReadOnlyTabularInline):
                            money(obj.amount, obj.payout.currency))
 
 
-admin.site.unregister(RestaurantBalance)
-
-
-@admin.register(RestaurantBalance)
-class RestaurantBalanceAdmin(LedgerRestaurantBalanceAdmin):
-    """The ledger's balance page, with the open payouts that hold its reserved money."""
-
-    readonly_fields = [*LedgerRestaurantBalanceAdmin.readonly_fields, "open_payouts"]
-    fields = readonly_fields
-
-    @admin.display(description="Open payouts (reserved)")
-    def open_payouts(self, obj):
-        payouts = payouts_open(restaurant_id=obj.restaurant_id, currency=obj.currency)
-        return format_html_join(
-            "",
-            "<div>{} as of {}: {}</div>",
-            ((change_link(Payout, p.pk), p.as_of, money(p.amount, p.currency)) for p in payouts),
-        ) or "None."
+@balance_page_row_add
+@admin.display(description="Open payouts (reserved)")
+def open_payouts(balance):
+    """On the ledger's balance page: the open payouts that hold its reserved money."""
+    payouts = payouts_open(restaurant_id=balance.restaurant_id, currency=balance.currency)
+    return format_html_join(
+        "",
+        "<div>{} as of {}: {}</div>",
+        ((change_link(Payout, p.pk), p.as_of, money(p.amount, p.currency)) for p in payouts),
+    ) or "None."
 
 
 @admin.register(Payout)

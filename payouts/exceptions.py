@@ -1,4 +1,4 @@
-from mesa247.errors import Conflict, NotFound, Unprocessable
+from mesa247.domain_errors import Conflict, InvalidInput, NotFound, Unprocessable
 
 
 class PayoutNotFound(NotFound):
@@ -16,6 +16,8 @@ class PayoutRunNotRetryable(Conflict):
     title = "Payout run cannot be retried"
 
 
+class PayoutRunRequestInvalid(InvalidInput):
+    """A run request that breaks a rule (unsupported currency, future as_of, min_amount out of range)."""
 
 
 class PayoutEventRejected(Unprocessable):

@@ -1,21 +1,50 @@
 from datetime import UTC
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from mesa247.fields import CurrencyField, LocalDateField, MinorUnitsField
+from mesa247.fields import LocalDateField
+from mesa247.money import MAX_AMOUNT, is_minor_units
 
 from .models import PayoutItemType, PayoutRunStatus, PayoutStatus
 from .selectors import payout_items
 
 
+@extend_schema_field({"type": "string", "enum": list(settings.SUPPORTED_CURRENCIES)})
+class RunCurrencyField(serializers.CharField):
+    """A currency code, read as text: whether it is supported is the run request's rule
+    (`payout_run_rules_check`), checked once for the API, the admin and the command."""
+
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, **kwargs)
+
+
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_AMOUNT})
+class RunMinAmountField(serializers.Field):
+    """A JSON integer (no 5000.0, "5000" or true); its range is the run request's rule."""
+
+    default_error_messages = {"not_integer": "Must be an integer number of minor units (no decimals, strings or "
+                                             "booleans)."}
+
+    def to_internal_value(self, data):
+        if not is_minor_units(data):
+            self.fail("not_integer")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 class PayoutRunCreateInputSerializer(serializers.Serializer):
-    currency = CurrencyField(help_text="ISO 4217 code from SUPPORTED_CURRENCIES.")
+    """Reads the request's types; `payout_run_request` checks its rules."""
+
+    currency = RunCurrencyField(help_text="ISO 4217 code from SUPPORTED_CURRENCIES.")
     as_of = LocalDateField(help_text=(
         "Business date (YYYY-MM-DD) in TIME_ZONE, e.g. 2025-12-30: today or earlier there. A date after "
         "today in TIME_ZONE is 400 naming `as_of` (a moving bound JSON Schema cannot state)."
     ))
-    min_amount = MinorUnitsField(minimum=1, help_text="Smallest payout, in minor units (≥ 1).")
+    min_amount = RunMinAmountField(help_text="Smallest payout, in minor units (≥ 1).")
 
 
 class PayoutRunCreateOutputSerializer(serializers.Serializer):

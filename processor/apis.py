@@ -10,19 +10,28 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mesa247.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from mesa247.errors import (
+    ApplicationError,
+    InvalidInput,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    error_problem,
+    http_status_of,
+)
 from mesa247.fast_path import accepts_plain_json, json_response, with_fast_path
 from mesa247.parsers import json_strict_loads
 from mesa247.schema import PROBLEM_RESPONSES, problem_example
 
 from .exceptions import SignatureError
+from .ingestion import event_ingest, payload_event_id
 from .serializers import (
     ProcessorEventBatchInputSerializer,
     ProcessorEventBatchOutputSerializer,
     ProcessorEventInputSerializer,
     ProcessorEventOutputSerializer,
+    event_output,
 )
-from .services import event_ingest, events_ingest_batch, outcome_body
+from .services import IngestOutcome
 from .signature import SIGNATURE_HEADER, SIGNATURE_PATTERN, signature_verify
 
 logger = logging.getLogger("mesa247.processor")
@@ -97,12 +106,37 @@ def _read_verified_body(request, *, max_bytes: int) -> object:
     return json_strict_loads(raw)
 
 
+def event_status(outcome: IngestOutcome) -> int:
+    """201 the first time, 200 for a replay that wrote nothing."""
+    return 201 if outcome.created else 200
+
+
+def outcome_body(outcome: IngestOutcome) -> dict:
+    return event_output(outcome.event, ledger_transaction_id=outcome.ledger_transaction_id)
+
+
 def _event_answer(request) -> tuple[dict, int, dict]:
     """One signed event ingested: the answer's body, status and headers."""
     payload = _read_verified_body(request, max_bytes=settings.PROCESSOR_EVENT_MAX_BYTES)
     outcome = event_ingest(payload=payload)
     headers = {} if outcome.created else {REPLAYED_HEADER: "true"}
-    return outcome_body(outcome), outcome.http_status, headers
+    return outcome_body(outcome), event_status(outcome), headers
+
+
+def events_ingest_batch(*, payloads: list) -> list[dict]:
+    """Ingest each event on its own, in order; one result per event, as the single endpoint would answer."""
+    results = []
+    for index, payload in enumerate(payloads):
+        result = {"index": index, "event_id": payload_event_id(payload)}
+        try:
+            outcome = event_ingest(payload=payload)
+        except ApplicationError as error:
+            results.append({**result, "status": http_status_of(error), "replayed": False,
+                            "error": error_problem(error)})
+            continue
+        results.append({**result, "status": event_status(outcome), "replayed": not outcome.created,
+                        "event": outcome_body(outcome)})
+    return results
 
 
 def event_ingest_answer(request):
@@ -225,4 +259,4 @@ class ProcessorEventBatchApi(APIView):
                 f"A batch holds 1 to {limit} events.", errors={"events": [f"Must hold 1 to {limit} events."]}
             )
         results = events_ingest_batch(payloads=payload["events"])
-        return Response({"results": [result.as_dict() for result in results]}, status=200)
+        return Response({"results": results}, status=200)

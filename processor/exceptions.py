@@ -1,4 +1,4 @@
-from mesa247.errors import Conflict, SignatureInvalid
+from mesa247.domain_errors import Conflict, SignatureInvalid
 
 
 class SignatureError(SignatureInvalid):

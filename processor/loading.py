@@ -33,17 +33,9 @@ from mesa247.errors import ApplicationError, InvalidInput, MalformedJson
 from mesa247.parsers import json_strict_loads
 
 from .exceptions import EventConflict
+from .ingestion import event_ingest, event_validate, payload_event_id
 from .models import Event
-from .services import (
-    EVENT_COLUMNS,
-    POSTED_TYPES,
-    event_columns,
-    event_ensure_same,
-    event_ingest,
-    event_posting,
-    event_validate,
-    payload_event_id,
-)
+from .services import EVENT_COLUMNS, POSTED_TYPES, EventInput, event_columns, event_ensure_same, event_posting
 
 logger = logging.getLogger("mesa247.processor")
 
@@ -145,7 +137,7 @@ def events_load(*, lines: Iterable[RawLine], batch_size: int = 1000, on_batch=No
 def events_load_batch(*, lines: list[RawLine]) -> list[LineOutcome]:
     """Validate, then record a batch set-based; one outcome per line, in line order."""
     outcomes: dict[int, LineOutcome] = {}
-    valid: list[tuple[int, dict]] = []
+    valid: list[tuple[int, EventInput]] = []
     payout_lines: list[RawLine] = []
     for raw in lines:
         if raw.error is not None:
@@ -200,10 +192,10 @@ def _events_record_one_by_one(items: list[tuple[int, object]]) -> dict[int, Line
 
 
 @transaction.atomic(durable=True)
-def _events_record_set_based(valid: list[tuple[int, dict]]) -> dict[int, LineOutcome]:
+def _events_record_set_based(valid: list[tuple[int, EventInput]]) -> dict[int, LineOutcome]:
     # The first line with an event_id is the one that may create it; later
     # lines with the same id are compared with whatever ends up stored.
-    first_by_id: dict[str, tuple[int, dict]] = {}
+    first_by_id: dict[str, tuple[int, EventInput]] = {}
     for number, data in valid:
         first_by_id.setdefault(data["event_id"], (number, data))
 
@@ -248,7 +240,7 @@ class InsertedEvent:
     payout_ref: str | None
 
 
-def _events_insert(rows: list[dict]) -> dict[str, InsertedEvent]:
+def _events_insert(rows: list[EventInput]) -> dict[str, InsertedEvent]:
     """INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING: the events this batch created."""
     if not rows:
         return {}

@@ -225,6 +225,29 @@ class ProcessorEventOutputSerializer(serializers.Serializer):
     payout_id = serializers.CharField(allow_null=True)
 
 
+# Built once: its `to_representation` is stateless, so threads share it.
+_EVENT_OUTPUT = ProcessorEventOutputSerializer()
+
+
+def event_output(event, *, ledger_transaction_id: int | None) -> dict:
+    """The answer's body for a recorded event; the same body on every replay."""
+    return _EVENT_OUTPUT.to_representation(
+        {
+            "event_id": event.event_id,
+            "event_type": event.event_type,
+            "occurred_at": event.occurred_at,
+            "restaurant_id": event.restaurant_id,
+            "currency": event.currency,
+            "amount": event.amount,
+            "fee": event.fee,
+            "metadata": event.metadata,
+            "received_at": event.received_at,
+            "ledger_transaction_id": ledger_transaction_id,
+            "payout_id": event.payout_ref,
+        }
+    )
+
+
 class ProcessorEventBatchInputSerializer(serializers.Serializer):
     events = serializers.ListField(
         child=serializers.JSONField(), min_length=1, max_length=settings.PROCESSOR_BATCH_MAX_EVENTS,

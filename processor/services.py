@@ -1,4 +1,7 @@
-"""Ingestion of processor events: validate, store once, post to the ledger.
+"""Ingestion of processor events: store a validated event once and post it to the ledger.
+
+The edge (`processor/ingestion.py`: the API, the batch endpoint, the loader) checks a payload
+into an `EventInput`; here it is recorded, and what goes wrong is a domain error.
 
 Idempotency is carried by the unique index on `event_id`, not by a
 check-then-insert: the insert either wins, or fails with an IntegrityError
@@ -7,10 +10,11 @@ and the stored event is compared with the new one (replay or conflict).
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TypedDict
 
 from django.db import IntegrityError, connection, transaction
 from psycopg.types.json import Jsonb
-from rest_framework.exceptions import ValidationError
 
 from ledger.services import (
     Posting,
@@ -20,14 +24,13 @@ from ledger.services import (
     refund_posting,
     transactions_post,
 )
-from mesa247.errors import ApplicationError, InvalidInput, validation_errors
+from mesa247.domain_errors import ApplicationError
 from mesa247.metrics import event_counted
 from mesa247.observability import log_context
 from payouts.services import payout_mark_failed, payout_mark_paid
 
 from .exceptions import EventConflict
 from .models import Event, EventType
-from .serializers import ProcessorEventInputSerializer, ProcessorEventOutputSerializer
 
 logger = logging.getLogger("mesa247.processor")
 
@@ -42,70 +45,41 @@ POSTED_TYPES = tuple(POSTING_RECIPES)
 PAYOUT_TRANSITIONS = {EventType.PAYOUT_PAID: payout_mark_paid, EventType.PAYOUT_FAILED: payout_mark_failed}
 
 
-# Built once: a serializer's fields cost more to build than an event costs to check or render.
-# Both uses are stateless (the fields' own checks; `to_representation`), so threads share them.
-_EVENT_INPUT = ProcessorEventInputSerializer()
-_EVENT_OUTPUT = ProcessorEventOutputSerializer()
+class EventInput(TypedDict):
+    """A validated event, as the edge's validator returns it (a plain dict: nothing to build per event)."""
+
+    event_id: str
+    event_type: str
+    occurred_at: datetime  # aware, in UTC
+    restaurant_id: str
+    currency: str
+    amount: int
+    fee: int
+    metadata: dict
 
 
 @dataclass(frozen=True)
 class IngestOutcome:
     event: Event
-    created: bool
+    created: bool  # False: a replay of an identical event, which wrote nothing
     ledger_transaction_id: int | None
 
-    @property
-    def http_status(self) -> int:
-        return 201 if self.created else 200
 
-
-def event_validate(*, payload) -> dict:
-    """Check one event's shape and values; raise InvalidInput with field errors.
-
-    A valid event takes the serializer's quick path on one shared instance; only an invalid
-    one pays for a serializer of its own, to say exactly what is wrong.
-    """
-    if not isinstance(payload, dict):
-        raise InvalidInput(
-            "The event must be a JSON object.",
-            errors={"non_field_errors": ["Expected a JSON object, got " + type(payload).__name__ + "."]},
-        )
-    quickly = _EVENT_INPUT.validated_quickly(payload)
-    if quickly is not None:
-        return quickly
+def event_record(*, event: EventInput) -> IngestOutcome:
+    """Record a validated event and its ledger transaction exactly once; count the outcome for /metrics."""
     try:
-        return dict(ProcessorEventInputSerializer().run_validation(payload))
-    except ValidationError as exc:
-        raise InvalidInput("One or more fields are invalid.", errors=validation_errors(exc.detail)) from None
-
-
-def payload_event_id(payload) -> str | None:
-    """The event_id of a payload that may be invalid, to name it in an answer; None if there is none."""
-    event_id = payload.get("event_id") if isinstance(payload, dict) else None
-    return event_id if isinstance(event_id, str) else None
-
-
-def event_ingest(*, payload) -> IngestOutcome:
-    """Record a processor event and its ledger transaction exactly once; count the outcome for /metrics."""
-    try:
-        outcome = _event_ingest(payload)
+        outcome = _event_record_once(event)
     except EventConflict:
-        event_counted(_payload_event_type(payload), "conflict")
+        event_counted(event["event_type"], "conflict")
         raise
-    except ApplicationError:  # invalid (400) or impossible (422): nothing written
-        event_counted(_payload_event_type(payload), "rejected")
+    except ApplicationError:  # impossible (an unknown payout, an illegal transition): nothing written
+        event_counted(event["event_type"], "rejected")
         raise
     event_counted(outcome.event.event_type, "created" if outcome.created else "replay")
     return outcome
 
 
-def _payload_event_type(payload):
-    """A rejected payload's event_type, whatever JSON value it is (the metrics helper checks it)."""
-    return payload.get("event_type") if isinstance(payload, dict) else None
-
-
-def _event_ingest(payload) -> IngestOutcome:
-    data = event_validate(payload=payload)
+def _event_record_once(data: EventInput) -> IngestOutcome:
     with log_context(event_id=data["event_id"], restaurant_id=data["restaurant_id"]):
         try:
             recorded = _event_record(data)
@@ -127,7 +101,7 @@ def event_get_recorded(*, event_id: str) -> Event | None:
     return Event.objects.select_related("ledger_transaction").filter(event_id=event_id).first()
 
 
-def event_columns(data: dict) -> dict:
+def event_columns(data: EventInput) -> dict:
     """The stored columns of an event from its validated data; the API and the loader store the same rows."""
     metadata = data["metadata"]
     return {
@@ -144,7 +118,7 @@ def event_columns(data: dict) -> dict:
     }
 
 
-def event_build(data: dict) -> Event:
+def event_build(data: EventInput) -> Event:
     """An unsaved Event from validated data."""
     return Event(**event_columns(data))
 
@@ -159,7 +133,7 @@ EVENT_INSERT_ONE_SQL = (
 )
 
 
-def event_insert(data: dict) -> Event:
+def event_insert(data: EventInput) -> Event:
     """INSERT one validated event; the saved Event. IntegrityError if its event_id is taken."""
     columns = event_columns(data)
     event = Event(**columns)
@@ -172,7 +146,7 @@ def event_insert(data: dict) -> Event:
 
 
 @transaction.atomic(durable=True)
-def _event_record(data: dict) -> tuple[Event, int]:
+def _event_record(data: EventInput) -> tuple[Event, int]:
     """The stored event and its ledger transaction's id."""
     # The insert comes first: a concurrent duplicate waits here on the unique
     # index and fails once the winner commits, before touching anything else.
@@ -204,7 +178,7 @@ def _json_equal(left, right) -> bool:
     return left == right
 
 
-def event_ensure_same(*, existing: Event, data: dict) -> None:
+def event_ensure_same(*, existing: Event, data: EventInput) -> None:
     """Raise EventConflict naming every business field in which `data` differs from the stored event."""
     differing = [
         field
@@ -223,60 +197,3 @@ def event_ensure_same(*, existing: Event, data: dict) -> None:
             errors={field: ["Differs from the recorded event."] for field in differing},
             fields=differing,
         )
-
-
-def event_body(event: Event, *, ledger_transaction_id: int | None) -> dict:
-    """The response for an event; the same body on every replay."""
-    return _EVENT_OUTPUT.to_representation(
-        {
-            "event_id": event.event_id,
-            "event_type": event.event_type,
-            "occurred_at": event.occurred_at,
-            "restaurant_id": event.restaurant_id,
-            "currency": event.currency,
-            "amount": event.amount,
-            "fee": event.fee,
-            "metadata": event.metadata,
-            "received_at": event.received_at,
-            "ledger_transaction_id": ledger_transaction_id,
-            "payout_id": event.payout_ref,
-        }
-    )
-
-
-def outcome_body(outcome: IngestOutcome) -> dict:
-    return event_body(outcome.event, ledger_transaction_id=outcome.ledger_transaction_id)
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    index: int
-    event_id: str | None
-    http_status: int
-    replayed: bool
-    event: dict | None = None
-    error: dict | None = None
-
-    def as_dict(self) -> dict:
-        body = {"index": self.index, "event_id": self.event_id, "status": self.http_status, "replayed": self.replayed}
-        if self.event is not None:
-            body["event"] = self.event
-        if self.error is not None:
-            body["error"] = self.error
-        return body
-
-
-def events_ingest_batch(*, payloads: list) -> list[BatchResult]:
-    """Ingest each event on its own, in order; one result per event, as the single endpoint would answer."""
-    results = []
-    for index, payload in enumerate(payloads):
-        event_id = payload_event_id(payload)
-        try:
-            outcome = event_ingest(payload=payload)
-        except ApplicationError as error:
-            results.append(BatchResult(index, event_id, error.http_status, False, error=error.as_problem()))
-            continue
-        results.append(
-            BatchResult(index, event_id, outcome.http_status, not outcome.created, event=outcome_body(outcome))
-        )
-    return results

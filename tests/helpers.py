@@ -7,8 +7,8 @@ from django.db import connection
 from django.db.migrations import RunPython
 from django.db.migrations.executor import MigrationExecutor
 
+from processor.ingestion import event_ingest
 from processor.models import Event
-from processor.services import event_ingest
 from tests.factories import EventPayloadFactory, RefundPayloadFactory
 
 

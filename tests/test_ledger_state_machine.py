@@ -45,13 +45,15 @@ from ledger.integrity import ledger_check_run
 from ledger.models import Entry, RestaurantBalance, Transaction
 from ledger.selectors import balance_get
 from ledger.services import accounts_forget
+from mesa247.errors import http_status_of
 from payouts.exceptions import PayoutEventRejected
 from payouts.models import Payout, PayoutRun, PayoutSettlement
 from payouts.services import payout_run_request
 from payouts.tasks import payout_run_task
+from processor.apis import event_status
 from processor.exceptions import EventConflict
+from processor.ingestion import event_ingest
 from processor.models import Event
-from processor.services import event_ingest
 from tests.helpers import iso
 
 START = datetime(2026, 1, 10, 15, 0, tzinfo=UTC)  # 10:00 in Lima
@@ -196,14 +198,14 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _ingest_new(self, payload: dict) -> None:
         outcome = event_ingest(payload=payload)
-        assert outcome.created and outcome.http_status == 201
+        assert outcome.created and event_status(outcome) == 201
         self._saw_event(payload)
 
     def _expect_rejected(self, payload: dict, error: type, status: int, code: str) -> None:
         before = row_counts()
         with pytest.raises(error) as raised:
             event_ingest(payload=payload)
-        assert (raised.value.http_status, raised.value.code) == (status, code), raised.value.detail
+        assert (http_status_of(raised.value), raised.value.code) == (status, code), raised.value.detail
         assert row_counts() == before, "a rejected event wrote rows"
 
     # --- charges and refunds -------------------------------------------------
@@ -254,7 +256,7 @@ class LedgerMachine(RuleBasedStateMachine):
         payload = list(self.stored.values())[index % len(self.stored)]
         before = row_counts()
         outcome = event_ingest(payload=dict(payload))
-        assert not outcome.created and outcome.http_status == 200
+        assert not outcome.created and event_status(outcome) == 200
         assert outcome.event.event_id == payload["event_id"]
         assert row_counts() == before, "a replay wrote rows"
 
@@ -280,7 +282,7 @@ class LedgerMachine(RuleBasedStateMachine):
         before = row_counts()
         with pytest.raises(EventConflict) as raised:
             event_ingest(payload=payload)
-        assert raised.value.http_status == 409
+        assert http_status_of(raised.value) == 409
         assert raised.value.extra["fields"] == [change]
         assert row_counts() == before, "a conflicting resend wrote rows"
 

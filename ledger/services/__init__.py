@@ -1,22 +1,19 @@
 """Writes to the ledger: the only code that writes ledger tables.
 
-`posting` records transactions and moves the balance projection; `recipes`
-turns each business fact into its balanced lines.
+`accounts` ensures accounts and locks balance rows; `posting` records
+transactions and moves the balance projection; `settlement` closes the open
+entries a payout pays; `recipes` turns each business fact into its balanced lines.
 """
 
-from .posting import (
-    Line,
-    Posting,
+from .accounts import (
     RestaurantAccounts,
-    SettledEntry,
     accounts_ensure,
     accounts_ensure_many,
     accounts_forget,
     balance_lock,
-    entries_settle,
-    lines_checked,
-    transactions_post,
+    house_account_ensure,
 )
+from .posting import Line, Posting, lines_checked, transactions_post
 from .recipes import (
     charge_lines,
     charge_posting,
@@ -29,6 +26,7 @@ from .recipes import (
     refund_lines,
     refund_posting,
 )
+from .settlement import SettledEntry, entries_settle
 
 __all__ = [
     "Line",
@@ -40,6 +38,7 @@ __all__ = [
     "SettledEntry",
     "balance_lock",
     "entries_settle",
+    "house_account_ensure",
     "charge_lines",
     "charge_posting",
     "immediate_effect",

@@ -35,7 +35,8 @@ from ..models import (
     AdjustmentReason,
     Restaurant,
 )
-from .posting import accounts_ensure, balance_lock, house_account_ensure, transactions_post
+from .accounts import accounts_ensure, balance_lock, house_account_ensure
+from .posting import transactions_post
 from .recipes import adjustment_posting
 
 logger = logging.getLogger("mesa247.ledger")
@@ -46,7 +47,7 @@ APPROVE_PERMISSION = "ledger.approve_adjustment"
 
 def adjustment_validate(*, restaurant_id: str, currency: str, amount, reason: str, note: str,
                          reference: str) -> dict:
-    """Field errors of a proposal ({} when valid): the admin's form shows them, the service refuses them."""
+    """Field errors of a proposal ({} when valid): `adjustment_propose` refuses them, the add form shows them."""
     errors = {}
     if not isinstance(restaurant_id, str) or not RESTAURANT_ID_RE.match(restaurant_id):
         errors["restaurant_id"] = ["Must be 1–64 characters of [A-Za-z0-9_.-]."]

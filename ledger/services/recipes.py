@@ -24,7 +24,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..models import Account, EntryType, TransactionKind
-from .posting import Line, Posting, RestaurantAccounts
+from .accounts import RestaurantAccounts
+from .posting import Line, Posting
 
 
 def maturity_of(occurred_at: datetime) -> datetime:

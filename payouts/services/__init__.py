@@ -1,15 +1,12 @@
-"""Payouts: runs (`runs`), one restaurant's payout (`creation`) and the payout lifecycle (`lifecycle`)."""
+"""Payouts: requesting a run (`requests`), executing it (`execution`), recovering lost ones (`recovery`),
+their locks (`locks`), one restaurant's payout (`creation`) and the payout lifecycle (`lifecycle`)."""
 
 from .creation import payout_create_for_restaurant
+from .execution import payout_run_execute
 from .lifecycle import payout_mark_failed, payout_mark_paid
-from .runs import (
-    payout_run_execute,
-    payout_run_request,
-    payout_run_request_scheduled,
-    payout_run_retry,
-    payout_runs_resume_stale,
-    run_lock_key,
-)
+from .locks import run_lock_key
+from .recovery import payout_run_retry, payout_runs_resume_stale
+from .requests import payout_run_request, payout_run_request_scheduled, payout_run_rules_check
 
 __all__ = [
     "payout_create_for_restaurant",
@@ -19,6 +16,7 @@ __all__ = [
     "payout_run_request",
     "payout_run_request_scheduled",
     "payout_run_retry",
+    "payout_run_rules_check",
     "payout_runs_resume_stale",
     "run_lock_key",
 ]

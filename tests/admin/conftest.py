@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from payouts.models import Payout, PayoutRun
 from payouts.services import payout_run_execute, payout_run_request
+from processor.ingestion import event_ingest
 from processor.models import Event
-from processor.services import event_ingest
 from tests.helpers import migration_data_ensure
 
 PASSWORD = "correct horse battery staple"

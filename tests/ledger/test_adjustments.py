@@ -36,8 +36,8 @@ from ledger.models import (
 )
 from ledger.selectors import adjustment_list, balance_get
 from ledger.services import accounts_ensure, transactions_post
+from ledger.services.accounts import house_account_ensure
 from ledger.services.adjustments import adjustment_approve, adjustment_propose, adjustment_reject
-from ledger.services.posting import house_account_ensure
 from ledger.services.recipes import adjustment_posting
 from ledger.statement_formats import statement_csv_chunks
 from ledger.statements import statement_get

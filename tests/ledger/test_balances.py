@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from ledger.models import Entry, RestaurantBalance
-from processor.services import event_ingest
+from processor.ingestion import event_ingest
 from tests.factories import EventPayloadFactory
 from tests.helpers import charge, iso, refund
 

@@ -22,7 +22,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from payouts.models import Payout
-from processor.services import event_ingest
+from processor.ingestion import event_ingest
 from tests import helpers
 from tests.conftest import assert_problem
 from tests.payouts.helpers import payout_paid_payload, run

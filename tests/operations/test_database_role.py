@@ -31,7 +31,7 @@ from django.contrib.auth.models import Permission, User
 from ledger.services.adjustments import adjustment_approve, adjustment_propose
 from payouts.models import Payout
 from payouts.services import payout_run_execute, payout_run_request
-from processor.services import event_ingest
+from processor.ingestion import event_ingest
 from tests.helpers import charge, refund
 from tests.payouts.helpers import payout_paid_payload
 

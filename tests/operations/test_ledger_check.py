@@ -10,7 +10,7 @@ from ledger.integrity import ledger_check_last
 from ledger.models import Account, AccountKind, RestaurantBalance, Transaction
 from payouts.models import Payout, PayoutSettlement
 from payouts.services import payout_run_execute, payout_run_request
-from processor.services import event_ingest
+from processor.ingestion import event_ingest
 from tests.factories import EventPayloadFactory, RefundPayloadFactory
 
 from .conftest import run_command

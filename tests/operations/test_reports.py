@@ -10,8 +10,8 @@ from django.db import connection
 
 from payouts.models import Payout
 from payouts.services import payout_run_execute, payout_run_request
+from processor.ingestion import event_ingest
 from processor.models import Event
-from processor.services import event_ingest
 from tests.factories import EventPayloadFactory
 
 from .conftest import SAMPLE, expected_sample_balances, run_command

@@ -10,8 +10,8 @@ from ledger.integrity import ledger_check_last
 from ledger.models import LedgerCheckResult, Restaurant, RestaurantBalance, Transaction
 from ledger.selectors import balance_get
 from processor.generation import generated_lines, sample_lines
+from processor.ingestion import event_validate
 from processor.models import Event
-from processor.services import event_validate
 
 from .conftest import SAMPLE, expected_sample_balances, run_command
 

@@ -14,7 +14,7 @@ from ledger.models import AccountKind, Entry, RestaurantBalance, Transaction, Tr
 from payouts import services
 from payouts.exceptions import PayoutRunNotRetryable
 from payouts.models import Payout, PayoutRun, PayoutRunStatus, PayoutSettlement, PayoutStatus
-from payouts.services import payout_run_execute, payout_run_request, payout_run_retry, runs
+from payouts.services import execution, payout_run_execute, payout_run_request, payout_run_retry
 from tests.helpers import charge, refund
 
 from .helpers import available_reserved, items_of, payout_of, run
@@ -198,7 +198,7 @@ def test_a_run_failing_after_k_payouts_is_retried_and_finishes_the_rest_without_
             raise RuntimeError("database went away")
         return real_create(**kwargs)
 
-    monkeypatch.setattr(runs, "payout_create_for_restaurant", fail_on_third_call)
+    monkeypatch.setattr(execution, "payout_create_for_restaurant", fail_on_third_call)
     with pytest.raises(RuntimeError, match="database went away"):
         payout_run_execute(run_id=failing_run.pk)
     failing_run.refresh_from_db()
@@ -206,7 +206,7 @@ def test_a_run_failing_after_k_payouts_is_retried_and_finishes_the_rest_without_
     assert failing_run.error == "RuntimeError: database went away"
     assert Payout.objects.count() == 2
 
-    monkeypatch.setattr(runs, "payout_create_for_restaurant", real_create)
+    monkeypatch.setattr(execution, "payout_create_for_restaurant", real_create)
     assert payout_run_retry(run_id=failing_run.pk).status == PayoutRunStatus.QUEUED
     retried = payout_run_execute(run_id=failing_run.pk)
 
