@@ -22,8 +22,8 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
-from django.http import HttpRequest, HttpResponseBase
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -36,6 +36,9 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:  # the services count through this module, and services answer no request
+    from django.http import HttpRequest, HttpResponseBase
 
 MULTIPROCESS_DIRECTORY = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 HOST = socket.gethostname().replace("_", "-")
@@ -95,10 +98,10 @@ def _request_child(view: str, status_class: int) -> Histogram:
 class RequestLatencyMiddleware:
     """Observe each request's duration under its resolved view name; one clock read and one observation."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+    def __init__(self, get_response: "Callable[[HttpRequest], HttpResponseBase]") -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+    def __call__(self, request: "HttpRequest") -> "HttpResponseBase":
         started = time.perf_counter()
         response = self.get_response(request)
         match = request.resolver_match
