@@ -200,7 +200,7 @@ def available_balance_daily(*, restaurant_id: str, currency: str, first_day: dat
         return [(day, total) for day, total in cursor.fetchall()]
 
 
-def statement_lines_latest(*, restaurant_id: str, currency: str, limit: int = 10) -> QuerySet:
+def payable_entries_latest(*, restaurant_id: str, currency: str, limit: int = 10) -> QuerySet:
     """The restaurant's latest payable entries (its statement's last lines), newest first, with their causes."""
     return (
         Entry.objects.filter(

@@ -31,7 +31,7 @@ from .selectors import (
     balance_get,
     balance_get_as_token_holder,
     balances_list,
-    statement_entries,
+    ledger_listing_entries,
 )
 from .serializers import (
     AdjustmentOutputSerializer,
@@ -215,7 +215,7 @@ class RestaurantLedgerListApi(APIView):
     )
     def get(self, request, restaurant_id: str):
         currency = currency_from_query(request)
-        entries = statement_entries(restaurant_id=restaurant_id, currency=currency)
+        entries = ledger_listing_entries(restaurant_id=restaurant_id, currency=currency)
         paginator = LedgerListingPagination()
         page = paginator.paginate_queryset(entries, request, view=self)
         return paginator.get_paginated_response(LedgerEntryOutputSerializer(page, many=True).data)

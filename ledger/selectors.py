@@ -112,7 +112,7 @@ def balances_list(*, restaurant_id: str, now: datetime | None = None) -> list[Ba
     ]
 
 
-def statement_entries(*, restaurant_id: str, currency: str):
+def ledger_listing_entries(*, restaurant_id: str, currency: str):
     """The restaurant's payable and reserved entries, newest first, with their causes."""
     restaurant_get(restaurant_id=restaurant_id)
     return (

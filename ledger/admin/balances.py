@@ -24,14 +24,14 @@ from mesa247.svg_charts import line_chart
 from ..admin_selectors import (
     accounts_with_balances,
     available_balance_daily,
+    payable_entries_latest,
     restaurant_balances_annotated,
-    statement_lines_latest,
 )
 from ..models import Account, Entry, Restaurant, RestaurantBalance
 from ..serializers import StatementQuerySerializer
 from ..statement_formats import statement_csv_response
 from ..statements import statement_get
-from .common import CurrencyFilter, cause_link, restaurant_links, signed, statement_url
+from .common import CurrencyFilter, cause_link, entry_list_url, restaurant_links, signed
 
 BALANCE_CHART_DAYS = 90
 LATEST_LINES = 10
@@ -190,8 +190,8 @@ class RestaurantBalanceAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="Latest statement lines")
     def latest_lines(self, obj):
-        lines = statement_lines_latest(restaurant_id=obj.restaurant_id, currency=obj.currency, limit=LATEST_LINES)
-        return render_to_string("admin/ledger/statement_lines.html", {
+        lines = payable_entries_latest(restaurant_id=obj.restaurant_id, currency=obj.currency, limit=LATEST_LINES)
+        return render_to_string("admin/ledger/latest_entries.html", {
             "lines": [
                 {
                     "entry": entry,
@@ -201,7 +201,7 @@ class RestaurantBalanceAdmin(ReadOnlyModelAdmin):
                 }
                 for entry in lines
             ],
-            "statement_url": statement_url(obj.restaurant_id, obj.currency),
+            "entry_list_url": entry_list_url(obj.restaurant_id, obj.currency),
             "limit": LATEST_LINES,
         })
 

@@ -18,7 +18,7 @@ SHORT_ACCOUNT_KIND = {
     AccountKind.RESTAURANT_RESERVED: "Reserved",
     AccountKind.HOUSE_ADJUSTMENTS: "House adjustments",
 }
-STATEMENT_LOOKUPS = ("account__restaurant__id__exact", "account__currency__exact", "account__kind__exact")
+ENTRY_LIST_LOOKUPS = ("account__restaurant__id__exact", "account__currency__exact", "account__kind__exact")
 # Pages of the apps above the ledger, linked by label (the ledger imports neither).
 PAYOUT = "payouts.payout"
 EVENT = "processor.event"
@@ -31,7 +31,7 @@ def signed(amount: int, currency: str) -> str:
     return f"{money(abs(amount), currency)} {'Dr' if amount > 0 else 'Cr'}"
 
 
-def statement_url(restaurant_id: str, currency: str | None = None) -> str:
+def entry_list_url(restaurant_id: str, currency: str | None = None) -> str:
     filters = {"account__restaurant__id__exact": restaurant_id}
     if currency:
         filters["account__currency__exact"] = currency
@@ -42,8 +42,8 @@ def restaurant_links(restaurant_id: str, currency: str | None = None):
     """Where a restaurant's figures come from: its entries, payouts and processor events."""
     currency_filter = {"currency": currency} if currency else {}
     return format_html(
-        '<a href="{}">statement</a> · {} · {}',
-        statement_url(restaurant_id, currency),
+        '<a href="{}">entries</a> · {} · {}',
+        entry_list_url(restaurant_id, currency),
         changelist_link(PAYOUT, "payouts", restaurant__id__exact=restaurant_id, **currency_filter),
         changelist_link(EVENT, "events", restaurant_id=restaurant_id, **currency_filter),
     )

@@ -7,7 +7,7 @@ from mesa247.admin_display import ReadOnlyModelAdmin, ReadOnlyTabularInline, cha
 
 from ..admin_selectors import transactions_with_totals
 from ..models import Entry, LedgerCheckResult, Transaction
-from .common import SHORT_ACCOUNT_KIND, STATEMENT_LOOKUPS, CurrencyFilter, cause_link, settled_by_link, signed
+from .common import ENTRY_LIST_LOOKUPS, SHORT_ACCOUNT_KIND, CurrencyFilter, cause_link, settled_by_link, signed
 
 
 class EntryInline(ReadOnlyTabularInline):
@@ -69,7 +69,7 @@ class EntryAdmin(ReadOnlyModelAdmin):
     ]
     list_filter = ["entry_type", CurrencyFilter, "account__kind", "effective_at"]
     list_select_related = ["account", "transaction", "transaction__event", "settlement"]
-    extra_lookups = STATEMENT_LOOKUPS + ("account__id__exact", "settlement__payout__id__exact")
+    extra_lookups = ENTRY_LIST_LOOKUPS + ("account__id__exact", "settlement__payout__id__exact")
     exact_search_fields = ("account__restaurant_id", "transaction__event__event_id", "settlement__payout_id")
     search_help_text = "Exact restaurant id, event id, or the id of the payout that settled the entry."
     show_full_result_count = False

@@ -27,7 +27,7 @@ from mesa247.business_days import day_start
 from payouts.admin_selectors import dashboard_get
 from payouts.models import Payout
 from payouts.selectors import payable_amounts, payout_cutoff
-from processor.services import event_ingest
+from processor.ingestion import event_ingest
 from tests.helpers import charge, iso, refund
 from tests.payouts.helpers import payout_failed_payload, payout_paid_payload, run
 
