@@ -35,7 +35,8 @@ def balance(request, restaurant_id):
     from ledger.selectors import balance_get_as_token_holder
 
     balance = balance_get_as_token_holder(
-        token_key=request.META["HTTP_AUTHORIZATION"].split()[1], permission="ledger.view_restaurantbalance",
+        token_key=request.META["HTTP_AUTHORIZATION"].split()[1], address=request.META["REMOTE_ADDR"],
+        permission="ledger.view_restaurantbalance",
         restaurant_id=restaurant_id, currency=request.GET["currency"])
     if balance is None:
         return HttpResponse(status=404)

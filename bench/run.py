@@ -72,12 +72,12 @@ PERMISSIONS = ["ledger.view_restaurantbalance", "ledger.view_entry", "payouts.ad
                "payouts.view_payoutrun", "payouts.view_payout"]
 CREATE_USER = """
 from django.contrib.auth.models import Permission, User
-from rest_framework.authtoken.models import Token
+from access.services import api_token_create
 user = User.objects.create_user("bench")
 for name in {permissions!r}:
     app_label, codename = name.split(".")
     user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-print(Token.objects.create(user=user).key)
+print(api_token_create(user=user, name="bench").key)
 """
 
 

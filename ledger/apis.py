@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from mesa247.authentication import token_key
+from mesa247.authentication import client_address, token_key
 from mesa247.errors import InvalidInput, validation_errors
 from mesa247.fast_path import accepts_plain_json, json_response, with_fast_path
 from mesa247.fields import LOCAL_DATE_PATTERN
@@ -99,8 +99,9 @@ def balance_for_token_holder(request, restaurant_id: str):
     currencies = query.getlist("currency") or [settings.DEFAULT_CURRENCY]
     if len(currencies) != 1 or unsupported_currency(currencies[0]):
         return None
-    balance = balance_get_as_token_holder(token_key=key, permission=BALANCE_PERMISSION,
-                                          restaurant_id=restaurant_id, currency=currencies[0])
+    balance = balance_get_as_token_holder(token_key=key, address=client_address(request),
+                                          permission=BALANCE_PERMISSION, restaurant_id=restaurant_id,
+                                          currency=currencies[0])
     if balance is None:
         return None
     return json_response(_BALANCE_OUTPUT.to_representation(balance))

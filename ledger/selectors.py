@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 
-from mesa247.authentication import as_token_holder
+from access.selectors import as_token_holder, token_holder_parameters
 from mesa247.domain_errors import NotFound
 from mesa247.postgresql.base import prepared
 
@@ -74,17 +74,18 @@ def balance_get(*, restaurant_id: str, currency: str, now: datetime | None = Non
     return balance
 
 
-# The same read for the holder of an API token with a permission, in the same round trip.
+# The same read for the holder of an API token with a permission, in the same round trip (which
+# also records the token's last use, at most every few minutes: access/selectors.py).
 BALANCE_AS_TOKEN_HOLDER_SQL = prepared(as_token_holder(BALANCE_SQL))
 
 
-def balance_get_as_token_holder(*, token_key: str, permission: str, restaurant_id: str,
+def balance_get_as_token_holder(*, token_key: str, address: str, permission: str, restaurant_id: str,
                                 currency: str) -> Balance | None:
-    """balance_get for the holder of `token_key` with `permission`, in one statement; None when the
-    token, its user or the permission does not allow it or the restaurant has no activity (the
-    caller then lets the API view say which)."""
+    """balance_get for the holder of `token_key`, calling from `address`, with `permission`, in one
+    statement; None when the token, the address (locked out), its user or the permission does not
+    allow it or the restaurant has no activity (the caller then lets the API view say which)."""
     return _balance_read(BALANCE_AS_TOKEN_HOLDER_SQL, restaurant_id=restaurant_id, currency=currency,
-                         token_key=token_key, permission=permission)
+                         permission=permission, **token_holder_parameters(key=token_key, address=address))
 
 
 def _balance_read(sql: str, *, restaurant_id: str, currency: str, now: datetime | None = None,

@@ -135,6 +135,21 @@ def event_counted(event_type: object, outcome: str) -> None:
     children[outcome].inc()
 
 
+API_TOKEN_REFUSALS = Counter(
+    "mesa247_api_token_refusals_total",
+    "API token requests refused, by reason: invalid (no token of ours: counted toward a lockout), expired, "
+    "revoked, inactive (the user), locked_out (from an address locked out); lockout counts the lockouts started.",
+    ["reason"],
+)
+API_TOKEN_REFUSAL_REASONS = ("invalid", "expired", "revoked", "inactive", "locked_out", "lockout")
+_api_token_refusal_children = {reason: API_TOKEN_REFUSALS.labels(reason) for reason in API_TOKEN_REFUSAL_REASONS}
+
+
+def api_token_refusal_counted(reason: str) -> None:
+    """One API token refused for `reason`, or (`lockout`) one address locked out for guessing."""
+    _api_token_refusal_children[reason].inc()
+
+
 PAYOUT_RUNS = Counter(
     "mesa247_payout_runs_total",
     "Payout run executions that ended, by currency and status (succeeded, failed).",

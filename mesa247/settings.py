@@ -46,7 +46,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -54,6 +53,7 @@ INSTALLED_APPS = [
     "processor",
     "ledger",
     "payouts",
+    "access",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +147,14 @@ PROCESSOR_BATCH_MAX_BYTES = 8 * 1024 * 1024
 # The batch endpoint needs more than Django's 2.5 MB default.
 DATA_UPLOAD_MAX_MEMORY_SIZE = PROCESSOR_BATCH_MAX_BYTES + 1024
 
+# --- API tokens (access/) ---------------------------------------------------
+# A new token lives this many days unless its creator says otherwise.
+API_TOKEN_TTL_DAYS = env.integer("API_TOKEN_TTL_DAYS", 90, minimum=1)
+# This many unknown tokens from one address within API_TOKEN_LOCKOUT_MINUTES lock the address out
+# of token authentication (429) for API_TOKEN_LOCKOUT_MINUTES.
+API_TOKEN_FAILURE_LIMIT = env.integer("API_TOKEN_FAILURE_LIMIT", 20, minimum=1)
+API_TOKEN_LOCKOUT_MINUTES = env.integer("API_TOKEN_LOCKOUT_MINUTES", 15, minimum=1)
+
 # --- Static files ---------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -167,7 +175,7 @@ if not (STATIC_ROOT / "staticfiles.json").exists():
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first so that an anonymous request gets 401 with WWW-Authenticate.
-        "mesa247.authentication.TokenWithPermissionsAuthentication",
+        "access.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -7,9 +7,9 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from access.services import api_token_create
 from ledger.services import accounts_forget
 from processor.signature import signature_header
 from tests.factories import EventPayloadFactory, UserFactory
@@ -122,16 +122,19 @@ def api_user(db):
 
 @pytest.fixture
 def token_client(api_user):
-    """An API client authenticated by a DRF token holding the given permissions."""
+    """An API client authenticated by an API token whose user holds the given permissions."""
 
     def _make(*perms):
-        user = api_user(*perms)
-        token = Token.objects.create(user=user)
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
+        return token_client_for(api_user(*perms))
 
     return _make
+
+
+def token_client_for(user) -> APIClient:
+    """An API client sending a new API token of `user`."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
+    return client
 
 
 @pytest.fixture

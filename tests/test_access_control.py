@@ -13,9 +13,9 @@ import time
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from access.services import api_token_create
 from tests.conftest import assert_problem, sign
 from tests.factories import UserFactory
 
@@ -79,7 +79,7 @@ def test_without_credentials_every_endpoint_is_401(method, path, view_class):
 @pytest.mark.parametrize("method, path, view_class", USER_ENDPOINTS, ids=ids(USER_ENDPOINTS))
 def test_a_token_without_the_permission_is_403(method, path, view_class):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=UserFactory()).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=UserFactory()).key}")
     response = getattr(client, method)(path, {}, format="json")
     assert_problem(response, 403, "permission_denied")
 

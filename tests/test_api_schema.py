@@ -26,10 +26,10 @@ import schemathesis
 from django.contrib.auth.models import Permission
 from django.core.wsgi import get_wsgi_application
 from django.test import override_settings
-from rest_framework.authtoken.models import Token
 from schemathesis.core import NotSet
 from schemathesis.core.parameters import ParameterLocation
 
+from access.services import api_token_create
 from mesa247.identifiers import EVENT_ID_PATTERN
 from processor.signature import SIGNATURE_HEADER, SIGNATURE_PATTERN
 from tests.conftest import sign
@@ -72,7 +72,7 @@ def _every_permission_token(transactional_db, settings):
     settings.ALLOWED_HOSTS = ["localhost"]
     user = UserFactory()
     user.user_permissions.set(Permission.objects.all())
-    EveryPermissionToken.key = Token.objects.create(user=user).key
+    EveryPermissionToken.key = api_token_create(user=user).key
 
 
 _DATE_PREFIX = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}")

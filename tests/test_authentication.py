@@ -2,9 +2,10 @@
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from access.models import ApiToken
+from access.services import api_token_create
 from tests.conftest import assert_problem
 from tests.factories import UserFactory
 
@@ -18,11 +19,11 @@ def restaurant(client_anon, event_payload):
     assert post_event(client_anon, event_payload(event_id="evt_auth", restaurant_id="res_auth")).status_code == 201
 
 
-def client_for(user) -> tuple[APIClient, Token]:
-    token = Token.objects.create(user=user)
+def client_for(user) -> tuple[APIClient, ApiToken]:
+    created = api_token_create(user=user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client, token
+    client.credentials(HTTP_AUTHORIZATION=f"Token {created.key}")
+    return client, created.token
 
 
 @pytest.mark.django_db

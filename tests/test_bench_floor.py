@@ -5,8 +5,8 @@ import json
 
 import pytest
 from django.test import override_settings
-from rest_framework.authtoken.models import Token
 
+from access.services import api_token_create
 from ledger.selectors import balance_get
 from processor.models import Event
 from tests.factories import EventPayloadFactory
@@ -29,8 +29,8 @@ def test_the_floor_records_an_event_once_and_reads_the_balance_the_service_reads
     assert first.json()["ledger_transaction_id"] == again.json()["ledger_transaction_id"]
     assert Event.objects.filter(event_id="evt_floor").count() == 1
 
-    token = Token.objects.create(user=api_user("ledger.view_restaurantbalance"))
-    read = floor_client.get("/v1/restaurants/res_floor/balance?currency=PEN", HTTP_AUTHORIZATION=f"Token {token.key}")
+    key = api_token_create(user=api_user("ledger.view_restaurantbalance")).key
+    read = floor_client.get("/v1/restaurants/res_floor/balance?currency=PEN", HTTP_AUTHORIZATION=f"Token {key}")
     assert read.status_code == 200
     expected = balance_get(restaurant_id="res_floor", currency="PEN")
     assert (read.json()["available"], read.json()["pending"]) == (expected.available, expected.pending) == (11400, 0)

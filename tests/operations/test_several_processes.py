@@ -19,8 +19,8 @@ import urllib.request
 from collections import Counter, defaultdict
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from access.services import api_token_create
 from ledger.models import Transaction
 from ledger.selectors import balance_get
 from payouts.models import Payout, PayoutRun, PayoutRunStatus
@@ -91,7 +91,7 @@ def test_two_servers_and_two_workers_record_every_event_once_and_pay_every_resta
     for restaurant_id in RESTAURANTS:
         charge(restaurant_id=restaurant_id, amount=SEED_AMOUNT, at="2025-12-20T15:00:00Z")
     user = UserFactory(perms=["payouts.add_payoutrun", "payouts.view_payoutrun"])
-    token = Token.objects.create(user=user).key
+    token = api_token_create(user=user).key
     plans = [client_events(client) for client in range(CLIENTS)]
     model: dict[str, int] = dict.fromkeys(RESTAURANTS, SEED_AMOUNT)
     unique = {event["event_id"]: event for plan in plans for event in plan}

@@ -91,7 +91,7 @@ def test_the_demo_flow_serves_the_readme_numbers(demo_env, tmp_path):
     assert f"succeeded: 6 eligible, 6 paid, 0 skipped, total {pen_total} PEN" in run
     assert manage(demo_env, "ledger_check").startswith("Ledger OK: 16 checks passed over 1029 transactions")
     setup = manage(demo_env, "demo_setup", "--base-url", BASE, "--event-file", str(tmp_path / "event.json"))
-    token = re.search(r"API token\s+([0-9a-f]{40})", setup).group(1)
+    token = re.search(r"API token\s+(m247_[A-Za-z0-9_-]{43})\s", setup).group(1)
     assert re.search(r"password\s+\S{12,}", setup)
     # A second setup keeps the token (the demo is idempotent).
     assert token in manage(demo_env, "demo_setup", "--base-url", BASE, "--event-file", str(tmp_path / "event.json"))

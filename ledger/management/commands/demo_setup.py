@@ -1,7 +1,8 @@
 """manage.py demo_setup: the finance login, an API token and ready-to-paste curl commands for the local demo.
 
-Idempotent: a second run keeps the users and the token, and gives the finance
-user a fresh password (only its hash is stored, so the old one cannot be shown).
+Idempotent: a second run keeps the users and the API token (its key is kept in a git-ignored file,
+since the database holds only its hash), and gives the finance user a fresh password (only its hash
+is stored, so the old one cannot be shown).
 """
 
 import json
@@ -14,9 +15,14 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+
+from access.keys import key_hash
+from access.selectors import live_token_named
+from access.services import api_token_create, api_token_revoke_one
 
 FINANCE_GROUP = "Finance manager"
+DEMO_TOKEN_NAME = "demo"
+DEMO_KEY_FILE = Path(settings.BASE_DIR) / ".data" / "demo-api-token"
 FINANCE_APPS = ("processor", "ledger", "payouts")
 API_PERMISSIONS = [
     "ledger.view_restaurantbalance",
@@ -40,7 +46,7 @@ class Command(BaseCommand):
     def handle(self, *args, base_url, username, password, event_file, **options):
         password = password or secrets.token_urlsafe(12)
         finance = self._finance_user(username=username, password=password)
-        token = self._api_token()
+        token_key = self._api_token()
         event_path = Path(event_file) if event_file else Path(tempfile.gettempdir()) / "mesa247-demo-event.json"
         event_path.write_text(json.dumps(self._example_event(), indent=2) + "\n")
         secret = next(iter(settings.PROCESSOR_WEBHOOK_SECRETS), "")
@@ -53,7 +59,7 @@ Back office   {base_url}/admin/
   username    {finance.username}
   password    {password}
 API docs      {base_url}/api/docs/
-API token     {token.key}   (user demo-api: read balances, statements and payouts; start payout runs)
+API token     {token_key}   (user demo-api: read balances, statements and payouts; start payout runs)
 
 Try it (in another terminal, from this directory):
 
@@ -61,15 +67,15 @@ Try it (in another terminal, from this directory):
   {env}.venv/bin/python manage.py sign_event {event_path} --curl {base_url}/v1/processor/events | sh
 
   # A restaurant's balance, every currency, and its statement:
-  curl -s -H 'Authorization: Token {token.key}' '{base_url}/v1/restaurants/res_001/balance?currency=PEN'
-  curl -s -H 'Authorization: Token {token.key}' '{base_url}/v1/restaurants/res_003/balances'
-  curl -s -H 'Authorization: Token {token.key}' '{base_url}/v1/restaurants/res_001/ledger?currency=PEN'
+  curl -s -H 'Authorization: Token {token_key}' '{base_url}/v1/restaurants/res_001/balance?currency=PEN'
+  curl -s -H 'Authorization: Token {token_key}' '{base_url}/v1/restaurants/res_003/balances'
+  curl -s -H 'Authorization: Token {token_key}' '{base_url}/v1/restaurants/res_001/ledger?currency=PEN'
 
   # Pay every PEN restaurant what is available as of 2026-01-31 (the worker executes the run):
-  curl -s -X POST -H 'Authorization: Token {token.key}' -H 'Content-Type: application/json' \\
+  curl -s -X POST -H 'Authorization: Token {token_key}' -H 'Content-Type: application/json' \\
        -d '{{"currency": "PEN", "as_of": "2026-01-31", "min_amount": 5000}}' {base_url}/v1/payouts/run
-  curl -s -H 'Authorization: Token {token.key}' '{base_url}/v1/payouts/runs/<run_id>'
-  curl -s -H 'Authorization: Token {token.key}' '{base_url}/v1/payouts?currency=PEN'
+  curl -s -H 'Authorization: Token {token_key}' '{base_url}/v1/payouts/runs/<run_id>'
+  curl -s -H 'Authorization: Token {token_key}' '{base_url}/v1/payouts?currency=PEN'
 """)
 
     def _finance_user(self, *, username: str, password: str) -> User:
@@ -88,13 +94,25 @@ Try it (in another terminal, from this directory):
             )
         return user
 
-    def _api_token(self) -> Token:
+    def _api_token(self) -> str:
+        """The demo API user's key. Only its hash is in the database, so the key itself is kept in
+        DEMO_KEY_FILE (git-ignored, beside the checkout's database) and printed again while its token
+        is live; otherwise the old token is revoked and a new one made."""
         user, _ = User.objects.get_or_create(username="demo-api", defaults={"email": "demo-api@mesa247.local"})
         for dotted in API_PERMISSIONS:
             app_label, codename = dotted.split(".")
             user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-        token, _ = Token.objects.get_or_create(user=user)
-        return token
+        kept = DEMO_KEY_FILE.read_text().strip() if DEMO_KEY_FILE.exists() else ""
+        live = live_token_named(user=user, name=DEMO_TOKEN_NAME)
+        if live is not None and kept and live.key_hash == key_hash(kept) and live.expires_at > timezone.now():
+            return kept
+        if live is not None:
+            api_token_revoke_one(token=live)
+        key = api_token_create(user=user, name=DEMO_TOKEN_NAME).key
+        DEMO_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        DEMO_KEY_FILE.touch(mode=0o600)
+        DEMO_KEY_FILE.write_text(key + "\n")
+        return key
 
     def _example_event(self) -> dict:
         now = timezone.now().replace(microsecond=0)
