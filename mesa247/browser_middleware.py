@@ -74,10 +74,11 @@ LAST_SEEN_REFRESH_SECONDS = 60
 class StaffSessionLifetimeMiddleware:
     """Ends a signed-in session idle for ADMIN_SESSION_IDLE_MINUTES or signed in ADMIN_SESSION_MAX_HOURS ago.
 
-    The idle limit is checked here to the second against the last page seen, which is written at
-    most once a minute (a write per page would cost every admin page a query); the stored session
-    itself expires a minute after the limit (SESSION_COOKIE_AGE), so an abandoned one is gone from
-    the database too. A signed-in session without a sign-in time predates these limits: it ends.
+    The idle limit counts from the session's last renewal, and a page renews it only a minute or
+    more after the previous renewal (a write per page would cost every admin page a query): a
+    session ends after 14 to 15 idle minutes, never later. The stored session itself expires a
+    minute after the limit (SESSION_COOKIE_AGE), so an abandoned one leaves the database too.
+    A signed-in session without a sign-in time predates these limits: it ends.
     """
 
     def __init__(self, get_response):

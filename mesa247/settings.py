@@ -340,8 +340,8 @@ LOGIN_URL = "/admin/login/"
 # system check staff.W001 warns when it is off with DEBUG off.
 ADMIN_REQUIRE_2FA = env.flag("ADMIN_REQUIRE_2FA", not DEBUG)
 OTP_TOTP_ISSUER = "Mesa 24/7 finance"
-# Sessions: idle limit (enforced to the second by StaffSessionLifetimeMiddleware, which renews the
-# session at most once a minute) and absolute limit after sign-in.
+# Sessions (StaffSessionLifetimeMiddleware): an idle limit, counted from the session's last renewal
+# (at most one a minute), and an absolute limit after sign-in.
 ADMIN_SESSION_IDLE_MINUTES = env.integer("ADMIN_SESSION_IDLE_MINUTES", 15, minimum=1)
 ADMIN_SESSION_MAX_HOURS = 12
 SESSION_COOKIE_AGE = (ADMIN_SESSION_IDLE_MINUTES + 1) * 60
@@ -353,6 +353,8 @@ AXES_FAILURE_LIMIT = env.integer("ADMIN_LOCKOUT_FAILURES", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env.integer("ADMIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+# A locked-out attempt does not extend the lock: it ends ADMIN_LOCKOUT_MINUTES after it began.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "mesa247.client_address.client_address"
 AXES_LOCKOUT_CALLABLE = "staff.signin.locked_out_response"
 AXES_HTTP_RESPONSE_CODE = 429

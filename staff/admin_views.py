@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -31,6 +32,7 @@ def two_factor_view(request, *, each_context):
         form = AuthenticatorConfirmForm(request.POST)
         if pending is not None and form.is_valid() and pending.verify_token(form.cleaned_data["otp_token"]):
             totp_device_confirm(device=pending)
+            otp_login(request, pending)  # this session's second factor is now the new device (the old is gone)
             messages.success(request, "Your new authenticator is set up; any earlier one no longer works.")
             return redirect(request.path)
         form.add_error(None, "That code does not match the new authenticator. Enter the code it shows now.")
