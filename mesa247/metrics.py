@@ -181,6 +181,20 @@ def payout_counted(*, currency: str, status: str) -> None:
     PAYOUTS.labels(currency, status).inc()
 
 
+# --- Back-office sign-ins ---------------------------------------------------
+
+SIGNINS = Counter(
+    "mesa247_admin_signins_total",
+    "Back-office sign-ins by outcome: succeeded, failed (password or second factor), locked_out.",
+    ["outcome"],
+)
+
+
+def signin_counted(outcome: str) -> None:
+    """One back-office sign-in attempt ended: "succeeded", "failed" or "locked_out"."""
+    SIGNINS.labels(outcome=outcome).inc()
+
+
 # --- Exposition -------------------------------------------------------------
 
 

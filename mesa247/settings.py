@@ -11,6 +11,7 @@ DATABASE_URL is unset.
 """
 
 import warnings
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "django_q",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "staff",
     "processor",
     "ledger",
     "payouts",
@@ -61,14 +67,22 @@ MIDDLEWARE = [
     "mesa247.metrics.RequestLatencyMiddleware",
     "mesa247.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy of every page but the /v1/ API's JSON (docs/security.md#headers).
+    "mesa247.browser_middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Django's session, user and messages middleware, skipped for /v1/ calls without a session cookie.
     "mesa247.browser_middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "mesa247.browser_middleware.AuthenticationMiddleware",
+    # Staff sessions end after ADMIN_SESSION_IDLE_MINUTES idle and ADMIN_SESSION_MAX_HOURS after sign-in.
+    "mesa247.browser_middleware.StaffSessionLifetimeMiddleware",
+    # request.user.is_verified(): did this session pass the second factor (django-otp)?
+    "mesa247.browser_middleware.OTPMiddleware",
     "mesa247.browser_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its 429 page.
+    "mesa247.browser_middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mesa247.urls"
@@ -114,7 +128,11 @@ DATABASES["default"]["ENGINE"] = "mesa247.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ModelBackend, answering API requests from the permissions their token query loaded.
-AUTHENTICATION_BACKENDS = ["mesa247.authentication.PreloadedPermissionsBackend"]
+# django-axes first: it refuses a locked-out user or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "mesa247.authentication.PreloadedPermissionsBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -324,6 +342,51 @@ SECURE_HSTS_PRELOAD = env.flag("SECURE_HSTS_PRELOAD", True)
 SECURE_PROXY_SSL_HEADER = env.proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
 
 LOGIN_URL = "/admin/login/"
+
+# --- Back-office sign-in (docs/security.md) ----------------------------------
+# A second factor (TOTP, django-otp) for the admin with DEBUG off. Off only for local trials: the
+# system check staff.W001 warns when it is off with DEBUG off.
+ADMIN_REQUIRE_2FA = env.flag("ADMIN_REQUIRE_2FA", not DEBUG)
+OTP_TOTP_ISSUER = "Mesa 24/7 finance"
+# Sessions (StaffSessionLifetimeMiddleware): an idle limit, counted from the session's last renewal
+# (at most one a minute), and an absolute limit after sign-in.
+ADMIN_SESSION_IDLE_MINUTES = env.integer("ADMIN_SESSION_IDLE_MINUTES", 15, minimum=1)
+ADMIN_SESSION_MAX_HOURS = 12
+SESSION_COOKIE_AGE = (ADMIN_SESSION_IDLE_MINUTES + 1) * 60
+# Brute force (django-axes): ADMIN_LOCKOUT_FAILURES failed sign-ins for one user, or from one
+# address, lock that user or address for ADMIN_LOCKOUT_MINUTES. The address is REMOTE_ADDR, or
+# the one TRUSTED_PROXY_COUNT proxies recorded in X-Forwarded-For (mesa247/client_address.py).
+TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_FAILURE_LIMIT = env.integer("ADMIN_LOCKOUT_FAILURES", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env.integer("ADMIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# A locked-out attempt does not extend the lock: it ends ADMIN_LOCKOUT_MINUTES after it began.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "mesa247.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "staff.signin.locked_out_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Failures only: a row per success would grow without bound (the audit trail records sign-ins).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# axes.W002 looks for its middleware by name; ours is a subclass (skipped for sessionless API calls).
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+# Content-Security-Policy (django-csp): our pages load scripts, styles, images and fonts from our
+# own origin only, and run no inline script. Swagger UI's generated SVG icons are data: URLs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Operators: metrics and error reporting -------------------------------
 # GET /metrics (mesa247/monitoring.py) needs `Authorization: Bearer <METRICS_TOKEN>`; without a

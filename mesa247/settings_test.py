@@ -35,6 +35,12 @@ os.environ.update(
         "PAYOUT_SCHEDULE_TIME": "06:00",
         "PAYOUT_SCHEDULE_MIN_AMOUNT": "5000",
         "LEDGER_CHECK_SCHEDULE_TIME": "02:00",
+        # The back office's sign-in as deployed: second factor on (DEBUG is off), default limits.
+        "ADMIN_REQUIRE_2FA": "",
+        "ADMIN_SESSION_IDLE_MINUTES": "15",
+        "ADMIN_LOCKOUT_FAILURES": "5",
+        "ADMIN_LOCKOUT_MINUTES": "15",
+        "TRUSTED_PROXY_COUNT": "0",
     }
 )
 

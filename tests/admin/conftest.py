@@ -16,12 +16,15 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.test import Client
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
 
 from payouts.models import Payout, PayoutRun
 from payouts.services import payout_run_execute, payout_run_request
 from processor.ingestion import event_ingest
 from processor.models import Event
+from staff.devices import totp_device_create
 from tests.helpers import migration_data_ensure
 
 PASSWORD = "correct horse battery staple"
@@ -93,6 +96,25 @@ def money_world_build() -> MoneyWorld:
     events[paid.event_id] = paid
     payout_c.refresh_from_db()
     return MoneyWorld(run=run, payout_a=payout_a, payout_c=payout_c, events=events)
+
+
+class StaffClient(Client):
+    """A test client whose force_login is a full staff sign-in: password and second factor passed.
+
+    (The back office requires the second factor with DEBUG off, as in these tests; the sign-in
+    itself is proved in tests/admin/test_signin.py.)"""
+
+    def force_login(self, user, backend=None):
+        super().force_login(user, backend)
+        device = totp_device_create(user=user, confirmed=True)
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+
+@pytest.fixture
+def client() -> Client:
+    return StaffClient()
 
 
 @pytest.fixture

@@ -2,6 +2,9 @@
 
 Runs Debian's chromium through Playwright (no browser download). Screenshots of
 the dashboard and of a payout page are written to tests/artifacts/ on every run.
+The server runs the test settings (DEBUG off): staff sign in with a password and a
+TOTP code, and every page is served under the Content-Security-Policy, whose
+violations the browser reports (`csp_violations`).
 """
 
 import os
@@ -10,11 +13,13 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.admin.utils import quote
+from django.contrib.auth.models import User
 from django.test import override_settings
 from django.utils import timezone
 from playwright import sync_api
 
 from payouts.models import PayoutRun
+from staff.devices import totp_device_create, totp_secret
 from tests.admin.conftest import (
     FINANCE_MANAGER,
     FINANCE_VIEWER,
@@ -24,6 +29,7 @@ from tests.admin.conftest import (
     money_world_build,
     staff_user,
 )
+from tests.admin.signin_helpers import totp_code
 from tests.conftest import machine_service_missing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -58,19 +64,42 @@ def browser():
         browser.close()
 
 
+# Every Content-Security-Policy violation of a page, as the page itself sees it (securitypolicyviolation
+# events), and as Chromium reports it on the console (which covers what the page cannot see).
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+    window.__cspViolations.push(
+        `${event.violatedDirective} ${event.blockedURI} ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1400, "height": 900})
     context.set_default_timeout(10_000)
+    context.add_init_script(RECORD_CSP_VIOLATIONS)
     page = context.new_page()
+    page.csp_console = []
+    page.on("console", lambda message: "Content Security Policy" in message.text
+            and page.csp_console.append(message.text))
     yield page
     context.close()
 
 
+def csp_violations(page) -> list[str]:
+    """The policy violations of the current page, and every one reported on the console so far."""
+    return page.evaluate("window.__cspViolations || []") + page.csp_console
+
+
 def log_in(page, username: str) -> None:
+    """Sign in as staff do: password and the current code of a new authenticator."""
+    secret = totp_secret(totp_device_create(user=User.objects.get(username=username), confirmed=True))
     page.goto("/admin/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
+    page.fill("#id_otp_token", totp_code(secret))
     page.click("input[type=submit]")
     page.wait_for_url("**/admin/")
 
@@ -224,6 +253,7 @@ def test_a_finance_viewer_reads_the_charts_and_downloads_a_statement(page):
     cells = gross.locator("td[data-minor]").evaluate_all("cells => cells.map(cell => Number(cell.dataset.minor))")
     assert len(cells) == 30 and sum(cells) == 80000
     page.screenshot(path=str(ARTIFACTS / "dashboard-charts.png"), full_page=True)
+    assert csp_violations(page) == []
 
     # A restaurant's balance page: 90 days of available balance, its latest lines, the statement.
     page.goto("/admin/ledger/restaurantbalance/?q=res_a")
@@ -235,6 +265,7 @@ def test_a_finance_viewer_reads_the_charts_and_downloads_a_statement(page):
     assert line.locator("circle.chart-point").last.get_attribute("data-value") == "0"
     assert page.locator("tr.statement-line").count() == 8
     page.screenshot(path=str(ARTIFACTS / "restaurant-balance.png"), full_page=True)
+    assert csp_violations(page) == []
     with page.expect_download() as download_info:
         page.get_by_role("link", name="last 90 days").click()
     download = download_info.value
@@ -242,3 +273,27 @@ def test_a_finance_viewer_reads_the_charts_and_downloads_a_statement(page):
     rows = Path(download.path()).read_text(encoding="utf-8-sig").splitlines()
     assert len(rows) == 11  # header, opening, 8 entries, closing
     assert rows[-1].split(",")[5] == "closing_balance"
+
+
+def test_the_api_docs_render_under_the_content_security_policy(page):
+    response = page.goto("/api/docs/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    page.locator(".swagger-ui .info .title", has_text="Mesa 24/7 Payments API").wait_for()
+    page.locator(".opblock-summary-path", has_text="/v1/restaurants/{restaurant_id}/balance").first.click()
+    page.locator(".opblock-body").first.wait_for()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "api-docs.png"), full_page=True)
+    assert csp_violations(page) == []
+
+
+def test_a_password_alone_does_not_open_the_back_office(page):
+    staff_user("fiona.viewer", FINANCE_VIEWER)
+    totp_device_create(user=User.objects.get(username="fiona.viewer"), confirmed=True)
+    page.goto("/admin/login/")
+    page.fill("#id_username", "fiona.viewer")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    assert "Enter the code of your authenticator app." in page.locator("#content").inner_text()
+    page.goto("/admin/")
+    assert "/admin/login/" in page.url
+    assert csp_violations(page) == []
