@@ -103,7 +103,7 @@ class EventSource:
         # Up to 60 days old, the last week still maturing: balance reads sum pending entries, as they do
         # in production, where most events arrive minutes after they occurred.
         occurred_at = (datetime.now(UTC) - timedelta(seconds=rng.randrange(0, 60 * 86400)))
-        event = {"event_id": event_id, "occurred_at": occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        event: dict[str, object] = {"event_id": event_id, "occurred_at": occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                  "restaurant_id": restaurant_id, "currency": "PEN"}
         charge = self.last_charge.pop(restaurant_id, None) if roll < 0.18 else None
         if charge:

@@ -135,7 +135,8 @@ def currency_totals(*, now: datetime) -> dict[str, dict[str, int]]:
 
 # Restaurant-facing sign of each payable entry type in the dashboard's figures: gross sales are
 # credits (we owe more), fees and refunds debits; a fee returned on a refund lowers the fees.
-FLOW_FIGURES = {
+# By the stored entry_type (a str; an EntryType is one).
+FLOW_FIGURES: dict[str, tuple[str, int]] = {
     EntryType.GROSS: ("gross_sales", -1),
     EntryType.FEE: ("fees", 1),
     EntryType.FEE_REFUND: ("fees", 1),

@@ -29,7 +29,10 @@ _PARAMETER = re.compile(r"\b(?:" + "|".join(PARAMETERS) + r")\b")
 @cache
 def function_body() -> str:
     """The SQL of `ledger_payable_balance`, as balance.sql defines it (its parameters by name)."""
-    return _BODY.search(BALANCE_RULE_FILE.read_text(encoding="utf-8")).group("body").strip()
+    match = _BODY.search(BALANCE_RULE_FILE.read_text(encoding="utf-8"))
+    if match is None:
+        raise RuntimeError(f"{BALANCE_RULE_FILE} holds no function body (AS $$ … $$;).")
+    return match.group("body").strip()
 
 
 def payable_balance_sql(*, restaurant_id: str, currency: str, payable: str, moment: str,

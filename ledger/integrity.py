@@ -262,11 +262,12 @@ def ledger_check_run(*, store: bool = True) -> LedgerCheckReport:
     """Run every check; store the outcome (for the admin) unless `store` is False."""
     started = time.monotonic()
     counts = _fetch("SELECT " + ", ".join(f"({sql}) AS {name}" for name, sql in COUNTED.items()))[0]
-    report = LedgerCheckReport(problems=ledger_problems(), counts=counts, checked_at=timezone.now())
+    checked_at = timezone.now()
+    report = LedgerCheckReport(problems=ledger_problems(), counts=counts, checked_at=checked_at)
     report.duration_ms = int((time.monotonic() - started) * 1000)
     if store:
         LedgerCheckResult.objects.create(
-            checked_at=report.checked_at,
+            checked_at=checked_at,
             ok=report.ok,
             summary=report.summary[:255],
             problems=[problem.as_dict() for problem in report.problems[:STORED_PROBLEMS_MAX]],

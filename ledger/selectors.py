@@ -2,9 +2,10 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from django.db import connection
-from django.db.models import Case, CharField, Value, When
+from django.db.models import Case, CharField, QuerySet, Value, When
 from django.utils import timezone
 
 from access.selectors import as_token_holder, token_holder_parameters
@@ -43,14 +44,15 @@ def restaurant_get(*, restaurant_id: str) -> Restaurant:
     return restaurant
 
 
-def balance_of(*, restaurant_id: str, currency: str, reserved: int | None, last_event_at,
+def balance_of(*, restaurant_id: str, currency: str, reserved: int | None, last_event_at: datetime | None,
                pending: int | None, available: int | None) -> Balance:
     """A restaurant's balance from its projection row's columns and the balance rule's figures
     (ledger/sql/balance.sql); no row (reserved None) is no activity in the currency: all zero."""
     if reserved is None:
         return Balance(restaurant_id, currency, available=0, pending=0, reserved=0, last_event_at=None)
-    return Balance(restaurant_id, currency, available=available, pending=pending, reserved=reserved,
-                   last_event_at=last_event_at)
+    # A projection row's restaurant has its payable account (posting ensures it first), so the rule has figures.
+    return Balance(restaurant_id, currency, available=cast(int, available), pending=cast(int, pending),
+                   reserved=reserved, last_event_at=last_event_at)
 
 
 # The restaurant, its projection row and the balance rule's figures, in one round trip. The rule
@@ -89,7 +91,7 @@ def balance_get_as_token_holder(*, token_key: str, address: str, permission: str
 
 
 def _balance_read(sql: str, *, restaurant_id: str, currency: str, now: datetime | None = None,
-                  **parameters) -> Balance | None:
+                  **parameters: str) -> Balance | None:
     """A balance from BALANCE_SQL's row (or a statement around it); None when there is no row."""
     with connection.cursor() as cursor:
         cursor.execute(sql, {"restaurant_id": restaurant_id, "currency": currency, "now": now or timezone.now(),
@@ -113,7 +115,7 @@ def balances_list(*, restaurant_id: str, now: datetime | None = None) -> list[Ba
     ]
 
 
-def ledger_listing_entries(*, restaurant_id: str, currency: str):
+def ledger_listing_entries(*, restaurant_id: str, currency: str) -> QuerySet[Entry]:
     """The restaurant's payable and reserved entries, newest first, with their causes."""
     restaurant_get(restaurant_id=restaurant_id)
     return (
@@ -126,7 +128,7 @@ def ledger_listing_entries(*, restaurant_id: str, currency: str):
     )
 
 
-def adjustments_with_status():
+def adjustments_with_status() -> QuerySet[Adjustment]:
     """Adjustments with their `status` (pending until decided), proposer and decision, newest first."""
     return (
         Adjustment.objects.select_related("proposed_by", "decision", "decision__decided_by", "ledger_transaction")
@@ -142,7 +144,9 @@ def adjustments_with_status():
     )
 
 
-def adjustment_list(*, restaurant_id: str | None = None, currency: str | None = None, status: str | None = None):
+def adjustment_list(
+    *, restaurant_id: str | None = None, currency: str | None = None, status: str | None = None
+) -> QuerySet[Adjustment]:
     adjustments = adjustments_with_status()
     if restaurant_id:
         adjustments = adjustments.filter(restaurant_id=restaurant_id)

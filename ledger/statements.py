@@ -19,8 +19,9 @@ only.
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
 from mesa247.business_days import days_bounds
 
@@ -52,7 +53,7 @@ class Statement:
     date_from: date
     date_to: date
     opening_balance: int
-    entries: object  # the lines' rows, read from a server-side cursor when iterated
+    entries: QuerySet[Entry, dict[str, Any]]  # the lines' rows, read from a server-side cursor when iterated
 
     def lines(self) -> Iterator[StatementLine]:
         """The lines in posting order, each with the running balance after it. Read in chunks from a

@@ -4,6 +4,7 @@ Every money record is read-only in the admin, for superusers too: corrections
 are new events or reversing transactions, never edits.
 """
 
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from django.contrib import admin
@@ -12,7 +13,7 @@ from django.contrib.admin.utils import flatten_fieldsets, quote
 from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.urls import reverse
 from django.utils import timezone
@@ -91,6 +92,8 @@ class LargeTablePaginator(Paginator):
     EXACT, ESTIMATE, AT_LEAST = "exact", "estimate", "at_least"
 
     count_kind = EXACT
+    # A changelist's rows: always a queryset here.
+    object_list: QuerySet[Any]
 
     @cached_property
     def count(self) -> int:
@@ -165,8 +168,8 @@ class FinanceChangelistMixin:
     # indexes instead of scanning the table with UPPER(…) LIKE.
     exact_search_fields: tuple[str, ...] = ()
     # No page counts a large table in full (see LargeTablePaginator).
-    paginator = LargeTablePaginator
-    show_full_result_count = False
+    paginator: ClassVar[type[LargeTablePaginator]] = LargeTablePaginator
+    show_full_result_count: ClassVar[bool] = False
 
     def get_changelist_instance(self, request):
         # PostgreSQL text cannot hold NUL: such a filter value would fail in the database (a 500).

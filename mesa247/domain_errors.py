@@ -5,6 +5,8 @@ permitted, internal), and `mesa247/errors.py` maps a kind to its status and rend
 body for the API. Services, selectors and the shared helpers they use import this module only.
 """
 
+from typing import Any, overload
+
 
 class ApplicationError(Exception):
     """Base of every error raised on purpose; a bare one is a request that cannot be processed."""
@@ -66,8 +68,18 @@ class InternalInconsistency(ApplicationError):
     title = "Internal error"
 
 
-def validation_errors(detail) -> dict:
-    """Nested error detail (DRF's, django-filter's) as plain JSON: lists of messages."""
+@overload
+def validation_errors(detail: dict[Any, Any]) -> dict[str, Any]: ...
+
+
+@overload
+def validation_errors(detail: object) -> dict[str, Any] | list[Any]: ...
+
+
+def validation_errors(detail: object) -> dict[str, Any] | list[Any]:
+    """Nested error detail (DRF's, django-filter's) as plain JSON: lists of messages.
+
+    A dict gives a dict of field names; anything else gives a list."""
     if isinstance(detail, dict):
         return {str(key): validation_errors(value) for key, value in detail.items()}
     if isinstance(detail, list):

@@ -6,11 +6,13 @@ each import of it. Only `lint-imports` loads this module; the project never impo
 """
 
 import re
+from typing import cast
 
 from importlinter.application import output
 from importlinter.domain import fields
 from importlinter.domain.contract import Contract, ContractCheck
 from importlinter.domain.helpers import module_expressions_to_modules
+from importlinter.domain.imports import ModuleExpression
 
 
 def _imports_subpackage(line: str, subpackage: str) -> bool:
@@ -27,11 +29,14 @@ class ForbiddenExternalSubpackageContract(Contract):
     forbidden_subpackages = fields.ListField(subfield=fields.StringField())
 
     def check(self, graph, verbose: bool) -> ContractCheck:
+        # Contract.__init__ replaces each field with its parsed value: a list of what its subfield parses.
+        source_modules = cast(list[ModuleExpression], self.source_modules)
+        forbidden_subpackages = cast(list[str], self.forbidden_subpackages)
         violations = []
-        for source in sorted(module_expressions_to_modules(graph, self.source_modules), key=lambda m: m.name):
+        for source in sorted(module_expressions_to_modules(graph, source_modules), key=lambda m: m.name):
             reachable = {source.name, *graph.find_upstream_modules(source.name)}
             for importer in sorted(reachable):
-                for subpackage in self.forbidden_subpackages:
+                for subpackage in forbidden_subpackages:
                     root = subpackage.split(".")[0]
                     if root not in graph.modules or not graph.direct_import_exists(importer=importer, imported=root):
                         continue

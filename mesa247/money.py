@@ -1,5 +1,7 @@
 """Money at the edge: integer minor units, how they read, and the supported currencies."""
 
+from typing import TypeGuard
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
@@ -18,7 +20,7 @@ def supported_currency(value: str) -> None:
         raise ValidationError(problem)
 
 
-def is_minor_units(value) -> bool:
+def is_minor_units(value: object) -> TypeGuard[int]:
     """True for a JSON integer; floats (12000.0, 1e4), strings and booleans are not money."""
     return type(value) is int
 

@@ -30,7 +30,8 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     code = serializers.CharField(help_text="Machine-readable error code.")
     detail = serializers.CharField()
-    errors = serializers.DictField(
+    # DRF's metaclass moves declared fields into _declared_fields: this leaves Serializer.errors alone.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Field-level messages, keyed by field name.",

@@ -5,6 +5,7 @@ view box; `templates/admin/charts/*.html` draw the SVG and the same numbers as a
 Values are integers (minor units); labels are whatever the caller shows under each point.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 WIDTH = 600
@@ -44,7 +45,7 @@ class Chart:
     value_heading: str = "Amount"
 
 
-def _y_scale(values: list[int]) -> callable:
+def _y_scale(values: list[int]) -> Callable[[int], float]:
     low = min([0, *values])
     high = max([0, *values])
     span = (high - low) or 1
@@ -56,7 +57,8 @@ def _y_scale(values: list[int]) -> callable:
     return y_of
 
 
-def bar_chart(*, chart_id: str, title: str, points: list[tuple[str, int]], text=str, unit_note: str = "",
+def bar_chart(*, chart_id: str, title: str, points: list[tuple[str, int]],
+              text: Callable[[int], str] = str, unit_note: str = "",
               value_heading: str = "Amount") -> Chart:
     """One bar per point, from the zero line up (or down, for a negative value)."""
     values = [value for _, value in points]
@@ -77,7 +79,8 @@ def bar_chart(*, chart_id: str, title: str, points: list[tuple[str, int]], text=
                  value_heading=value_heading)
 
 
-def line_chart(*, chart_id: str, title: str, points: list[tuple[str, int]], text=str, unit_note: str = "",
+def line_chart(*, chart_id: str, title: str, points: list[tuple[str, int]],
+               text: Callable[[int], str] = str, unit_note: str = "",
                value_heading: str = "Amount") -> Chart:
     """A line through the points, one marker per point, with the zero line drawn."""
     values = [value for _, value in points]

@@ -43,7 +43,7 @@ SETTLED_EVENTS_LOOKUP = "ledger_transaction__entries__settlement__payout__id__ex
 
 class PayoutItemInline(ReadOnlyTabularInline):
     model = PayoutItem
-    fields = ["type", "count", "amount_display"]
+    fields = ("type", "count", "amount_display")
     readonly_fields = fields
     ordering = ["id"]
     verbose_name = "item"
@@ -231,7 +231,7 @@ class PayoutRunAdmin(ReadOnlyModelAdmin):
     ]
     list_filter = ["status", CurrencyFilter, "as_of"]
     list_select_related = ["requested_by"]
-    readonly_fields = [
+    readonly_fields = (
         "id",
         "currency",
         "as_of",
@@ -250,7 +250,7 @@ class PayoutRunAdmin(ReadOnlyModelAdmin):
         "duration_display",
         "error",
         "payouts_link",
-    ]
+    )
     fields = readonly_fields
 
     def get_queryset(self, request):

@@ -63,9 +63,11 @@ def payout_schedules_ensure(*, schedule_model=None, now: datetime | None = None)
     one. Daily runs of currencies no longer supported are deleted.
     """
     if schedule_model is None:
-        from django_q.models import Schedule as schedule_model
+        from django_q.models import Schedule
+
+        schedule_model = Schedule
     now = now or timezone.now()
-    outcome = {"created": [], "updated": [], "deleted": []}
+    outcome: dict[str, list[str]] = {"created": [], "updated": [], "deleted": []}
 
     def ensure(name: str, func: str, *, at: str | None = None, args: str | None = None) -> None:
         timing = {"schedule_type": DAILY} if at else {"schedule_type": "I", "minutes": RESUME_STALE_EVERY_MINUTES}

@@ -68,8 +68,10 @@ def payable_amounts(*, currency: str, as_of: date, now: datetime, restaurant_id:
     """Every restaurant's (or one restaurant's) payable amount in a currency for `as_of`, in one query."""
     sql = PAYABLE_AMOUNTS_SQL.format(restaurant_filter="AND balance.restaurant_id = %(restaurant_id)s"
                                      if restaurant_id is not None else "")
-    parameters = {"currency": currency, "as_of": as_of, "cutoff": payout_cutoff(as_of=as_of), "now": now,
-                  "restaurant_id": restaurant_id}
+    parameters: dict[str, str | date | datetime | None] = {
+        "currency": currency, "as_of": as_of, "cutoff": payout_cutoff(as_of=as_of), "now": now,
+        "restaurant_id": restaurant_id,
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, parameters)
         return [PayableAmount(*row) for row in cursor.fetchall()]

@@ -103,7 +103,8 @@ class PayoutOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(PayoutItemOutputSerializer(many=True))
     def get_items(self, payout) -> list:
-        return PayoutItemOutputSerializer(payout_items(payout=payout), many=True).data
+        # With many=True the serializer is a ListSerializer, whose data is a list; the stubs see the one-item class.
+        return PayoutItemOutputSerializer(payout_items(payout=payout), many=True).data  # type: ignore[return-value]
 
 
 class PayoutPageOutputSerializer(serializers.Serializer):

@@ -201,7 +201,7 @@ def _events_record_set_based(valid: list[tuple[int, EventInput]]) -> dict[int, L
 
     inserted = _events_insert([data for _, data in first_by_id.values()])
     created_ids = set(inserted)
-    stored = dict(inserted)
+    stored: dict[str, InsertedEvent | Event] = dict(inserted)
     missing = [event_id for event_id in first_by_id if event_id not in stored]
     if missing:
         stored.update({event.event_id: event for event in Event.objects.filter(event_id__in=missing)})

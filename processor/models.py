@@ -48,7 +48,8 @@ class LedgerTransactionOfEvent(models.ForeignObject):
 
     many_to_one = False
     one_to_one = True
-    related_accessor_class = _OptionalReverseOneToOne
+    # django-stubs types ForeignObject's reverse accessor as many-to-one only (OneToOneField's stub ignores it too).
+    related_accessor_class = _OptionalReverseOneToOne  # type: ignore[assignment]
     rel_class = _OneToOneRel
 
     def __init__(self, to, **kwargs):

@@ -9,14 +9,16 @@ and the stored event is compared with the new one (replay or conflict).
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypedDict
+from typing import Any, Literal, Protocol, TypedDict, get_args
 
 from django.db import IntegrityError, connection, transaction
 from psycopg.types.json import Jsonb
 
 from ledger.services import (
+    EventCause,
     Posting,
     RestaurantAccounts,
     accounts_ensure,
@@ -36,13 +38,19 @@ logger = logging.getLogger("mesa247.processor")
 
 # The fields whose values make an event what it is; compared canonically
 # (timestamps as instants, metadata as parsed JSON) to tell a replay from a conflict.
-BUSINESS_FIELDS = ("event_type", "occurred_at", "restaurant_id", "currency", "amount", "fee", "metadata")
+BusinessField = Literal["event_type", "occurred_at", "restaurant_id", "currency", "amount", "fee", "metadata"]
+BUSINESS_FIELDS: tuple[BusinessField, ...] = get_args(BusinessField)
 
 # The events that post a ledger transaction of their own, and the ledger's recipe for each.
-POSTING_RECIPES = {EventType.CHARGE_SUCCEEDED: charge_posting, EventType.REFUND_SUCCEEDED: refund_posting}
+# Keyed by the stored event_type (a str; an EventType is one).
+POSTING_RECIPES: dict[str, Callable[..., Posting]] = {
+    EventType.CHARGE_SUCCEEDED: charge_posting, EventType.REFUND_SUCCEEDED: refund_posting,
+}
 POSTED_TYPES = tuple(POSTING_RECIPES)
 # Payout events apply to a payout instead, which posts its own transaction.
-PAYOUT_TRANSITIONS = {EventType.PAYOUT_PAID: payout_mark_paid, EventType.PAYOUT_FAILED: payout_mark_failed}
+PAYOUT_TRANSITIONS: dict[str, Callable[..., int]] = {
+    EventType.PAYOUT_PAID: payout_mark_paid, EventType.PAYOUT_FAILED: payout_mark_failed,
+}
 
 
 class EventInput(TypedDict):
@@ -56,6 +64,22 @@ class EventInput(TypedDict):
     amount: int
     fee: int
     metadata: dict
+
+
+class StoredEvent(Protocol):
+    """What a replay is compared with: a stored `Event`, or a row a batch has just inserted."""
+
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def metadata(self) -> dict[str, Any]: ...
+
+
+class PostedEvent(EventCause, Protocol):
+    """What the ledger's recipes read of an event, and its type to choose the recipe."""
+
+    @property
+    def event_type(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -138,8 +162,10 @@ def event_insert(data: EventInput) -> Event:
     columns = event_columns(data)
     event = Event(**columns)
     with connection.cursor() as cursor:
+        # django-stubs' cursor parameters leave out psycopg's adapters such as Jsonb.
         cursor.execute(EVENT_INSERT_ONE_SQL,
-                       {**columns, "metadata": Jsonb(columns["metadata"]), "received_at": event.received_at})
+                       {**columns, "metadata": Jsonb(columns["metadata"]),  # type: ignore[dict-item]
+                        "received_at": event.received_at})
         event.pk = cursor.fetchone()[0]
     event._state.adding = False
     return event
@@ -156,7 +182,7 @@ def _event_record(data: EventInput) -> tuple[Event, int]:
     return event, PAYOUT_TRANSITIONS[event.event_type](event=event)
 
 
-def event_posting(*, event: Event, accounts: RestaurantAccounts) -> Posting:
+def event_posting(*, event: PostedEvent, accounts: RestaurantAccounts) -> Posting:
     """The ledger posting of a charge or refund event."""
     return POSTING_RECIPES[event.event_type](event=event, accounts=accounts)
 
@@ -178,7 +204,7 @@ def _json_equal(left, right) -> bool:
     return left == right
 
 
-def event_ensure_same(*, existing: Event, data: EventInput) -> None:
+def event_ensure_same(*, existing: StoredEvent, data: EventInput) -> None:
     """Raise EventConflict naming every business field in which `data` differs from the stored event."""
     differing = [
         field

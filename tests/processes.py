@@ -46,6 +46,7 @@ class Process:
 
     def __init__(self, command: list[str], environment: dict[str, str]):
         self.output = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
+        self.command = command
         self.popen = subprocess.Popen(command, cwd=REPOSITORY, env=environment, stdout=self.output,
                                       stderr=subprocess.STDOUT, start_new_session=True)
         self.pid = self.popen.pid
@@ -66,7 +67,7 @@ class Process:
                 os.kill(self.pid, signal.SIGABRT)
             with suppress(subprocess.TimeoutExpired):
                 self.popen.wait(timeout=5)
-            raise AssertionError(f"{' '.join(map(str, self.popen.args))} still ran after {timeout:.0f} s; its output "
+            raise AssertionError(f"{' '.join(self.command)} still ran after {timeout:.0f} s; its output "
                                  f"and stacks:\n{self.log()}") from None
 
     def kill_group(self, sig: int = signal.SIGKILL) -> None:
@@ -180,12 +181,12 @@ class LockHolder:
 
 def backend_alive(pid: int) -> bool:
     with psycopg.connect(drill_database_url(), autocommit=True) as observer:
-        return observer.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()[0] == 1
+        return observer.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone() == (1,)
 
 
 def terminate_backend(pid: int) -> None:
     with psycopg.connect(drill_database_url(), autocommit=True) as admin:
-        assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
+        assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
 
 
 @contextmanager

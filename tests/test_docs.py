@@ -38,7 +38,8 @@ def code(text: str) -> list[str]:
 def github_anchors(markdown_file: Path) -> set[str]:
     """The anchors GitHub gives the file's headings: lower-case, punctuation other than - and _
     dropped, spaces to -, and -1, -2, … on repeats."""
-    anchors, seen = set(), {}
+    anchors: set[str] = set()
+    seen: dict[str, int] = {}
     for heading in HEADING.findall(prose(markdown_file.read_text())):
         slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
         anchors.add(f"{slug}-{seen[slug]}" if slug in seen else slug)

@@ -67,6 +67,7 @@ def manage(url: str, *arguments: str, settings: str = "mesa247.settings_test", e
            migrations: str | None = None) -> str:
     environment = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": settings}
     if extra_path is not None:
+        assert migrations is not None, "an extra path comes with the migrations package it holds"
         environment["PYTHONPATH"] = os.pathsep.join([str(extra_path), str(ROOT)])
         environment["SCHEMA_UPGRADE_MIGRATIONS"] = migrations
     done = subprocess.run([sys.executable, "manage.py", *arguments], cwd=ROOT, env=environment,
@@ -81,8 +82,13 @@ def catalogue(url: str) -> dict[str, list]:
 
 
 def rows(url: str, *tables: str) -> dict[str, int]:
+    counts = {}
     with psycopg.connect(url) as database:
-        return {table: database.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in tables}
+        for table in tables:
+            row = database.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+            assert row is not None  # COUNT(*) answers one row
+            counts[table] = row[0]
+    return counts
 
 
 @pytest.fixture

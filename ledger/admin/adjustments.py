@@ -203,5 +203,5 @@ class AdjustmentDecisionAdmin(ReadOnlyModelAdmin):
     list_display = ["adjustment", "decision", "decided_by", "decided_at"]
     list_filter = ["decision"]
     list_select_related = ["adjustment", "decided_by"]
-    readonly_fields = ["adjustment", "decision", "decided_by", "decided_at"]
+    readonly_fields = ("adjustment", "decision", "decided_by", "decided_at")
     fields = readonly_fields

@@ -54,7 +54,7 @@ class RestaurantAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "created_at", "figures"]
     search_fields = ["^id"]
     search_help_text = "Restaurant id, or its beginning."
-    readonly_fields = ["id", "created_at", "balances", "figures"]
+    readonly_fields = ("id", "created_at", "balances", "figures")
     fields = readonly_fields
 
     @admin.display(description="Records")
@@ -221,7 +221,7 @@ class AccountAdmin(ReadOnlyModelAdmin):
     list_filter = ["kind", CurrencyFilter]
     search_fields = ["^restaurant__id"]
     search_help_text = "Restaurant id, or its beginning."
-    readonly_fields = ["kind", "restaurant_id", "currency", "balance_display", "created_at", "entries_link"]
+    readonly_fields = ("kind", "restaurant_id", "currency", "balance_display", "created_at", "entries_link")
     fields = readonly_fields
 
     def get_queryset(self, request):

@@ -74,7 +74,9 @@ def settled_by_link(entry: Entry):
 def cause_link(transaction: Transaction):
     parts = []
     if transaction.event_id:
-        parts.append(change_link(EVENT, transaction.event_id, f"event {transaction.event.event_id}"))
+        # processor's one-to-one (LedgerTransactionOfEvent) gives the event; the plugin types it a many-to-one manager.
+        event_id = transaction.event.event_id  # type: ignore[attr-defined]
+        parts.append(change_link(EVENT, transaction.event_id, f"event {event_id}"))
     if transaction.payout_id:
         parts.append(change_link(PAYOUT, transaction.payout_id, f"payout {transaction.payout_id}"))
     if transaction.adjustment_id:

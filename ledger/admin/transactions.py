@@ -12,7 +12,7 @@ from .common import ENTRY_LIST_LOOKUPS, SHORT_ACCOUNT_KIND, CurrencyFilter, caus
 
 class EntryInline(ReadOnlyTabularInline):
     model = Entry
-    fields = ["account", "entry_type", "amount_display", "effective_at", "settled_by"]
+    fields = ("account", "entry_type", "amount_display", "effective_at", "settled_by")
     readonly_fields = fields
     ordering = ["id"]
 
@@ -38,7 +38,7 @@ class TransactionAdmin(ReadOnlyModelAdmin):
     exact_search_fields = ("restaurant_id", "event__event_id", "payout_id")
     search_help_text = "Exact restaurant id, event id or payout id."
     show_full_result_count = False
-    readonly_fields = ["kind", "restaurant_id", "currency", "total_display", "cause", "posted_at", "memo"]
+    readonly_fields = ("kind", "restaurant_id", "currency", "total_display", "cause", "posted_at", "memo")
     fields = readonly_fields
     inlines = [EntryInline]
 
@@ -73,7 +73,7 @@ class EntryAdmin(ReadOnlyModelAdmin):
     exact_search_fields = ("account__restaurant_id", "transaction__event__event_id", "settlement__payout_id")
     search_help_text = "Exact restaurant id, event id, or the id of the payout that settled the entry."
     show_full_result_count = False
-    readonly_fields = [
+    readonly_fields = (
         "transaction_link",
         "account",
         "entry_type",
@@ -81,7 +81,7 @@ class EntryAdmin(ReadOnlyModelAdmin):
         "effective_at",
         "cause",
         "settled_by",
-    ]
+    )
     fields = readonly_fields
 
     @admin.display(description="Restaurant", ordering="account__restaurant_id")
@@ -116,7 +116,7 @@ class LedgerCheckResultAdmin(ReadOnlyModelAdmin):
 
     list_display = ["checked_at", "ok", "summary", "duration_ms"]
     list_filter = ["ok"]
-    readonly_fields = ["checked_at", "ok", "summary", "problem_list", "counts_display", "duration_ms"]
+    readonly_fields = ("checked_at", "ok", "summary", "problem_list", "counts_display", "duration_ms")
     fields = readonly_fields
 
     @admin.display(description="Problems")

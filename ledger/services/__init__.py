@@ -15,6 +15,8 @@ from .accounts import (
 )
 from .posting import Line, Posting, lines_checked, transactions_post
 from .recipes import (
+    EventCause,
+    PayoutCause,
     charge_lines,
     charge_posting,
     immediate_effect,
@@ -29,7 +31,9 @@ from .recipes import (
 from .settlement import SettledEntry, entries_settle
 
 __all__ = [
+    "EventCause",
     "Line",
+    "PayoutCause",
     "Posting",
     "RestaurantAccounts",
     "accounts_ensure",

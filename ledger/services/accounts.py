@@ -5,6 +5,7 @@ seen are kept in memory per process; what a transaction creates is kept only
 after it commits.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -36,7 +37,7 @@ def accounts_ensure(*, restaurant_id: str, currency: str) -> RestaurantAccounts:
     return accounts_ensure_many(pairs=[(restaurant_id, currency)])[(restaurant_id, currency)]
 
 
-def accounts_ensure_many(*, pairs) -> dict[tuple[str, str], RestaurantAccounts]:
+def accounts_ensure_many(*, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], RestaurantAccounts]:
     """The accounts of every (restaurant, currency), creating what is missing: one statement for
     every pair not yet known to this process, whatever the number of pairs."""
     pairs = sorted(set(pairs))
@@ -132,9 +133,13 @@ def house_account_ensure(*, kind: str, currency: str) -> Account:
     return Account.objects.get(kind=kind, currency=currency, restaurant__isnull=True)
 
 
-def _accounts_fetch(pairs, currencies) -> tuple[dict, dict]:
+def _accounts_fetch(
+    pairs: Iterable[tuple[str, str]], currencies: list[str]
+) -> tuple[dict[str, Account], dict[tuple[str, str, str], Account]]:
+    """The house clearing accounts by currency, and the restaurants' own by (restaurant, currency, kind)."""
     restaurant_ids = {restaurant_id for restaurant_id, _ in pairs}
-    house, own = {}, {}
+    house: dict[str, Account] = {}
+    own: dict[tuple[str, str, str], Account] = {}
     accounts = Account.objects.filter(currency__in=currencies).filter(
         Q(restaurant_id__in=restaurant_ids) | Q(restaurant__isnull=True, kind=AccountKind.PROCESSOR_CLEARING)
     )

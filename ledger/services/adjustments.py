@@ -14,6 +14,7 @@ adjustment without its posting, or a posting without its approval, cannot commit
 
 import logging
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -45,10 +46,10 @@ PROPOSE_PERMISSION = "ledger.add_adjustment"
 APPROVE_PERMISSION = "ledger.approve_adjustment"
 
 
-def adjustment_validate(*, restaurant_id: str, currency: str, amount, reason: str, note: str,
-                         reference: str) -> dict:
+def adjustment_validate(*, restaurant_id: str, currency: str, amount: object, reason: str, note: str,
+                         reference: str) -> dict[str, list[str]]:
     """Field errors of a proposal ({} when valid): `adjustment_propose` refuses them, the add form shows them."""
-    errors = {}
+    errors: dict[str, list[str]] = {}
     if not isinstance(restaurant_id, str) or not RESTAURANT_ID_RE.match(restaurant_id):
         errors["restaurant_id"] = ["Must be 1–64 characters of [A-Za-z0-9_.-]."]
     elif not Restaurant.objects.filter(pk=restaurant_id).exists():
@@ -73,7 +74,7 @@ def adjustment_validate(*, restaurant_id: str, currency: str, amount, reason: st
 # Not durable: a proposal moves no money, and the admin's add view saves inside its own transaction.
 @transaction.atomic
 def adjustment_propose(*, restaurant_id: str, currency: str, amount: int, reason: str, note: str,
-                       reference: str = "", proposed_by) -> Adjustment:
+                       reference: str = "", proposed_by: User) -> Adjustment:
     """Record a proposal. Nothing moves until a different user approves it."""
     if not proposed_by.has_perm(PROPOSE_PERMISSION):
         raise AdjustmentNotPermitted(f"Proposing an adjustment needs the permission {PROPOSE_PERMISSION}.")
@@ -90,19 +91,19 @@ def adjustment_propose(*, restaurant_id: str, currency: str, amount: int, reason
     return adjustment
 
 
-def adjustment_approve(*, adjustment_id: int, decided_by) -> AdjustmentDecision:
+def adjustment_approve(*, adjustment_id: int, decided_by: User) -> AdjustmentDecision:
     """Approve and post: house adjustments against the restaurant's payable, available at once."""
     return _adjustment_decide(adjustment_id=adjustment_id, decided_by=decided_by,
                               decision=AdjustmentDecisionKind.APPROVED)
 
 
-def adjustment_reject(*, adjustment_id: int, decided_by) -> AdjustmentDecision:
+def adjustment_reject(*, adjustment_id: int, decided_by: User) -> AdjustmentDecision:
     """Reject: the decision is recorded and nothing is posted."""
     return _adjustment_decide(adjustment_id=adjustment_id, decided_by=decided_by,
                               decision=AdjustmentDecisionKind.REJECTED)
 
 
-def _adjustment_decide(*, adjustment_id: int, decided_by, decision: str) -> AdjustmentDecision:
+def _adjustment_decide(*, adjustment_id: int, decided_by: User, decision: str) -> AdjustmentDecision:
     try:
         return _adjustment_decide_locked(adjustment_id=adjustment_id, decided_by=decided_by, decision=decision)
     except IntegrityError:
@@ -113,7 +114,7 @@ def _adjustment_decide(*, adjustment_id: int, decided_by, decision: str) -> Adju
 
 
 @transaction.atomic(durable=True)
-def _adjustment_decide_locked(*, adjustment_id: int, decided_by, decision: str) -> AdjustmentDecision:
+def _adjustment_decide_locked(*, adjustment_id: int, decided_by: User, decision: str) -> AdjustmentDecision:
     if not decided_by.has_perm(APPROVE_PERMISSION):
         raise AdjustmentNotPermitted(f"Deciding an adjustment needs the permission {APPROVE_PERMISSION}.")
     adjustment = Adjustment.objects.select_for_update().filter(pk=adjustment_id).first()

@@ -11,8 +11,10 @@ roll back together. Accounts live in `accounts`, settlement in `settlement`.
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from mesa247.money import is_minor_units
@@ -132,17 +134,24 @@ LINE_COLUMNS = ("n", "account_id", "amount", "entry_type", "effective_at", "open
 MOVE_COLUMNS = ("restaurant_id", "currency", "payable", "reserved", "last_event_at")
 
 
+# One row of each input, its values in the order of POSTING_COLUMNS, LINE_COLUMNS and MOVE_COLUMNS.
+PostingRow = tuple[int, str, str, str, int | None, str | None, str, int | None]
+LineRow = tuple[int, int, int, str, datetime, bool]
+MoveRow = tuple[str, str, int, int, datetime | None]
+
+
 @dataclass
 class PostingRows:
     """The rows one posting statement writes: transactions (numbered n), their lines and the balance moves."""
 
-    postings: list[tuple]
-    lines: list[tuple]
+    postings: list[PostingRow]
+    lines: list[LineRow]
     moves: dict[tuple[str, str], ProjectionMove]
 
     @classmethod
     def of(cls, *, postings: list[Posting], checked: list[list[Line]]) -> "PostingRows":
-        posting_rows, line_rows = [], []
+        posting_rows: list[PostingRow] = []
+        line_rows: list[LineRow] = []
         for n, (posting, lines) in enumerate(zip(postings, checked, strict=True), start=1):
             posting_rows.append(
                 (n, posting.kind, posting.restaurant_id, posting.currency, posting.event_id, posting.payout_id,
@@ -154,11 +163,11 @@ class PostingRows:
             )
         return cls(posting_rows, line_rows, projection_moves(postings=postings, checked=checked))
 
-    def move_rows(self) -> list[tuple]:
+    def move_rows(self) -> list[MoveRow]:
         return [(*key, move.payable, move.reserved, move.last_event_at) for key, move in sorted(self.moves.items())]
 
-    def as_arrays(self, *, now) -> dict:
-        parameters = {"now": now}
+    def as_arrays(self, *, now: datetime) -> dict[str, datetime | list[Any]]:
+        parameters: dict[str, datetime | list[Any]] = {"now": now}
         for prefix, columns, rows in (
             ("posting", POSTING_COLUMNS, self.postings),
             ("line", LINE_COLUMNS, self.lines),
@@ -168,7 +177,7 @@ class PostingRows:
                 parameters[f"{prefix}_{column}"] = [row[index] for row in rows]
         return parameters
 
-    def copy_to_input_tables(self, cursor) -> None:
+    def copy_to_input_tables(self, cursor: CursorWrapper) -> None:
         cursor.execute(INPUT_TABLES_SQL)
         for table, columns, rows in (
             ("ledger_posting_input", POSTING_COLUMNS, self.postings),

@@ -19,13 +19,51 @@ Causes are read by attribute (an event has `pk`, `event_id`, `restaurant_id`,
 """
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.conf import settings
 from django.utils import timezone
 
-from ..models import Account, EntryType, TransactionKind
+from ..models import Account, Adjustment, EntryType, TransactionKind
 from .accounts import RestaurantAccounts
 from .posting import Line, Posting
+
+
+class EventCause(Protocol):
+    """What a recipe reads of a processor event (processor's `Event`, or a batch's inserted row)."""
+
+    @property
+    def pk(self) -> int: ...
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def restaurant_id(self) -> str: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def fee(self) -> int: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+
+
+class PayoutCause(Protocol):
+    """What a recipe reads of a payout (payouts' `Payout`)."""
+
+    @property
+    def pk(self) -> str: ...
+    @property
+    def restaurant_id(self) -> str: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+
+
+class LinesRecipe(Protocol):
+    def __call__(self, *, accounts: RestaurantAccounts, amount: int, fee: int, occurred_at: datetime) -> list[Line]:
+        ...
 
 
 def maturity_of(occurred_at: datetime) -> datetime:
@@ -59,21 +97,22 @@ def refund_lines(*, accounts: RestaurantAccounts, amount: int, fee: int, occurre
     ]
 
 
-def _event_posting(kind, lines_of, *, event, accounts: RestaurantAccounts) -> Posting:
+def _event_posting(kind: str, lines_of: LinesRecipe, *, event: EventCause, accounts: RestaurantAccounts) -> Posting:
     lines = lines_of(accounts=accounts, amount=event.amount, fee=event.fee, occurred_at=event.occurred_at)
     return Posting(kind, event.restaurant_id, event.currency, lines, event_id=event.pk, memo=event.event_id,
                    occurred_at=event.occurred_at)
 
 
-def charge_posting(*, event, accounts: RestaurantAccounts) -> Posting:
+def charge_posting(*, event: EventCause, accounts: RestaurantAccounts) -> Posting:
     return _event_posting(TransactionKind.CHARGE, charge_lines, event=event, accounts=accounts)
 
 
-def refund_posting(*, event, accounts: RestaurantAccounts) -> Posting:
+def refund_posting(*, event: EventCause, accounts: RestaurantAccounts) -> Posting:
     return _event_posting(TransactionKind.REFUND, refund_lines, event=event, accounts=accounts)
 
 
-def _payout_posting(kind, debit, credit, *, payout, at: datetime, event=None) -> Posting:
+def _payout_posting(kind: str, debit: Account, credit: Account, *, payout: PayoutCause, at: datetime,
+                    event: EventCause | None = None) -> Posting:
     amount = payout.amount
     lines = [Line(debit, amount, EntryType.PAYOUT, at), Line(credit, -amount, EntryType.PAYOUT, at)]
     return Posting(
@@ -85,30 +124,34 @@ def _payout_posting(kind, debit, credit, *, payout, at: datetime, event=None) ->
     )
 
 
-def payout_reserve_posting(*, payout, accounts: RestaurantAccounts, at: datetime) -> Posting:
+def payout_reserve_posting(*, payout: PayoutCause, accounts: RestaurantAccounts, at: datetime) -> Posting:
     """A payout is created: its amount moves from payable to reserved."""
     return _payout_posting(TransactionKind.PAYOUT_RESERVE, accounts.payable, accounts.reserved, payout=payout, at=at)
 
 
-def payout_paid_posting(*, payout, event, accounts: RestaurantAccounts, at: datetime) -> Posting:
+def payout_paid_posting(*, payout: PayoutCause, event: EventCause,
+                        accounts: RestaurantAccounts, at: datetime) -> Posting:
     """The bank paid it: the reserve is settled against the processor's clearing account."""
     return _payout_posting(TransactionKind.PAYOUT_PAID, accounts.reserved, accounts.processor, payout=payout,
                            event=event, at=at)
 
 
-def payout_failed_posting(*, payout, event, accounts: RestaurantAccounts, at: datetime) -> Posting:
+def payout_failed_posting(*, payout: PayoutCause, event: EventCause,
+                          accounts: RestaurantAccounts, at: datetime) -> Posting:
     """A created payout bounced: the reserve goes back to payable."""
     return _payout_posting(TransactionKind.PAYOUT_FAILED, accounts.reserved, accounts.payable, payout=payout,
                            event=event, at=at)
 
 
-def payout_returned_posting(*, payout, event, accounts: RestaurantAccounts, at: datetime) -> Posting:
+def payout_returned_posting(*, payout: PayoutCause, event: EventCause,
+                            accounts: RestaurantAccounts, at: datetime) -> Posting:
     """A paid payout came back from the bank: the money is owed to the restaurant again."""
     return _payout_posting(TransactionKind.PAYOUT_RETURNED, accounts.processor, accounts.payable, payout=payout,
                            event=event, at=at)
 
 
-def adjustment_posting(*, adjustment, accounts: RestaurantAccounts, house: Account, at: datetime) -> Posting:
+def adjustment_posting(*, adjustment: Adjustment, accounts: RestaurantAccounts, house: Account,
+                       at: datetime) -> Posting:
     """An approved adjustment of J (restaurant-facing): house adjustments +J / payable −J, effective at once.
 
     The payable entry is open, so the next payout settles it into its `adjustments` item. It is

@@ -118,7 +118,8 @@ def _settlement_and_items_record(*, payout: Payout, settled: list[SettledEntry])
 def payout_items_of(*, amount: int, settled: list[SettledEntry]) -> list[tuple[str, int, int | None]]:
     """(type, amount, count) per item: what each kind of settled entry adds up to, restaurant-facing
     (a credit to payable, a negative entry, is money owed to the restaurant), then the carried balance."""
-    totals = {entry_type: [0, 0] for entry_type in SETTLED_ENTRY_TYPES}
+    # [amount, count] by the stored entry_type (a str; an EntryType is one).
+    totals: dict[str, list[int]] = {entry_type: [0, 0] for entry_type in SETTLED_ENTRY_TYPES}
     for entry in settled:
         totals[entry.entry_type][0] -= entry.amount
         totals[entry.entry_type][1] += 1

@@ -141,7 +141,7 @@ def _payouts_create(*, run: PayoutRun, restaurant_ids: list[str]) -> Iterator[Re
         for restaurant_id in restaurant_ids:
             yield _payout_create_logged(run=run, restaurant_id=restaurant_id)
         return
-    pending = queue.SimpleQueue()
+    pending: queue.SimpleQueue[str] = queue.SimpleQueue()
     for restaurant_id in restaurant_ids:
         pending.put(restaurant_id)
     outcomes: queue.SimpleQueue = queue.SimpleQueue()

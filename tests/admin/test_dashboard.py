@@ -9,7 +9,9 @@ from payouts.admin_selectors import dashboard_get
 
 
 def currency_row(page: str, currency: str) -> dict[str, str]:
-    row = re.search(rf'<tr data-currency="{currency}">(.*?)</tr>', page, re.S).group(1)
+    match = re.search(rf'<tr data-currency="{currency}">(.*?)</tr>', page, re.S)
+    assert match is not None, f"no {currency} row on the dashboard"
+    row = match.group(1)
     cells = dict(re.findall(r'<td class="money (\w+)">([^<]*)', row))
     return {name: value.strip() for name, value in cells.items()}
 

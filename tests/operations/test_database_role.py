@@ -2,6 +2,7 @@
 even by switching the triggers off (docs/operations.md#database-role)."""
 
 import json
+from typing import cast
 
 import psycopg
 import pytest
@@ -52,7 +53,8 @@ event_ingest(payload=payout_paid_payload(Payout.objects.get(), event_id="evt_rol
 
 def primary_keys(tables) -> list[tuple[str, str]]:
     models = {model._meta.db_table: model for model in apps.get_models(include_auto_created=True)}
-    return [(table, models[table]._meta.pk.column) for table in tables]
+    # A primary key is a concrete field: it has a column.
+    return [(table, cast(str, models[table]._meta.pk.column)) for table in tables]
 
 
 def role_drop() -> None:

@@ -66,7 +66,7 @@ def test_q1_shows_charges_as_pending_until_they_mature(sample_loaded):
 
 
 def _sample_events() -> list[dict]:
-    first = {}
+    first: dict[str, dict] = {}
     for line in SAMPLE.read_text().splitlines():
         event = json.loads(line)
         first.setdefault(event["event_id"], event)

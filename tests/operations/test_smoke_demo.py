@@ -233,7 +233,9 @@ def admin_login(base: str, username: str, password: str) -> str:
     """Log in to the admin as a person would (form with its CSRF token); the URL the browser ends on."""
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
     with opener.open(f"{base}/admin/login/?next=/admin/", timeout=10) as response:
-        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', response.read()).group(1).decode()
+        match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', response.read())
+    assert match is not None, "the login form has no CSRF token"
+    token = match.group(1).decode()
     form = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": username, "password": password,
                                    "next": "/admin/"}).encode()
     with opener.open(f"{base}/admin/login/?next=/admin/", data=form, timeout=10) as response:
