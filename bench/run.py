@@ -104,7 +104,7 @@ def gunicorn_settings(env: dict) -> dict:
 
 def generator_currencies(path: Path) -> dict[str, str]:
     """restaurant_id → currency of the generated file (each generated restaurant sells in one currency)."""
-    currencies = {}
+    currencies: dict[str, str] = {}
     with path.open() as handle:
         for line in handle:
             event = json.loads(line)
@@ -149,14 +149,14 @@ def beside_floor(env: dict, sides: dict, phase: str, options, args) -> dict:
     from round to round: the second inherits the first's checkpoint and vacuum work on writes."""
     rounds = []
     for n in range(options.reference_rounds):
-        measured = {}
+        measured: dict = {}
         for side, (url, pid) in (list(sides.items()) if n % 2 == 0 else list(sides.items())[::-1]):
             print(f"{phase} beside the floor, round {n + 1}: {side}", flush=True)
             measured[side] = load(env, pid, phase, "--url", url, *args(n))
         measured["ratio"] = round(measured["service"]["rate"] / measured["floor"]["rate"], 2) \
             if measured["floor"]["rate"] else None
         rounds.append(measured)
-    ratios = [r["ratio"] for r in rounds if r["ratio"] is not None]
+    ratios: list[float] = [r["ratio"] for r in rounds if r["ratio"] is not None]
     return {"rounds": rounds, "ratio": statistics.median(ratios) if ratios else None}
 
 
@@ -170,10 +170,10 @@ def payout_phase(base_url: str, token: str, currency: str, time_zone: str) -> di
         time.sleep(0.05)
         run = http_json("GET", f"{base_url}/v1/payouts/runs/{run['run_id']}", token)
     wall = time.perf_counter() - started
-    worker = None
+    worker: float | None = None
     if run.get("started_at") and run.get("finished_at"):
-        worker = (datetime.fromisoformat(run["finished_at"]) - datetime.fromisoformat(run["started_at"]))
-        worker = round(worker.total_seconds(), 2)
+        spent = datetime.fromisoformat(run["finished_at"]) - datetime.fromisoformat(run["started_at"])
+        worker = round(spent.total_seconds(), 2)
     return {"currency": currency, "as_of": as_of, "status": run["status"], "eligible": run.get("eligible"),
             "created": run.get("created"), "skipped": run.get("skipped"), "wall_seconds": round(wall, 2),
             "worker_seconds": worker, "payouts_per_second": round((run.get("created") or 0) / wall, 1),

@@ -35,7 +35,7 @@ def _routes(resolver=None, prefix=""):
 
 def v1_endpoints() -> list[tuple[str, str, type]]:
     """(method, path, view class) for every API view under /v1/."""
-    endpoints = []
+    endpoints: list[tuple[str, str, type]] = []
     for text, pattern in _routes():
         view_class = getattr(pattern.callback, "view_class", None)
         if not text.startswith("v1/") or view_class is None:
