@@ -130,7 +130,7 @@ def test_ledger_check_finds_a_disabled_four_eyes_trigger(owed):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("decisions", [("approve", "approve"), ("approve", "reject")])
-def test_two_approvers_deciding_at_once_make_one_decision_and_at_most_one_posting(decisions):
+def test_two_approvers_deciding_at_once_make_one_decision_and_at_most_one_posting(decisions: tuple[str, str]) -> None:
     """Both decisions wait on the proposal's row (another session holds it), then go at once, each on its own
     connection: one is recorded, the other is told the adjustment is decided, and money moves at most once."""
     migration_data_ensure()  # the finance groups, which an earlier transactional test's flush emptied
