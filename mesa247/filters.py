@@ -1,8 +1,11 @@
 """Query parameters as the OpenAPI schema says: the list endpoints' filters, read one way, and
 the rule every endpoint's query follows (each parameter at most once)."""
 
+import django_filters
+from django import forms
 
 from .domain_errors import InvalidInput, validation_errors
+from .fields import LocalDateField, plain_date
 
 EMPTY_FILTER = "Must not be empty: leave the parameter out to list every value."
 REPEATED_PARAMETER = "Give this parameter once."
@@ -29,3 +32,24 @@ def filters_from_query(filterset_class, query_params) -> dict:
     if errors:
         raise InvalidInput("Invalid query parameters.", errors=errors)
     return {key: value for key, value in filters.form.cleaned_data.items() if value}
+
+
+class PlainDateFormField(forms.DateField):
+    """A date written exactly YYYY-MM-DD, as the schema's `format: date` says: `2025-1-5`, which
+    strptime's `%Y-%m-%d` reads, a week date or surrounding spaces are refused, not guessed at."""
+
+    default_error_messages = {"invalid": LocalDateField.default_error_messages["invalid"]}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return plain_date(value)
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class PlainDateFilter(django_filters.DateFilter):
+    """The date query parameter of a list endpoint (`format: date` in the schema, as DateFilter's)."""
+
+    field_class = PlainDateFormField

@@ -1,6 +1,6 @@
 import django_filters
 
-from mesa247.filters import filters_from_query
+from mesa247.filters import PlainDateFilter, filters_from_query
 from mesa247.identifiers import restaurant_id_valid
 from mesa247.money import supported_currency
 
@@ -11,7 +11,7 @@ class PayoutFilter(django_filters.FilterSet):
     restaurant_id = django_filters.CharFilter(field_name="restaurant_id", validators=[restaurant_id_valid])
     status = django_filters.ChoiceFilter(choices=PayoutStatus.choices)
     currency = django_filters.CharFilter(field_name="currency", validators=[supported_currency])
-    as_of = django_filters.DateFilter(field_name="as_of", input_formats=["%Y-%m-%d"])
+    as_of = PlainDateFilter(field_name="as_of")
 
     class Meta:
         model = Payout

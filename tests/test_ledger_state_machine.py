@@ -16,18 +16,13 @@ derandomized (the same examples every time) and takes about half a minute;
 """
 
 import itertools
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.apps import apps
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Count, Sum
 from django.utils import timezone
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -35,127 +30,45 @@ from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
-    invariant,
     precondition,
     rule,
     run_state_machine_as_test,
 )
 
-from ledger.integrity import ledger_check_run
-from ledger.models import Entry, RestaurantBalance, Transaction
-from ledger.selectors import balance_get
-from ledger.services import accounts_forget
+from mesa247.domain_errors import ApplicationError
 from mesa247.errors import http_status_of
 from payouts.exceptions import PayoutEventRejected
-from payouts.models import Payout, PayoutRun, PayoutSettlement
+from payouts.models import Payout
 from payouts.services import payout_run_request
 from payouts.tasks import payout_run_task
 from processor.apis import event_status
 from processor.exceptions import EventConflict
 from processor.ingestion import event_ingest
-from processor.models import Event
 from tests.helpers import iso
-
-START = datetime(2026, 1, 10, 15, 0, tzinfo=UTC)  # 10:00 in Lima
-RESTAURANTS = ("res_a", "res_b", "res_c")
-CURRENCIES = ("PEN", "PEN", "USD")
-DAY = 86400
+from tests.state_machine_invariants import LedgerInvariants
+from tests.state_machine_model import (
+    AMOUNTS,
+    CURRENCIES,
+    DAY,
+    FEE_PERCENT,
+    OFFSETS,
+    RESTAURANTS,
+    SEEN,
+    START,
+    AccountModel,
+    Movement,
+    PayoutModel,
+    cutoff_of,
+    money_tables_empty,
+    row_counts,
+)
 
 EXAMPLES = 20
 STEPS = 40
 
-# Seconds from now to occurred_at: mostly around now (up to the 5 minutes ahead the
-# serializer accepts), sometimes up to 10 days late.
-# Or ("local_midnight", days, µs): a local midnight some days back, ± 1 µs, so that charges
-# mature exactly on a payout cutoff.
-OFFSETS = st.one_of(
-    st.integers(-300, 300),
-    st.integers(-10 * DAY, 0),
-    st.integers(-10 * DAY, -6 * DAY),
-    st.tuples(st.just("local_midnight"), st.integers(0, 10), st.sampled_from([-1, 0, 1])),
-)
-AMOUNTS = st.integers(1_000, 50_000)
-FEE_PERCENT = st.sampled_from([0, 3, 5, 100])
 
-
-@dataclass
-class Movement:
-    """A change to what we owe a restaurant (restaurant-facing: + we owe more), as the ledger posts it."""
-
-    amount: int
-    effective_at: datetime
-    # Charge, fee, refund or fee return: counts as of a cutoff only if effective before it.
-    # Payout postings count for every cutoff.
-    from_event: bool
-
-
-@dataclass
-class AccountModel:
-    movements: list[Movement] = field(default_factory=list)
-    reserved: int = 0
-    last_event_at: datetime | None = None
-
-    def available(self, now: datetime) -> int:
-        return sum(m.amount for m in self.movements if m.effective_at <= now)
-
-    def pending(self, now: datetime) -> int:
-        return sum(m.amount for m in self.movements if m.effective_at > now)
-
-    def available_at_cutoff(self, cutoff: datetime, now: datetime) -> int:
-        return sum(
-            m.amount
-            for m in self.movements
-            if not m.from_event or (m.effective_at < cutoff and m.effective_at <= now)
-        )
-
-
-@dataclass
-class PayoutModel:
-    payout_id: str
-    restaurant_id: str
-    currency: str
-    amount: int
-    as_of: date
-    status: str = "created"
-
-
-def cutoff_of(as_of: date) -> datetime:
-    return datetime.combine(as_of + timedelta(days=1), clock_time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
-
-
-# What the examples exercised, printed at the end (pytest -s) to show the machine reaches every branch.
-SEEN: Counter = Counter()
-
-MONEY_APPS = ("processor", "ledger", "payouts", "django_q")
-
-
-def money_tables_empty() -> None:
-    """Start an example from an empty ledger; the users stay.
-
-    The money tables refuse TRUNCATE; as the test runner's flush does, a superuser
-    session in replica mode (no ordinary trigger fires) empties them.
-    """
-    tables = sorted(
-        model._meta.db_table
-        for label in MONEY_APPS
-        for model in apps.get_app_config(label).get_models(include_auto_created=True)
-    )
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(f"TRUNCATE {', '.join(connection.ops.quote_name(t) for t in tables)} CASCADE")
-        cursor.execute("SET LOCAL session_replication_role = origin")  # every rule holds again from here
-    accounts_forget()
-
-
-def row_counts() -> dict[str, int]:
-    return {
-        model.__name__: model.objects.count()
-        for model in (Event, Transaction, Entry, RestaurantBalance, Payout, PayoutSettlement, PayoutRun)
-    }
-
-
-class LedgerMachine(RuleBasedStateMachine):
-    def __init__(self):
+class LedgerMachine(LedgerInvariants, RuleBasedStateMachine):
+    def __init__(self) -> None:
         super().__init__()
         money_tables_empty()
         SEEN["examples"] += 1
@@ -201,7 +114,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert outcome.created and event_status(outcome) == 201
         self._saw_event(payload)
 
-    def _expect_rejected(self, payload: dict, error: type, status: int, code: str) -> None:
+    def _expect_rejected(self, payload: dict, error: type[ApplicationError], status: int, code: str) -> None:
         before = row_counts()
         with pytest.raises(error) as raised:
             event_ingest(payload=payload)
@@ -408,58 +321,6 @@ class LedgerMachine(RuleBasedStateMachine):
         target = ahead[index % len(ahead)] + timedelta(microseconds=delta)
         if target > self.now:
             self._move_to(target)
-
-    # --- invariants ------------------------------------------------------------
-
-    @invariant()
-    def every_transaction_balances(self):
-        SEEN["steps (and initial checks)"] += 1
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT transaction_id FROM ledger_entry GROUP BY transaction_id, currency "
-                           "HAVING SUM(amount) <> 0")
-            assert cursor.fetchall() == []
-
-    @invariant()
-    def balances_match_the_model_and_money_is_conserved(self):
-        """Balances equal the model; available + pending + reserved + paid out = the net of the sales events.
-
-        The net is read from the stored events: gross − fee − refund + fee returned, per restaurant and currency.
-        """
-        net: dict[tuple[str, str], int] = {}
-        for row in Event.objects.filter(event_type__in=["charge_succeeded", "refund_succeeded"]).values(
-                "restaurant_id", "currency", "event_type").annotate(amount=Sum("amount"), fee=Sum("fee")):
-            sign = 1 if row["event_type"] == "charge_succeeded" else -1
-            key = (row["restaurant_id"], row["currency"])
-            net[key] = net.get(key, 0) + sign * (row["amount"] - row["fee"])
-        paid_out = {
-            (row["restaurant_id"], row["currency"]): row["total"]
-            for row in Payout.objects.filter(status="paid").values("restaurant_id", "currency")
-            .annotate(total=Sum("amount"))
-        }
-        assert set(RestaurantBalance.objects.values_list("restaurant_id", "currency")) == set(self.accounts)
-        for (restaurant_id, currency), account in self.accounts.items():
-            balance = balance_get(restaurant_id=restaurant_id, currency=currency)
-            expected = (account.available(self.now), account.pending(self.now), account.reserved, account.last_event_at)
-            assert (balance.available, balance.pending, balance.reserved, balance.last_event_at) == expected, (
-                restaurant_id, currency)
-            held = balance.available + balance.pending + balance.reserved + paid_out.get((restaurant_id, currency), 0)
-            assert held == net.get((restaurant_id, currency), 0), (restaurant_id, currency)
-
-    @invariant()
-    def payouts_match_the_model(self):
-        stored = {
-            p.pk: (p.restaurant_id, p.currency, p.amount, p.as_of, p.status) for p in Payout.objects.all()
-        }
-        assert stored == {
-            p.payout_id: (p.restaurant_id, p.currency, p.amount, p.as_of, p.status) for p in self.payouts.values()
-        }
-        assert Payout.objects.values("restaurant_id", "currency", "as_of").annotate(n=Count("pk")).filter(
-            n__gt=1).count() == 0
-
-    @invariant()
-    def ledger_check_is_clean(self):
-        report = ledger_check_run(store=False)
-        assert report.ok, [str(problem) for problem in report.problems]
 
 
 @pytest.mark.django_db(transaction=True)
