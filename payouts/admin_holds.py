@@ -49,8 +49,9 @@ class PayoutHoldPlaceForm(ServiceFormMixin, forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
+        data["currency"] = data["currency"] or None  # "All currencies"
         try:
-            self.instance = payout_hold_place(restaurant_id=data["restaurant_id"], currency=data["currency"] or None,
+            self.instance = payout_hold_place(restaurant_id=data["restaurant_id"], currency=data["currency"],
                                               reason=data["reason"], placed_by=self.placed_by)
         except ApplicationError as error:
             self.errors_from(error)

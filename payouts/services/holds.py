@@ -27,7 +27,7 @@ logger = logging.getLogger("mesa247.payouts")
 REASON_MAX_LENGTH = 1000
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic  # not durable: the admin's add page holds its own transaction around the form
 def payout_hold_place(*, restaurant_id: str, currency: str | None, reason: str, placed_by) -> PayoutHold:
     """Hold the restaurant's payouts in `currency`, or in every currency when it is None."""
     errors: dict[str, list[str]] = {}

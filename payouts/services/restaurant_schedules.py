@@ -15,7 +15,7 @@ from ..schedule_rule import schedule_terms_problems
 logger = logging.getLogger("mesa247.payouts")
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic  # not durable: the admin's add page holds its own transaction around the form
 def payout_schedule_set(*, restaurant_id: str, frequency: str, changed_by, weekday: int | None = None,
                         day_of_month: int | None = None, last_day_of_month: bool = False,
                         min_amount: int = 1) -> PayoutSchedule:
