@@ -55,6 +55,7 @@ BALANCE_EXAMPLE = {
     "pending": 0,
     "reserved": 0,
     "last_event_at": "2025-12-30T15:00:00Z",
+    "payouts_held": False,
 }
 RESTAURANT_NOT_FOUND = problem_example(
     404, "restaurant_not_found", "No restaurant 'res_404' has any recorded activity."

@@ -223,6 +223,10 @@ class RestaurantBalance(models.Model):
     reserved = models.BigIntegerField(default=0, help_text="In payouts created but not yet settled.")
     last_event_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # A fact about this balance the ledger only shows: a trigger of the app that places holds keeps it
+    # equal to "an unreleased hold covers this restaurant and currency", so the balance read stays one row.
+    payouts_held = models.BooleanField(db_default=False, editable=False,
+                                       help_text="Payouts of this balance are held (runs skip it).")
 
     class Meta:
         ordering = ["restaurant_id", "currency"]

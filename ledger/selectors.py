@@ -35,6 +35,7 @@ class Balance:
     pending: int
     reserved: int
     last_event_at: datetime | None
+    payouts_held: bool = False
 
 
 def restaurant_get(*, restaurant_id: str) -> Restaurant:
@@ -45,21 +46,21 @@ def restaurant_get(*, restaurant_id: str) -> Restaurant:
 
 
 def balance_of(*, restaurant_id: str, currency: str, reserved: int | None, last_event_at: datetime | None,
-               pending: int | None, available: int | None) -> Balance:
+               pending: int | None, available: int | None, payouts_held: bool | None = False) -> Balance:
     """A restaurant's balance from its projection row's columns and the balance rule's figures
     (ledger/sql/balance.sql); no row (reserved None) is no activity in the currency: all zero."""
     if reserved is None:
         return Balance(restaurant_id, currency, available=0, pending=0, reserved=0, last_event_at=None)
     # A projection row's restaurant has its payable account (posting ensures it first), so the rule has figures.
     return Balance(restaurant_id, currency, available=cast(int, available), pending=cast(int, pending),
-                   reserved=reserved, last_event_at=last_event_at)
+                   reserved=reserved, last_event_at=last_event_at, payouts_held=bool(payouts_held))
 
 
 # The restaurant, its projection row and the balance rule's figures, in one round trip. The rule
 # (ledger/sql/balance.sql, put in by payable_balance_sql) reads only the payable entries effective
 # after now (an index range), never the history.
 BALANCE_SQL = f"""
-SELECT balance.reserved, balance.last_event_at, figures.pending, figures.available
+SELECT balance.reserved, balance.last_event_at, figures.pending, figures.available, balance.payouts_held
   FROM ledger_restaurant AS restaurant
   LEFT JOIN ledger_restaurantbalance AS balance
     ON balance.restaurant_id = restaurant.id AND balance.currency = %(currency)s
@@ -99,9 +100,9 @@ def _balance_read(sql: str, *, restaurant_id: str, currency: str, now: datetime 
         row = cursor.fetchone()
     if row is None:
         return None
-    reserved, last_event_at, pending, available = row
+    reserved, last_event_at, pending, available, payouts_held = row
     return balance_of(restaurant_id=restaurant_id, currency=currency, reserved=reserved,
-                      last_event_at=last_event_at, pending=pending, available=available)
+                      last_event_at=last_event_at, pending=pending, available=available, payouts_held=payouts_held)
 
 
 def balances_list(*, restaurant_id: str, now: datetime | None = None) -> list[Balance]:
@@ -110,7 +111,7 @@ def balances_list(*, restaurant_id: str, now: datetime | None = None) -> list[Ba
     rows = restaurant_balances_annotated(now=now or timezone.now()).filter(restaurant_id=restaurant_id)
     return [
         Balance(restaurant_id, row.currency, available=row.available, pending=row.pending, reserved=row.reserved,
-                last_event_at=row.last_event_at)
+                last_event_at=row.last_event_at, payouts_held=row.payouts_held)
         for row in rows.order_by("currency")
     ]
 

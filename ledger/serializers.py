@@ -18,6 +18,8 @@ class RestaurantBalanceOutputSerializer(serializers.Serializer):
     pending = serializers.IntegerField(help_text="Charges not yet matured.")
     reserved = serializers.IntegerField(help_text="In payouts created but not yet settled.")
     last_event_at = serializers.DateTimeField(allow_null=True, default_timezone=UTC)
+    payouts_held = serializers.BooleanField(
+        help_text="A finance manager holds this balance's payouts: runs skip it while funds keep accruing.")
 
 
 class RestaurantBalanceListOutputSerializer(serializers.Serializer):

@@ -29,6 +29,7 @@ from mesa247.admin_display import (
 from mesa247.errors import ApplicationError
 from mesa247.money import money
 
+from . import admin_holds  # noqa: F401  (registers the holds' and schedules' pages)
 from .admin_selectors import payout_postings, payout_settled_events, payouts_open
 from .admin_views import EXPORT_PERMISSION, RUN_PAYOUTS_PERMISSION, PayoutRunRequestForm, payouts_csv_response
 from .models import Payout, PayoutItem, PayoutRun, PayoutRunStatus
@@ -223,6 +224,7 @@ class PayoutRunAdmin(ReadOnlyModelAdmin):
         "eligible",
         "created",
         "skipped",
+        "held",
         "total_amount_display",
         "duration_display",
         "requested_by",
@@ -240,6 +242,8 @@ class PayoutRunAdmin(ReadOnlyModelAdmin):
         "eligible",
         "created",
         "skipped",
+        "held",
+        "respect_schedules",
         "total_amount_display",
         "attempts",
         "requested_by",

@@ -3,6 +3,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ledger.selectors import restaurant_get
 from mesa247.errors import InvalidInput
 from mesa247.identifiers import RESTAURANT_ID_PATTERN
 from mesa247.pagination import StrictCursorPagination
@@ -11,8 +12,9 @@ from mesa247.schema import PROBLEM_RESPONSES, auth_examples, currency_parameter,
 
 from .filters import payout_filters_from_query
 from .models import PayoutStatus
-from .selectors import payout_get, payout_list, payout_run_get
+from .selectors import payout_get, payout_holds_list, payout_list, payout_run_get
 from .serializers import (
+    PayoutHoldListOutputSerializer,
     PayoutOutputSerializer,
     PayoutPageOutputSerializer,
     PayoutRunCreateInputSerializer,
@@ -51,7 +53,9 @@ RUN_EXAMPLE = {
     "min_amount": 5000,
     "eligible": 120,
     "created": 87,
-    "skipped": 33,
+    "skipped": 32,
+    "held": 1,
+    "respect_schedules": False,
     "total_amount": 4512300,
     "attempts": 1,
     "requested_at": "2025-12-31T06:00:00Z",
@@ -69,7 +73,9 @@ class PayoutRunCreateApi(APIView):
         summary="Start a payout run (executed by a worker)",
         description=(
             "Queues a run for every restaurant with activity in the currency. The run executes in a "
-            "django-q2 worker; follow `Location` to watch it."
+            "django-q2 worker; follow `Location` to watch it. Restaurants whose payouts are held are not paid "
+            "(counted in the run's `held`). With `\"respect_schedules\": true` only the restaurants whose payout "
+            "schedule is due today (TIME_ZONE) are paid, each at no less than its schedule's minimum."
         ),
         request=PayoutRunCreateInputSerializer,
         responses={
@@ -82,7 +88,7 @@ class PayoutRunCreateApi(APIView):
             OpenApiExample(
                 "Queued",
                 value={"run_id": RUN_ID_EXAMPLE, "status": "queued", "currency": "PEN", "as_of": "2025-12-30",
-                       "min_amount": 5000},
+                       "min_amount": 5000, "respect_schedules": False},
                 response_only=True,
                 status_codes=["202"],
             ),
@@ -181,3 +187,41 @@ class PayoutListApi(APIView):
         paginator = PayoutPagination()
         page = paginator.paginate_queryset(payouts, request, view=self)
         return paginator.get_paginated_response(PayoutOutputSerializer(page, many=True).data)
+
+
+HOLD_EXAMPLE = {
+    "hold_id": 7,
+    "restaurant_id": "res_001",
+    "currency": None,
+    "reason": "Chargeback investigation",
+    "status": "released",
+    "placed_by": "ana",
+    "placed_at": "2025-12-29T14:00:00Z",
+    "released_by": "bruno",
+    "released_at": "2025-12-30T09:30:00Z",
+}
+
+
+class RestaurantHoldListApi(APIView):
+    permission_classes = [require_perms("payouts.view_payouthold")]
+
+    @extend_schema(
+        operation_id="restaurant_payout_holds_list",
+        summary="A restaurant's payout holds, newest first",
+        description=(
+            "Every hold placed on the restaurant's payouts (`currency` null: every currency), with who placed it "
+            "and when, and for a released one who released it and when. Holds are placed and released by "
+            "finance managers in the admin; a release takes a second manager."
+        ),
+        responses={200: PayoutHoldListOutputSerializer, **PROBLEM_RESPONSES(401, 403, 404)},
+        examples=[
+            OpenApiExample("Holds", value={"restaurant_id": "res_001", "holds": [HOLD_EXAMPLE]}, response_only=True),
+            *auth_examples("payouts.view_payouthold"),
+            problem_example(404, "restaurant_not_found", "No restaurant 'res_404' has any recorded activity."),
+        ],
+        tags=["payouts"],
+    )
+    def get(self, request, restaurant_id: str):
+        restaurant_get(restaurant_id=restaurant_id)
+        holds = payout_holds_list(restaurant_id=restaurant_id)
+        return Response(PayoutHoldListOutputSerializer({"restaurant_id": restaurant_id, "holds": holds}).data)

@@ -28,6 +28,9 @@ class PayoutRun(models.Model):
     eligible = models.IntegerField(default=0)
     created = models.IntegerField(default=0)
     skipped = models.IntegerField(default=0)
+    held = models.IntegerField(default=0, help_text="Restaurants owed a payout that a hold kept from being paid.")
+    respect_schedules = models.BooleanField(
+        default=False, help_text="Pay only restaurants whose payout schedule is due on the day of the request.")
     total_amount = models.BigIntegerField(default=0)
     attempts = models.IntegerField(default=0)
     error = models.TextField(blank=True)
@@ -136,3 +139,84 @@ class PayoutSettlement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payout_id} settles entry {self.entry_id}"
+
+
+class PayoutHold(models.Model):
+    """A finance manager's hold on a restaurant's payouts, in one currency or all (currency empty).
+
+    Append-only (the database refuses UPDATE and DELETE): it ends with its PayoutHoldRelease.
+    """
+
+    restaurant = models.ForeignKey("ledger.Restaurant", on_delete=models.PROTECT, related_name="payout_holds")
+    currency = models.CharField(max_length=3, null=True, blank=True,
+                                help_text="Empty: the restaurant's payouts in every currency.")
+    reason = models.TextField()
+    placed_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="payout_holds_placed")
+    placed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="payout_hold_reason_given"),
+            models.CheckConstraint(condition=Q(currency__isnull=True) | Q(currency__regex=r"^[A-Z]{3}$"),
+                                   name="payout_hold_currency_code"),
+        ]
+        indexes = [models.Index(fields=["restaurant", "currency"], name="payout_hold_restaurant_idx")]
+
+    def __str__(self) -> str:
+        return f"Hold {self.pk} on {self.restaurant_id} {self.currency or 'all currencies'}"
+
+
+class PayoutHoldRelease(models.Model):
+    """The end of a hold, by a second finance manager: never its placer, and once (its primary key is the hold)."""
+
+    hold = models.OneToOneField(PayoutHold, primary_key=True, on_delete=models.PROTECT, related_name="release")
+    released_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="payout_holds_released")
+    released_at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Release of hold {self.hold_id}"
+
+
+class PayoutFrequency(models.TextChoices):
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+    MONTHLY = "monthly", "Monthly"
+
+
+class PayoutSchedule(models.Model):
+    """One version of a restaurant's payout schedule; the newest is in force, the rest are its history.
+
+    Append-only: a change is a new row with who and when. A restaurant without one is paid daily.
+    """
+
+    restaurant = models.ForeignKey("ledger.Restaurant", on_delete=models.PROTECT, related_name="payout_schedules")
+    frequency = models.CharField(max_length=16, choices=PayoutFrequency.choices, default=PayoutFrequency.DAILY)
+    weekday = models.SmallIntegerField(null=True, blank=True, help_text="Weekly: 0 Monday … 6 Sunday.")
+    day_of_month = models.SmallIntegerField(null=True, blank=True, help_text="Monthly: a day from 1 to 28.")
+    last_day_of_month = models.BooleanField(default=False, help_text="Monthly: on the month's last day instead.")
+    min_amount = models.BigIntegerField(default=1, help_text="Smallest payout, in minor units of the run's currency.")
+    changed_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="payout_schedule_changes")
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["restaurant_id", "-changed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(min_amount__gte=1), name="payout_schedule_min_amount_positive"),
+            models.CheckConstraint(
+                name="payout_schedule_day_matches_frequency",
+                condition=(
+                    Q(frequency="daily", weekday__isnull=True, day_of_month__isnull=True, last_day_of_month=False)
+                    | Q(frequency="weekly", weekday__gte=0, weekday__lte=6, day_of_month__isnull=True,
+                        last_day_of_month=False)
+                    | Q(frequency="monthly", weekday__isnull=True, day_of_month__gte=1, day_of_month__lte=28,
+                        last_day_of_month=False)
+                    | Q(frequency="monthly", weekday__isnull=True, day_of_month__isnull=True, last_day_of_month=True)
+                ),
+            ),
+        ]
+        indexes = [models.Index(fields=["restaurant", "-changed_at", "-id"], name="payout_schedule_current_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.restaurant_id}: {self.frequency}"

@@ -10,7 +10,8 @@ from ledger.balance_rule import payable_balance_sql
 from mesa247.business_days import day_start
 
 from .exceptions import PayoutNotFound, PayoutRunNotFound
-from .models import Payout, PayoutItemType, PayoutRun
+from .models import Payout, PayoutHold, PayoutItemType, PayoutRun, PayoutSchedule
+from .schedule_rule import ScheduleTerms
 
 # The order in which a payout's breakdown is shown, everywhere: the order of the types' declaration.
 ITEM_ORDER = list(PayoutItemType)
@@ -41,6 +42,8 @@ class PayableAmount:
     available_at_cutoff: int
     # The payout that already pays this restaurant for the as_of, if one does.
     paid_by: str | None = None
+    # A hold covers the restaurant's payouts in the currency (the balance row's payouts_held).
+    held: bool = False
 
     @property
     def amount(self) -> int:
@@ -54,7 +57,8 @@ PAYABLE_AMOUNTS_SQL = f"""
 SELECT balance.restaurant_id, figures.available AS available_now, figures.available_at_cutoff,
        (SELECT payout.id FROM payouts_payout AS payout
          WHERE payout.restaurant_id = balance.restaurant_id AND payout.currency = balance.currency
-           AND payout.as_of = %(as_of)s) AS paid_by
+           AND payout.as_of = %(as_of)s) AS paid_by,
+       balance.payouts_held
   FROM ledger_restaurantbalance AS balance
  CROSS JOIN LATERAL {payable_balance_sql(restaurant_id="balance.restaurant_id", currency="balance.currency",
                                           payable="balance.payable", moment="%(now)s", cutoff="%(cutoff)s")}
@@ -126,3 +130,21 @@ def payout_items(*, payout: Payout) -> list[PayoutItemLine]:
         count = None if item_type == PayoutItemType.CARRIED_BALANCE else (item.count if item else 0) or 0
         lines.append(PayoutItemLine(type=item_type.value, amount=amount, count=count))
     return lines
+
+
+def payout_holds_list(*, restaurant_id: str):
+    """The restaurant's holds, newest first, each with its release (if any) and who placed and released it."""
+    return (PayoutHold.objects.filter(restaurant_id=restaurant_id)
+            .select_related("placed_by", "release", "release__released_by").order_by("-placed_at", "-id"))
+
+
+def schedule_terms_current(*, restaurant_ids) -> dict[str, ScheduleTerms]:
+    """The schedule in force (its newest version) of each restaurant that has one, in one query."""
+    newest = (PayoutSchedule.objects.filter(restaurant_id__in=list(restaurant_ids))
+              .order_by("restaurant_id", "-changed_at", "-id").distinct("restaurant_id"))
+    return {
+        schedule.restaurant_id: ScheduleTerms(
+            frequency=schedule.frequency, weekday=schedule.weekday, day_of_month=schedule.day_of_month,
+            last_day_of_month=schedule.last_day_of_month, min_amount=schedule.min_amount)
+        for schedule in newest
+    }

@@ -1,6 +1,7 @@
 from datetime import UTC
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -36,6 +37,21 @@ class RunMinAmountField(serializers.Field):
         return value
 
 
+@extend_schema_field({"type": "boolean"})
+class JsonBooleanField(serializers.Field):
+    """A JSON true or false only (no "true", 1 or null)."""
+
+    default_error_messages = {"not_boolean": "Must be true or false."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("not_boolean")
+        return data
+
+    def to_representation(self, value):
+        return bool(value)
+
+
 class PayoutRunCreateInputSerializer(serializers.Serializer):
     """Reads the request's types; `payout_run_request` checks its rules."""
 
@@ -45,6 +61,9 @@ class PayoutRunCreateInputSerializer(serializers.Serializer):
         "today in TIME_ZONE is 400 naming `as_of` (a moving bound JSON Schema cannot state)."
     ))
     min_amount = RunMinAmountField(help_text="Smallest payout, in minor units (≥ 1).")
+    respect_schedules = JsonBooleanField(required=False, default=False, help_text=(
+        "true: pay only the restaurants whose payout schedule is due today in TIME_ZONE, each at no less than "
+        "its schedule's minimum (as the daily scheduled run does). Default false: every eligible restaurant."))
 
 
 class PayoutRunCreateOutputSerializer(serializers.Serializer):
@@ -53,6 +72,7 @@ class PayoutRunCreateOutputSerializer(serializers.Serializer):
     currency = serializers.CharField()
     as_of = serializers.DateField()
     min_amount = serializers.IntegerField()
+    respect_schedules = serializers.BooleanField()
 
 
 class PayoutRunOutputSerializer(serializers.Serializer):
@@ -63,7 +83,10 @@ class PayoutRunOutputSerializer(serializers.Serializer):
     min_amount = serializers.IntegerField()
     eligible = serializers.IntegerField(help_text="Restaurants with activity in the currency.")
     created = serializers.IntegerField(help_text="Payouts this run created.")
-    skipped = serializers.IntegerField(help_text="Restaurants not paid: below min_amount, or already paid for as_of.")
+    skipped = serializers.IntegerField(help_text=(
+        "Restaurants not paid: below the minimum, already paid for as_of, or (respect_schedules) not due."))
+    held = serializers.IntegerField(help_text="Restaurants owed a payout that a hold kept from being paid.")
+    respect_schedules = serializers.BooleanField()
     total_amount = serializers.IntegerField(help_text="Sum of this run's payouts, minor units.")
     attempts = serializers.IntegerField()
     requested_at = serializers.DateTimeField(default_timezone=UTC)
@@ -111,3 +134,40 @@ class PayoutPageOutputSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = PayoutOutputSerializer(many=True)
+
+
+class PayoutHoldOutputSerializer(serializers.Serializer):
+    hold_id = serializers.IntegerField(source="pk")
+    restaurant_id = serializers.CharField()
+    currency = serializers.CharField(allow_null=True, help_text="null: every currency.")
+    reason = serializers.CharField()
+    status = serializers.SerializerMethodField()
+    placed_by = serializers.CharField(source="placed_by.username")
+    placed_at = serializers.DateTimeField(default_timezone=UTC)
+    released_by = serializers.SerializerMethodField()
+    released_at = serializers.SerializerMethodField()
+
+    def get_status(self, hold) -> str:
+        return "released" if _release_of(hold) else "active"
+
+    def get_released_by(self, hold) -> str | None:
+        release = _release_of(hold)
+        return release.released_by.username if release else None
+
+    @extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
+    def get_released_at(self, hold) -> str | None:
+        release = _release_of(hold)
+        return serializers.DateTimeField(default_timezone=UTC).to_representation(release.released_at) \
+            if release else None
+
+
+def _release_of(hold):
+    try:
+        return hold.release
+    except ObjectDoesNotExist:
+        return None
+
+
+class PayoutHoldListOutputSerializer(serializers.Serializer):
+    restaurant_id = serializers.CharField()
+    holds = PayoutHoldOutputSerializer(many=True, help_text="Newest first, released ones included.")

@@ -40,14 +40,17 @@ class RestaurantPayoutOutcome:
     amount: int
     payout: Payout | None
     # "created" by this call, "exists" (an earlier run or attempt paid this
-    # restaurant for this as_of), or "below_minimum" (nothing to pay).
+    # restaurant for this as_of), "below_minimum" (nothing to pay) or "held" (a hold covers it).
     result: str
 
 
-def payout_create_for_restaurant(*, run: PayoutRun, restaurant_id: str) -> RestaurantPayoutOutcome:
-    """Create this restaurant's payout for the run's as_of, if it is owed at least min_amount."""
+def payout_create_for_restaurant(*, run: PayoutRun, restaurant_id: str,
+                                 min_amount: int | None = None) -> RestaurantPayoutOutcome:
+    """Create this restaurant's payout for the run's as_of, if it is owed at least `min_amount` (the run's
+    by default) and no hold covers it."""
     try:
-        outcome = _payout_create_locked(run=run, restaurant_id=restaurant_id)
+        outcome = _payout_create_locked(run=run, restaurant_id=restaurant_id,
+                                        min_amount=run.min_amount if min_amount is None else min_amount)
     except IntegrityError:
         # Another executor committed this restaurant's payout between our check and insert.
         existing = Payout.objects.filter(restaurant_id=restaurant_id, currency=run.currency, as_of=run.as_of).first()
@@ -60,18 +63,22 @@ def payout_create_for_restaurant(*, run: PayoutRun, restaurant_id: str) -> Resta
 
 
 @transaction.atomic(durable=True)
-def _payout_create_locked(*, run: PayoutRun, restaurant_id: str) -> RestaurantPayoutOutcome:
+def _payout_create_locked(*, run: PayoutRun, restaurant_id: str, min_amount: int) -> RestaurantPayoutOutcome:
     currency, as_of = run.currency, run.as_of
     now = timezone.now()
     # The balance row is locked first: a refund racing this payout waits, and cannot make it pay
     # money that is gone; what is owed is then read after the lock, with what committed before it.
-    balance_lock(restaurant_id=restaurant_id, currency=currency)
+    # A hold updates this row's payouts_held under the same lock: it committed before ours, or waits for us.
+    balance = balance_lock(restaurant_id=restaurant_id, currency=currency)
     (owed,) = payable_amounts(currency=currency, as_of=as_of, now=now, restaurant_id=restaurant_id) or (None,)
     if owed is not None and owed.paid_by is not None:
         existing = Payout.objects.get(pk=owed.paid_by)
         return RestaurantPayoutOutcome(restaurant_id, existing.amount, existing, "exists")
     amount = owed.amount if owed else 0
-    if amount <= 0 or amount < run.min_amount:
+    if balance.payouts_held:
+        logger.info("restaurant not paid: its payouts are held", extra={"amount": amount})
+        return RestaurantPayoutOutcome(restaurant_id, amount, None, "held")
+    if amount <= 0 or amount < min_amount:
         logger.info("restaurant not paid", extra={
             "available_now": owed and owed.available_now, "available_at_cutoff": owed and owed.available_at_cutoff})
         return RestaurantPayoutOutcome(restaurant_id, amount, None, "below_minimum")

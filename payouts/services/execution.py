@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django import db
 from django.conf import settings
@@ -27,7 +28,8 @@ from mesa247.metrics import payout_run_counted
 from mesa247.observability import log_context
 
 from ..models import Payout, PayoutRun, PayoutRunStatus
-from ..selectors import payable_amounts, payout_run_get
+from ..schedule_rule import ScheduleTerms, schedule_is_due
+from ..selectors import payable_amounts, payout_run_get, schedule_terms_current
 from .creation import RestaurantPayoutOutcome, payout_create_for_restaurant
 from .locks import run_lock
 from .recovery import run_give_up, run_out_of_attempts
@@ -66,6 +68,7 @@ def payout_run_execute(*, run_id) -> PayoutRun:
                 eligible=0,
                 created=0,
                 skipped=0,
+                held=0,
                 total_amount=0,
             )
             logger.info("payout run started", extra={"currency": run.currency, "as_of": run.as_of.isoformat()})
@@ -86,39 +89,43 @@ def payout_run_execute(*, run_id) -> PayoutRun:
         run.refresh_from_db()
         logger.info(
             "payout run succeeded",
-            extra={"eligible": run.eligible, "payouts_created": run.created, "skipped": run.skipped,
+            extra={"eligible": run.eligible, "payouts_created": run.created, "skipped": run.skipped, "held": run.held,
                    "total_amount": run.total_amount},
         )
         return run
 
 
 def _run_all_restaurants(run: PayoutRun) -> None:
-    """Find who is owed at least min_amount in one query, then pay each in a transaction of its own.
+    """Find who is owed at least the minimum in one query, then pay each in a transaction of its own.
 
     Every restaurant with activity in the currency is eligible; the ones the
-    query finds owed too little, or already paid for this as_of by another
-    run, are skipped at once. Each candidate is checked again under its
-    balance lock before it is paid, so what changed since the query counts.
+    query finds owed too little, already paid for this as_of by another run, or
+    (for a run that respects schedules) not due today, are skipped at once, and
+    the ones a hold covers are counted `held`. Each candidate is checked again
+    under its balance lock before it is paid, so what changed since the query
+    (a hold placed meanwhile, a refund) counts.
     """
     owed = payable_amounts(currency=run.currency, as_of=run.as_of, now=timezone.now())
-    candidates = [
-        row.restaurant_id
-        for row in owed
-        if row.amount > 0 and row.amount >= run.min_amount and row.paid_by is None
-    ]
+    minimums = _restaurant_minimums(run=run, restaurant_ids=[row.restaurant_id for row in owed])
+    payable = [row for row in owed if row.restaurant_id in minimums and row.paid_by is None
+               and row.amount > 0 and row.amount >= minimums[row.restaurant_id]]
+    candidates = [row.restaurant_id for row in payable if not row.held]
     # A payout this run created on an earlier attempt still counts as created by it.
     by_this_run = Payout.objects.filter(run=run, as_of=run.as_of).aggregate(count=Count("pk"), total=Sum("amount"))
+    held = len(payable) - len(candidates)
     progress = RunProgress(
         eligible=len(owed),
         created=by_this_run["count"],
         total_amount=by_this_run["total"] or 0,
-        skipped=len(owed) - by_this_run["count"] - len(candidates),
+        skipped=len(owed) - by_this_run["count"] - len(payable),
+        held=held,
     )
     progress.save(run)
     # The accounts of every candidate in a few queries, kept in memory for the payouts below.
     accounts_ensure_many(pairs=[(restaurant_id, run.currency) for restaurant_id in candidates])
     try:
-        for number, outcome in enumerate(_payouts_create(run=run, restaurant_ids=candidates), start=1):
+        for number, outcome in enumerate(_payouts_create(run=run, restaurant_ids=candidates, minimums=minimums),
+                                         start=1):
             progress.count(outcome, run=run)
             if number % PROGRESS_EVERY == 0:
                 progress.save(run)
@@ -129,7 +136,23 @@ def _run_all_restaurants(run: PayoutRun) -> None:
     progress.save(run)
 
 
-def _payouts_create(*, run: PayoutRun, restaurant_ids: list[str]) -> Iterator[RestaurantPayoutOutcome]:
+def _restaurant_minimums(*, run: PayoutRun, restaurant_ids: list[str]) -> dict[str, int]:
+    """Each restaurant the run may pay, with the least it pays it. Every restaurant and the run's minimum;
+    for a run that respects schedules, only those due on the run's day, at no less than their own minimum."""
+    if not run.respect_schedules:
+        return dict.fromkeys(restaurant_ids, run.min_amount)
+    day = timezone.localdate(run.requested_at, timezone=ZoneInfo(settings.TIME_ZONE))
+    terms = schedule_terms_current(restaurant_ids=restaurant_ids)
+    default = ScheduleTerms()
+    return {
+        restaurant_id: max(run.min_amount, terms.get(restaurant_id, default).min_amount)
+        for restaurant_id in restaurant_ids
+        if schedule_is_due(terms.get(restaurant_id, default), on=day)
+    }
+
+
+def _payouts_create(*, run: PayoutRun, restaurant_ids: list[str],
+                    minimums: dict[str, int]) -> Iterator[RestaurantPayoutOutcome]:
     """Each restaurant's payout, in a transaction of its own; the outcomes as they come.
 
     With PAYOUT_RUN_CONCURRENCY > 1, that many threads, each on its own database connection,
@@ -139,7 +162,7 @@ def _payouts_create(*, run: PayoutRun, restaurant_ids: list[str]) -> Iterator[Re
     concurrency = min(settings.PAYOUT_RUN_CONCURRENCY, len(restaurant_ids))
     if concurrency <= 1:
         for restaurant_id in restaurant_ids:
-            yield _payout_create_logged(run=run, restaurant_id=restaurant_id)
+            yield _payout_create_logged(run=run, restaurant_id=restaurant_id, min_amount=minimums[restaurant_id])
         return
     pending: queue.SimpleQueue[str] = queue.SimpleQueue()
     for restaurant_id in restaurant_ids:
@@ -154,7 +177,8 @@ def _payouts_create(*, run: PayoutRun, restaurant_ids: list[str]) -> Iterator[Re
                     restaurant_id = pending.get_nowait()
                 except queue.Empty:
                     return
-                outcomes.put(_payout_create_logged(run=run, restaurant_id=restaurant_id))
+                outcomes.put(_payout_create_logged(run=run, restaurant_id=restaurant_id,
+                                                   min_amount=minimums[restaurant_id]))
         except BaseException as error:
             stop.set()
             outcomes.put(error)
@@ -177,9 +201,9 @@ def _payouts_create(*, run: PayoutRun, restaurant_ids: list[str]) -> Iterator[Re
             thread.join()
 
 
-def _payout_create_logged(*, run: PayoutRun, restaurant_id: str) -> RestaurantPayoutOutcome:
+def _payout_create_logged(*, run: PayoutRun, restaurant_id: str, min_amount: int) -> RestaurantPayoutOutcome:
     with log_context(restaurant_id=restaurant_id):
-        return payout_create_for_restaurant(run=run, restaurant_id=restaurant_id)
+        return payout_create_for_restaurant(run=run, restaurant_id=restaurant_id, min_amount=min_amount)
 
 
 # The run's counters are written every so many restaurants and when it ends, not after each one.
@@ -192,17 +216,21 @@ class RunProgress:
     created: int
     total_amount: int
     skipped: int
+    held: int
 
     def count(self, outcome: RestaurantPayoutOutcome, *, run: PayoutRun) -> None:
         if outcome.payout is not None and outcome.payout.run_id == run.pk:
             self.created += 1
             self.total_amount += outcome.payout.amount
+        elif outcome.result == "held":
+            self.held += 1
         else:
             self.skipped += 1
 
     def save(self, run: PayoutRun) -> None:
         PayoutRun.objects.filter(pk=run.pk).update(
-            eligible=self.eligible, created=self.created, total_amount=self.total_amount, skipped=self.skipped
+            eligible=self.eligible, created=self.created, total_amount=self.total_amount, skipped=self.skipped,
+            held=self.held,
         )
 
 

@@ -44,28 +44,34 @@ def payout_run_rules_check(*, currency: str, as_of: date, min_amount: int) -> No
 
 
 def payout_run_request(
-    *, currency: str, as_of: date, min_amount: int, requested_by=None, enqueue: bool = True
+    *, currency: str, as_of: date, min_amount: int, requested_by=None, enqueue: bool = True,
+    respect_schedules: bool = False,
 ) -> PayoutRun:
     """Create a run and queue its task in the same database transaction.
 
     `enqueue=False` creates the run only (for `run_payouts --sync`, which
-    executes it in-process).
+    executes it in-process). `respect_schedules` pays only the restaurants whose
+    payout schedule is due on the day of the request (in TIME_ZONE), each at no
+    less than its own minimum.
     """
     payout_run_rules_check(currency=currency, as_of=as_of, min_amount=min_amount)
     with transaction.atomic():
         run = PayoutRun.objects.create(
-            currency=currency, as_of=as_of, min_amount=min_amount, requested_by=requested_by
+            currency=currency, as_of=as_of, min_amount=min_amount, requested_by=requested_by,
+            respect_schedules=respect_schedules,
         )
         if enqueue:
             payout_run_enqueue(run=run)
     with log_context(run_id=str(run.pk)):
         logger.info("payout run requested", extra={"currency": currency, "as_of": as_of.isoformat(),
-                                                   "min_amount": min_amount})
+                                                   "min_amount": min_amount,
+                                                   "respect_schedules": respect_schedules})
     return run
 
 
 def payout_run_request_scheduled(*, currency: str, now: datetime | None = None) -> PayoutRun | None:
-    """The daily schedule's run: yesterday's `as_of` (in TIME_ZONE) with PAYOUT_SCHEDULE_MIN_AMOUNT.
+    """The daily schedule's run: yesterday's `as_of` (in TIME_ZONE) with PAYOUT_SCHEDULE_MIN_AMOUNT, paying
+    only the restaurants whose payout schedule is due today (`respect_schedules`).
 
     Nothing new (None) when a run for that currency and `as_of` with a minimum
     no higher has succeeded or is under way (queued or running): the schedule's
@@ -91,7 +97,7 @@ def payout_run_request_scheduled(*, currency: str, now: datetime | None = None) 
             logger.info("scheduled payout run not needed: a run for this date exists",
                         extra={"run_id": str(existing.pk), "status": existing.status})
             return None
-        return payout_run_request(currency=currency, as_of=as_of, min_amount=min_amount)
+        return payout_run_request(currency=currency, as_of=as_of, min_amount=min_amount, respect_schedules=True)
 
 
 def payout_run_enqueue(*, run: PayoutRun) -> None:

@@ -16,6 +16,9 @@ MONEY_VIEW = {
     "payouts.view_payout",
     "payouts.view_payoutitem",
     "payouts.view_payoutsettlement",
+    "payouts.view_payouthold",
+    "payouts.view_payoutholdrelease",
+    "payouts.view_payoutschedule",
 }
 
 
@@ -31,7 +34,8 @@ def test_finance_viewer_can_view_every_money_model_and_nothing_else(db):
 def test_finance_manager_can_also_run_payouts_and_export_them(db):
     assert group_permissions("Finance manager") == MONEY_VIEW | {
         "payouts.add_payoutrun", "payouts.export_payout", "django_q.view_schedule", "django_q.change_schedule",
-        "ledger.add_adjustment"}
+        "ledger.add_adjustment", "payouts.add_payouthold", "payouts.add_payoutholdrelease",
+        "payouts.add_payoutschedule"}
 
 
 def test_finance_approver_can_view_every_money_model_and_decide_adjustments_only(db):

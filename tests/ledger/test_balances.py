@@ -31,6 +31,7 @@ def test_balance_body_after_a_charge_and_a_refund(balance_at):
         "pending": 0,
         "reserved": 0,
         "last_event_at": "2025-12-30T15:00:00Z",
+        "payouts_held": False,
     }
 
 
@@ -82,6 +83,7 @@ def test_restaurant_driven_negative_after_its_charges_matured(balance_at):
         "pending": 0,
         "reserved": 0,
         "last_event_at": "2026-01-06T11:00:00Z",
+        "payouts_held": False,
     }
 
 
@@ -117,6 +119,7 @@ def test_known_restaurant_without_activity_in_a_currency_is_200_with_zeros(balan
         "pending": 0,
         "reserved": 0,
         "last_event_at": None,
+        "payouts_held": False,
     }
 
 
@@ -153,9 +156,9 @@ def test_balances_lists_every_currency_with_activity(reader):
         "restaurant_id": "res_001",
         "balances": [
             {"restaurant_id": "res_001", "currency": "PEN", "available": 0, "pending": 11400, "reserved": 0,
-             "last_event_at": "2025-12-30T10:00:00Z"},
+             "last_event_at": "2025-12-30T10:00:00Z", "payouts_held": False},
             {"restaurant_id": "res_001", "currency": "USD", "available": 0, "pending": 4900, "reserved": 0,
-             "last_event_at": "2025-12-30T11:00:00Z"},
+             "last_event_at": "2025-12-30T11:00:00Z", "payouts_held": False},
         ],
     }
 

@@ -35,7 +35,8 @@ def test_post_run_queues_it_and_answers_202_with_location(runner):
     assert response.status_code == 202, response.json()
     body = response.json()
     run_id = body.pop("run_id")
-    assert body == {"status": "queued", "currency": "PEN", "as_of": "2025-12-30", "min_amount": 5000}
+    assert body == {"status": "queued", "currency": "PEN", "as_of": "2025-12-30", "min_amount": 5000,
+                    "respect_schedules": False}
     assert response["Location"] == f"/v1/payouts/runs/{run_id}"
     stored = PayoutRun.objects.get(pk=run_id)
     assert (stored.status, stored.min_amount, stored.requested_by.is_authenticated) == ("queued", 5000, True)

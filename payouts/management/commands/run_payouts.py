@@ -17,6 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--currency", help="ISO 4217 code, e.g. PEN")
         parser.add_argument("--as-of", dest="as_of", help="Business date YYYY-MM-DD in TIME_ZONE, not in the future")
         parser.add_argument("--min-amount", dest="min_amount", help="Smallest payout in minor units (integer ≥ 1)")
+        parser.add_argument("--respect-schedules", dest="respect_schedules", action="store_true",
+                            help="Pay only restaurants whose payout schedule is due today (as the daily run does)")
         parser.add_argument("--sync", action="store_true", help="Execute the run in this process and wait for it")
         parser.add_argument("--retry", metavar="RUN_ID",
                             help="Queue a failed run (or one whose worker is gone) again; it finishes the rest")
@@ -48,7 +50,7 @@ class Command(BaseCommand):
         try:
             run = payout_run_request(
                 currency=options["currency"], as_of=as_of, min_amount=int(options["min_amount"]),
-                enqueue=not options["sync"],
+                enqueue=not options["sync"], respect_schedules=options["respect_schedules"],
             )
         except ApplicationError as error:
             details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in (error.errors or {}).items())
@@ -81,5 +83,5 @@ class Command(BaseCommand):
             ) from error
         self.stdout.write(
             f"Run {run.pk} {run.status}: {run.eligible} eligible, {run.created} paid, {run.skipped} skipped, "
-            f"total {run.total_amount} {run.currency} (minor units)."
+            f"total {run.total_amount} {run.currency} (minor units); {run.held} held back by a payout hold."
         )
