@@ -24,7 +24,7 @@ SCHEDULE_PERMISSION = "payouts.add_payoutschedule"
 ALL_CURRENCIES = ""
 
 
-class ServiceFormMixin:
+class ServiceFormMixin(forms.BaseForm):
     """A form that records through a service in clean(): the service's rules and messages are the only ones."""
 
     def errors_from(self, error: ApplicationError) -> None:
@@ -178,7 +178,7 @@ def _release(hold):
 class PayoutHoldReleaseAdmin(ReadOnlyModelAdmin):
     list_display = ["hold", "released_by", "released_at", "note"]
     list_select_related = ["hold", "released_by"]
-    readonly_fields = ["hold", "released_by", "released_at", "note"]
+    readonly_fields = ("hold", "released_by", "released_at", "note")
     fields = readonly_fields
 
 
