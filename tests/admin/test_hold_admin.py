@@ -2,9 +2,10 @@
 services, with who and when on every record."""
 
 import pytest
+from django.contrib.auth.models import User
 
 from payouts.models import PayoutHold, PayoutHoldRelease, PayoutSchedule
-from tests.admin.conftest import FINANCE_MANAGER, PASSWORD, at, ingest, staff_user
+from tests.admin.conftest import FINANCE_MANAGER, at, ingest, staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -15,8 +16,9 @@ def restaurant(db):
 
 
 def logged_in(client, username: str):
+    """Signed in as `username`, password and second factor passed (the sign-in itself: tests/admin/test_signin.py)."""
     client.logout()
-    assert client.login(username=username, password=PASSWORD)
+    client.force_login(User.objects.get(username=username))
     return client
 
 
