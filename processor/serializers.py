@@ -14,7 +14,7 @@ from rest_framework import serializers
 from mesa247.fields import CurrencyField, MinorUnitsField
 from mesa247.identifiers import EVENT_ID_PATTERN, RESTAURANT_ID_PATTERN
 
-from .models import MONEY_EVENT_TYPES, PAYOUT_EVENT_TYPES, EventType
+from .models import DISPUTE_EVENT_TYPES, MONEY_EVENT_TYPES, PAYOUT_EVENT_TYPES, EventType
 
 METADATA_MAX_BYTES = 16 * 1024
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -107,7 +107,7 @@ class MetadataField(serializers.Field):
     }
 
     # References copied into indexed columns, with those columns' lengths.
-    REFERENCE_LIMITS = {"payment_id": 128, "payout_id": 64, "reservation_id": 128}
+    REFERENCE_LIMITS = {"payment_id": 128, "payout_id": 64, "reservation_id": 128, "dispute_id": 128}
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
@@ -154,7 +154,7 @@ class MetadataFieldSchema(OpenApiSerializerFieldExtension):
             },
             "description": (
                 f"A JSON object of at most {METADATA_MAX_BYTES} bytes, nested at most {METADATA_MAX_DEPTH} levels, "
-                "without NUL characters. Payout events name the payout in `payout_id`."
+                "without NUL characters. Payout events name the payout in `payout_id`, dispute events the dispute in `dispute_id`."
             ),
         }
 
@@ -168,7 +168,8 @@ class ProcessorEventInputSerializer(serializers.Serializer):
     amount = MinorUnitsField(minimum=1)
     fee = MinorUnitsField(minimum=0, required=False, default=0,
                           help_text="What the processor kept (or returned, on a refund): at most `amount`; 0 on payout "
-                                    "events.")
+                                    "events and dispute_lost; a dispute's fee (or the part of it a won dispute "
+                                    "returns) is not bounded by `amount`.")
     metadata = MetadataField(required=False, default=dict)
 
     def validated_quickly(self, data: dict) -> dict | None:
@@ -194,7 +195,9 @@ class ProcessorEventInputSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         errors = {}
-        if attrs["fee"] > attrs["amount"]:
+        if attrs["event_type"] in DISPUTE_EVENT_TYPES:
+            _dispute_problems(attrs, errors)
+        elif attrs["fee"] > attrs["amount"]:
             errors["fee"] = ["Must not exceed amount."]
         if attrs["event_type"] in PAYOUT_EVENT_TYPES:
             if "payout_id" not in attrs["metadata"]:
@@ -207,6 +210,24 @@ class ProcessorEventInputSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
+
+
+_DISPUTE_ID = re.compile(rf"\A{EVENT_ID_PATTERN}\Z")
+
+
+def _dispute_problems(attrs: dict, errors: dict) -> None:
+    """§11's rules of shape: every dispute event names its dispute; an opening names the payment; a lost
+    dispute returns no fee. (Whether a decision fits its dispute is the service's 422.)"""
+    metadata = attrs["metadata"]
+    dispute_id = metadata.get("dispute_id")
+    if dispute_id is None:
+        errors.setdefault("metadata", []).append("metadata.dispute_id is required for dispute events.")
+    elif not _DISPUTE_ID.match(dispute_id):
+        errors.setdefault("metadata", []).append("metadata.dispute_id must be 1–128 characters of [A-Za-z0-9_.:-].")
+    if attrs["event_type"] == EventType.DISPUTE_OPENED and "payment_id" not in metadata:
+        errors.setdefault("metadata", []).append("metadata.payment_id is required for dispute_opened.")
+    if attrs["event_type"] == EventType.DISPUTE_LOST and attrs["fee"] != 0:
+        errors["fee"] = ["A lost dispute returns no fee: must be 0."]
 
 
 class ProcessorEventOutputSerializer(serializers.Serializer):
@@ -270,7 +291,8 @@ class ProcessorEventBatchOutputSerializer(serializers.Serializer):
 
 
 class ProcessorEventInputSchema(OpenApiSerializerExtension):
-    """The event's fields, plus the rule payout events add: `metadata.payout_id` is required and `fee` is 0."""
+    """The event's fields, plus the rules payout events add (`metadata.payout_id` is required and `fee` is 0)
+    and those dispute events add (`metadata.dispute_id`, and `payment_id` on an opening; no fee when lost)."""
 
     target_class = ProcessorEventInputSerializer
 
@@ -284,6 +306,28 @@ class ProcessorEventInputSchema(OpenApiSerializerExtension):
                     "event_type": {"enum": payout_types},
                     "fee": {"maximum": 0},
                     "metadata": {"type": "object", "required": ["payout_id"]},
+                },
+                "required": ["metadata"],
+            },
+            {
+                "properties": {
+                    "event_type": {"enum": [EventType.DISPUTE_OPENED.value]},
+                    "metadata": {"type": "object", "required": ["dispute_id", "payment_id"]},
+                },
+                "required": ["metadata"],
+            },
+            {
+                "properties": {
+                    "event_type": {"enum": [EventType.DISPUTE_WON.value]},
+                    "metadata": {"type": "object", "required": ["dispute_id"]},
+                },
+                "required": ["metadata"],
+            },
+            {
+                "properties": {
+                    "event_type": {"enum": [EventType.DISPUTE_LOST.value]},
+                    "fee": {"maximum": 0},
+                    "metadata": {"type": "object", "required": ["dispute_id"]},
                 },
                 "required": ["metadata"],
             },

@@ -29,8 +29,9 @@ from mesa247.metrics import event_counted
 from mesa247.observability import log_context
 from payouts.services import payout_mark_failed, payout_mark_paid
 
+from .disputes import dispute_event_apply
 from .exceptions import EventConflict
-from .models import Event, EventType
+from .models import DISPUTE_EVENT_TYPES, Event, EventType
 
 logger = logging.getLogger("mesa247.processor")
 
@@ -41,6 +42,7 @@ BUSINESS_FIELDS = ("event_type", "occurred_at", "restaurant_id", "currency", "am
 # The events that post a ledger transaction of their own, and the ledger's recipe for each.
 POSTING_RECIPES = {EventType.CHARGE_SUCCEEDED: charge_posting, EventType.REFUND_SUCCEEDED: refund_posting}
 POSTED_TYPES = tuple(POSTING_RECIPES)
+# Dispute events open or decide a dispute (processor/disputes.py), which posts what it moves.
 # Payout events apply to a payout instead, which posts its own transaction.
 PAYOUT_TRANSITIONS = {EventType.PAYOUT_PAID: payout_mark_paid, EventType.PAYOUT_FAILED: payout_mark_failed}
 
@@ -146,13 +148,15 @@ def event_insert(data: EventInput) -> Event:
 
 
 @transaction.atomic(durable=True)
-def _event_record(data: EventInput) -> tuple[Event, int]:
-    """The stored event and its ledger transaction's id."""
+def _event_record(data: EventInput) -> tuple[Event, int | None]:
+    """The stored event and its ledger transaction's id (None for a lost dispute, which posts nothing)."""
     # The insert comes first: a concurrent duplicate waits here on the unique
     # index and fails once the winner commits, before touching anything else.
     event = event_insert(data)
     if event.event_type in POSTED_TYPES:
         return event, event_post(event=event)
+    if event.event_type in DISPUTE_EVENT_TYPES:
+        return event, dispute_event_apply(event=event)
     return event, PAYOUT_TRANSITIONS[event.event_type](event=event)
 
 

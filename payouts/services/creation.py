@@ -31,6 +31,8 @@ SETTLED_ENTRY_TYPES = {
     EntryType.REFUND: PayoutItemType.REFUNDS,
     EntryType.FEE_REFUND: PayoutItemType.FEE_REFUNDS,
     EntryType.ADJUSTMENT: PayoutItemType.ADJUSTMENTS,
+    EntryType.DISPUTE: PayoutItemType.DISPUTES,  # amounts and fees withdrawn
+    EntryType.DISPUTE_REVERSAL: PayoutItemType.DISPUTE_REVERSALS,  # amounts and fees reinstated
 }
 
 
