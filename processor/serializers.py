@@ -154,7 +154,8 @@ class MetadataFieldSchema(OpenApiSerializerFieldExtension):
             },
             "description": (
                 f"A JSON object of at most {METADATA_MAX_BYTES} bytes, nested at most {METADATA_MAX_DEPTH} levels, "
-                "without NUL characters. Payout events name the payout in `payout_id`, dispute events the dispute in `dispute_id`."
+                "without NUL characters. Payout events name the payout in `payout_id`, dispute events the dispute "
+                "in `dispute_id`."
             ),
         }
 
