@@ -14,7 +14,7 @@ from rest_framework import serializers
 from mesa247.fields import CurrencyField, MinorUnitsField
 from mesa247.identifiers import EVENT_ID_PATTERN, RESTAURANT_ID_PATTERN
 
-from .models import DISPUTE_EVENT_TYPES, MONEY_EVENT_TYPES, PAYOUT_EVENT_TYPES, EventType
+from .models import DISPUTE_EVENT_TYPES, MONEY_EVENT_TYPES, PAYOUT_EVENT_TYPES, DisputeStatus, EventType
 
 METADATA_MAX_BYTES = 16 * 1024
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -334,3 +334,25 @@ class ProcessorEventInputSchema(OpenApiSerializerExtension):
             },
         ]
         return schema
+
+
+class DisputeOutputSerializer(serializers.Serializer):
+    """A dispute as §11 shows it: what was withdrawn, and what a won decision gave back."""
+
+    dispute_id = serializers.CharField()
+    payment_id = serializers.CharField()
+    restaurant_id = serializers.CharField()
+    currency = serializers.CharField()
+    amount = serializers.IntegerField(help_text="Minor units the processor withdrew.")
+    fee = serializers.IntegerField(help_text="The dispute fee charged; the restaurant bears it.")
+    status = serializers.ChoiceField(choices=DisputeStatus.choices)
+    reinstated = serializers.IntegerField(help_text="Of the amount, what a won dispute gave back.")
+    fee_returned = serializers.IntegerField(help_text="Of the fee, what a won dispute gave back.")
+    opened_at = serializers.DateTimeField(default_timezone=UTC)
+    closed_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+
+
+class DisputePageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = DisputeOutputSerializer(many=True)
