@@ -1,6 +1,7 @@
 """What `ledger_check` verifies of processor events: each stored event posted once (a lost dispute never),
-every dispute's postings match its events, and the balances' last_event_at. Registered with the ledger's check in ProcessorConfig.ready, with the directory of the
-processor rules whose triggers must be present and enabled."""
+every dispute's postings match its events, and the balances' last_event_at. Registered with the ledger's
+check in ProcessorConfig.ready, with the directory of the processor rules whose triggers must be present
+and enabled."""
 
 from pathlib import Path
 

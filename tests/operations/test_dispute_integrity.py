@@ -41,8 +41,8 @@ def test_ledger_check_reports_a_dispute_posting_changed_behind_the_services_back
     status, lines = check()
 
     assert status == 1
-    assert ("  [dispute_postings] event evt_dp_won: dispute_won of dispute dp_001: payable postings 8400, expected 8500 "
-            "(or no dispute)") in lines
+    assert ("  [dispute_postings] event evt_dp_won: dispute_won of dispute dp_001: payable postings 8400, "
+            "expected 8500 (or no dispute)") in lines
 
 
 def test_q4_finds_a_dispute_of_a_payment_never_charged(disputed):
