@@ -18,6 +18,7 @@ from .models import DISPUTE_EVENT_TYPES, MONEY_EVENT_TYPES, PAYOUT_EVENT_TYPES, 
 
 METADATA_MAX_BYTES = 16 * 1024
 FUTURE_TOLERANCE = timedelta(minutes=5)
+_DISPUTE_ID = re.compile(rf"\A{EVENT_ID_PATTERN}\Z")
 
 
 class PatternField(serializers.Field):
@@ -104,6 +105,7 @@ class MetadataField(serializers.Field):
         "too_deep": f"Must be nested at most {METADATA_MAX_DEPTH} levels deep.",
         "not_storable": "Must hold finite numbers and text without NUL characters or unpaired surrogates.",
         "bad_reference": "{name} must be a non-empty string of at most {limit} characters.",
+        "bad_dispute_id": "metadata.dispute_id must be 1–128 characters of [A-Za-z0-9_.:-].",
     }
 
     # References copied into indexed columns, with those columns' lengths.
@@ -126,6 +128,8 @@ class MetadataField(serializers.Field):
         for key, limit in self.REFERENCE_LIMITS.items():
             if key in data and not (isinstance(data[key], str) and 0 < len(data[key]) <= limit):
                 self.fail("bad_reference", name=key, limit=limit)
+        if "dispute_id" in data and not _DISPUTE_ID.match(data["dispute_id"]):
+            self.fail("bad_dispute_id")
         return data
 
     def to_representation(self, value):
@@ -149,8 +153,9 @@ class MetadataFieldSchema(OpenApiSerializerFieldExtension):
             "type": "object",
             "additionalProperties": True,
             "properties": {
-                name: {"type": "string", "minLength": 1, "maxLength": limit}
-                for name, limit in MetadataField.REFERENCE_LIMITS.items()
+                **{name: {"type": "string", "minLength": 1, "maxLength": limit}
+                   for name, limit in MetadataField.REFERENCE_LIMITS.items()},
+                "dispute_id": {"type": "string", "pattern": f"^{EVENT_ID_PATTERN}$"},
             },
             "description": (
                 f"A JSON object of at most {METADATA_MAX_BYTES} bytes, nested at most {METADATA_MAX_DEPTH} levels, "
@@ -213,9 +218,6 @@ class ProcessorEventInputSerializer(serializers.Serializer):
         return attrs
 
 
-_DISPUTE_ID = re.compile(rf"\A{EVENT_ID_PATTERN}\Z")
-
-
 def _dispute_problems(attrs: dict, errors: dict) -> None:
     """§11's rules of shape: every dispute event names its dispute; an opening names the payment; a lost
     dispute returns no fee. (Whether a decision fits its dispute is the service's 422.)"""
@@ -223,8 +225,6 @@ def _dispute_problems(attrs: dict, errors: dict) -> None:
     dispute_id = metadata.get("dispute_id")
     if dispute_id is None:
         errors.setdefault("metadata", []).append("metadata.dispute_id is required for dispute events.")
-    elif not _DISPUTE_ID.match(dispute_id):
-        errors.setdefault("metadata", []).append("metadata.dispute_id must be 1–128 characters of [A-Za-z0-9_.:-].")
     if attrs["event_type"] == EventType.DISPUTE_OPENED and "payment_id" not in metadata:
         errors.setdefault("metadata", []).append("metadata.payment_id is required for dispute_opened.")
     if attrs["event_type"] == EventType.DISPUTE_LOST and attrs["fee"] != 0:
@@ -311,23 +311,9 @@ class ProcessorEventInputSchema(OpenApiSerializerExtension):
                 "required": ["metadata"],
             },
             {
+                # Also (400 otherwise): dispute_opened requires metadata.payment_id; dispute_lost has a fee of 0.
                 "properties": {
-                    "event_type": {"enum": [EventType.DISPUTE_OPENED.value]},
-                    "metadata": {"type": "object", "required": ["dispute_id", "payment_id"]},
-                },
-                "required": ["metadata"],
-            },
-            {
-                "properties": {
-                    "event_type": {"enum": [EventType.DISPUTE_WON.value]},
-                    "metadata": {"type": "object", "required": ["dispute_id"]},
-                },
-                "required": ["metadata"],
-            },
-            {
-                "properties": {
-                    "event_type": {"enum": [EventType.DISPUTE_LOST.value]},
-                    "fee": {"maximum": 0},
+                    "event_type": {"enum": DISPUTE_EVENT_TYPES},
                     "metadata": {"type": "object", "required": ["dispute_id"]},
                 },
                 "required": ["metadata"],
