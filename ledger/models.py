@@ -84,6 +84,8 @@ class TransactionKind(models.TextChoices):
     PAYOUT_FAILED = "payout_failed", "Payout failed (release)"
     PAYOUT_RETURNED = "payout_returned", "Paid payout returned"
     ADJUSTMENT = "adjustment", "Manual adjustment"
+    DISPUTE = "dispute", "Dispute opened"
+    DISPUTE_WON = "dispute_won", "Dispute won"
 
 
 class Transaction(models.Model):
@@ -147,6 +149,9 @@ class EntryType(models.TextChoices):
     FEE_REFUND = "fee_refund", "Fee returned"
     PAYOUT = "payout", "Payout"
     ADJUSTMENT = "adjustment", "Manual adjustment"
+    # Both lines of a dispute's postings: the disputed amount and the dispute fee (each payout item has one type).
+    DISPUTE = "dispute", "Dispute (amount or fee withdrawn)"
+    DISPUTE_REVERSAL = "dispute_reversal", "Dispute won (amount or fee reinstated)"
 
 
 class Entry(models.Model):

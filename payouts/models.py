@@ -107,6 +107,8 @@ class PayoutItemType(models.TextChoices):
     REFUNDS = "refunds", "Refunds"
     FEE_REFUNDS = "fee_refunds", "Fees returned"
     ADJUSTMENTS = "adjustments", "Manual adjustments"
+    DISPUTES = "disputes", "Disputes (amounts and fees withdrawn)"
+    DISPUTE_REVERSALS = "dispute_reversals", "Disputes won (reinstated)"
     CARRIED_BALANCE = "carried_balance", "Carried balance"
 
 

@@ -11,6 +11,7 @@ from ledger.models import Transaction
 from mesa247.admin_display import ReadOnlyModelAdmin, change_link, money_display
 from payouts.models import Payout
 
+from . import dispute_admin  # noqa: F401 - registers the dispute admin
 from .models import PAYOUT_EVENT_TYPES, Event
 
 

@@ -1,4 +1,4 @@
-from mesa247.domain_errors import Conflict, SignatureInvalid
+from mesa247.domain_errors import Conflict, NotFound, SignatureInvalid, Unprocessable
 
 
 class SignatureError(SignatureInvalid):
@@ -12,3 +12,16 @@ class EventConflict(Conflict):
 
     code = "event_conflict"
     title = "Event id already used with a different payload"
+
+
+class DisputeEventRejected(Unprocessable):
+    """A dispute event that cannot apply: an unknown, already decided or non-matching dispute."""
+
+    def __init__(self, detail: str, *, code: str, **extra):
+        self.code = code
+        super().__init__(detail, **extra)
+
+
+class DisputeNotFound(NotFound):
+    code = "dispute_not_found"
+    title = "Dispute not found"

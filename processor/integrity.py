@@ -1,6 +1,7 @@
-"""What `ledger_check` verifies of processor events: each stored event posted once, and the balances'
-last_event_at. Registered with the ledger's check in ProcessorConfig.ready, with the directory of the
-processor rules whose triggers must be present and enabled."""
+"""What `ledger_check` verifies of processor events: each stored event posted once (a lost dispute never),
+every dispute's postings match its events, and the balances' last_event_at. Registered with the ledger's
+check in ProcessorConfig.ready, with the directory of the processor rules whose triggers must be present
+and enabled."""
 
 from pathlib import Path
 
@@ -9,13 +10,15 @@ from ledger.integrity import Check, ledger_checks_register
 EVENT_CHECKS = [
     Check(
         "event_not_posted",
-        "Every stored event has exactly one ledger transaction",
-        """SELECT ev.event_id, COUNT(t.id) AS transactions
+        "Every stored event has exactly one ledger transaction (a lost dispute, none)",
+        """SELECT ev.event_id, COUNT(t.id) AS transactions,
+                  CASE WHEN ev.event_type = 'dispute_lost' THEN 0 ELSE 1 END AS expected
              FROM processor_event ev LEFT JOIN ledger_transaction t ON t.event_id = ev.id
-            GROUP BY ev.id, ev.event_id HAVING COUNT(t.id) <> 1 ORDER BY ev.event_id""",
-        "has {transactions} ledger transactions, not 1",
+            GROUP BY ev.id, ev.event_id, ev.event_type
+           HAVING COUNT(t.id) <> CASE WHEN ev.event_type = 'dispute_lost' THEN 0 ELSE 1 END
+            ORDER BY ev.event_id""",
+        "has {transactions} ledger transactions, not {expected}",
     ),
-
     Check(
         "last_event_at",
         "Projected last_event_at = latest occurred_at of the restaurant's events in that currency",
@@ -28,7 +31,28 @@ EVENT_CHECKS = [
             ORDER BY b.restaurant_id, b.currency""",
         "projected last_event_at {projected}, but its latest event occurred at {from_events}",
     ),
-
+    Check(
+        "dispute_postings",
+        "Every dispute event's payable postings are its amount plus fee, and every dispute has its events",
+        """SELECT ev.event_id, ev.event_type,
+                  CASE WHEN ev.event_type = 'dispute_lost' THEN 0 ELSE ev.amount + ev.fee END AS expected,
+                  COALESCE(posted.owed_less, 0) AS posted, dispute.dispute_id
+             FROM processor_event ev
+             LEFT JOIN processor_dispute dispute
+                    ON dispute.opened_event_id = ev.id OR dispute.decision_event_id = ev.id
+             LEFT JOIN LATERAL (
+                  SELECT SUM(CASE WHEN e.entry_type = 'dispute' THEN e.amount ELSE -e.amount END) AS owed_less
+                    FROM ledger_transaction t
+                    JOIN ledger_entry e ON e.transaction_id = t.id
+                    JOIN ledger_account a ON a.id = e.account_id AND a.kind = 'restaurant_payable'
+                   WHERE t.event_id = ev.id) posted ON true
+            WHERE ev.event_type IN ('dispute_opened', 'dispute_won', 'dispute_lost')
+              AND (dispute.id IS NULL
+                   OR COALESCE(posted.owed_less, 0)
+                      <> CASE WHEN ev.event_type = 'dispute_lost' THEN 0 ELSE ev.amount + ev.fee END)
+            ORDER BY ev.event_id""",
+        "{event_type} of dispute {dispute_id}: payable postings {posted}, expected {expected} (or no dispute)",
+    ),
 ]
 
 

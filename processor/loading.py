@@ -13,8 +13,8 @@ inserted first (sorted by event_id), as the API inserts its event first; then
 the ledger moves the balance rows in (restaurant, currency) order. The API
 holds at most one balance row at a time.
 
-Payout events need per-event logic (the payout lifecycle) and go through the
-single-event service. If the set-based path meets an unexpected database
+Payout and dispute events need per-event logic (the payout and dispute
+lifecycles) and go through the single-event service, in line order. If the set-based path meets an unexpected database
 error, the batch is replayed event by event, so one bad row costs speed, not
 correctness.
 """
@@ -162,7 +162,7 @@ def events_load_batch(*, lines: list[RawLine]) -> list[LineOutcome]:
             logger.warning("batch fell back to one event at a time", extra={"error": str(exc)})
             payloads = {raw.number: raw.payload for raw in lines}
             outcomes.update(_events_record_one_by_one([(number, payloads[number]) for number, _ in valid]))
-    # Payout events after the batch: their per-event service locks one balance row each.
+    # Payout and dispute events after the batch, in line order: their per-event service locks one row each.
     outcomes.update(_events_record_one_by_one([(raw.number, raw.payload) for raw in payout_lines]))
     texts = {raw.number: raw.text for raw in lines}
     return [

@@ -10,11 +10,17 @@ class EventType(models.TextChoices):
     REFUND_SUCCEEDED = "refund_succeeded", "Refund succeeded"
     PAYOUT_PAID = "payout_paid", "Payout paid"
     PAYOUT_FAILED = "payout_failed", "Payout failed"
+    DISPUTE_OPENED = "dispute_opened", "Dispute opened"
+    DISPUTE_WON = "dispute_won", "Dispute won"
+    DISPUTE_LOST = "dispute_lost", "Dispute lost"
 
 
 # The two kinds of processor event: money moving for a reservation, and the bank's word on a payout.
 MONEY_EVENT_TYPES = [EventType.CHARGE_SUCCEEDED.value, EventType.REFUND_SUCCEEDED.value]
 PAYOUT_EVENT_TYPES = [EventType.PAYOUT_PAID.value, EventType.PAYOUT_FAILED.value]
+# A diner's dispute of a charge: its opening, then the decision that closes it.
+DISPUTE_EVENT_TYPES = [EventType.DISPUTE_OPENED.value, EventType.DISPUTE_WON.value, EventType.DISPUTE_LOST.value]
+DISPUTE_DECISION_TYPES = [EventType.DISPUTE_WON.value, EventType.DISPUTE_LOST.value]
 
 
 class _OneToOneRel(ForeignObjectRel):
@@ -91,7 +97,11 @@ class Event(models.Model):
             models.CheckConstraint(
                 condition=Q(amount__gt=0) & Q(amount__lte=10**12), name="event_amount_positive"
             ),
-            models.CheckConstraint(condition=Q(fee__gte=0) & Q(fee__lte=models.F("amount")), name="event_fee_range"),
+            # A dispute's fee is not bounded by the disputed amount (nor a won dispute's by what it reinstates).
+            models.CheckConstraint(
+                condition=Q(fee__gte=0) & (Q(fee__lte=models.F("amount")) | Q(event_type__in=DISPUTE_EVENT_TYPES)),
+                name="event_fee_range",
+            ),
             models.CheckConstraint(
                 condition=Q(event_type__in=[choice.value for choice in EventType]), name="event_type_known"
             ),
@@ -99,3 +109,62 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return self.event_id
+
+
+class DisputeStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class Dispute(models.Model):
+    """A diner's dispute of a charge, as the processor reports it: opened, then won or lost, once.
+
+    The lifecycle (open → won | lost, nothing else changes, nothing is deleted) is held by the
+    database (processor/sql/dispute_lifecycle.sql); its events are the facts it was built from.
+    """
+
+    dispute_id = models.CharField(max_length=128, unique=True)
+    payment_id = models.CharField(max_length=128)
+    restaurant_id = models.CharField(max_length=64)
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(help_text="Minor units the processor withdrew.")
+    fee = models.BigIntegerField(help_text="The dispute fee the processor charged; the restaurant bears it.")
+    status = models.CharField(max_length=8, choices=DisputeStatus.choices, default=DisputeStatus.OPEN)
+    reinstated = models.BigIntegerField(default=0, help_text="Of the amount, what a won dispute gave back.")
+    fee_returned = models.BigIntegerField(default=0, help_text="Of the fee, what a won dispute gave back.")
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    opened_event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="dispute_opened")
+    decision_event = models.OneToOneField(
+        Event, null=True, blank=True, on_delete=models.PROTECT, related_name="dispute_decided"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["restaurant_id", "currency", "-id"], name="dispute_restaurant_idx"),
+            models.Index(fields=["status", "-id"], name="dispute_status_idx"),
+            models.Index(fields=["payment_id"], name="dispute_payment_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0) & Q(amount__lte=10**12), name="dispute_amount_positive"),
+            models.CheckConstraint(condition=Q(fee__gte=0) & Q(fee__lte=10**12), name="dispute_fee_range"),
+            models.CheckConstraint(
+                condition=Q(status__in=[choice.value for choice in DisputeStatus]), name="dispute_status_known"
+            ),
+            # Open: undecided. Won: gives back at most what was taken. Lost: gives back nothing.
+            models.CheckConstraint(
+                condition=(Q(status=DisputeStatus.OPEN) & Q(closed_at__isnull=True) & Q(decision_event__isnull=True)
+                           & Q(reinstated=0) & Q(fee_returned=0))
+                | (Q(status=DisputeStatus.WON) & Q(closed_at__isnull=False) & Q(decision_event__isnull=False)
+                   & Q(reinstated__gt=0) & Q(reinstated__lte=models.F("amount"))
+                   & Q(fee_returned__gte=0) & Q(fee_returned__lte=models.F("fee")))
+                | (Q(status=DisputeStatus.LOST) & Q(closed_at__isnull=False) & Q(decision_event__isnull=False)
+                   & Q(reinstated=0) & Q(fee_returned=0)),
+                name="dispute_status_matches_decision",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.dispute_id

@@ -14,10 +14,11 @@ from rest_framework import serializers
 from mesa247.fields import CurrencyField, MinorUnitsField
 from mesa247.identifiers import EVENT_ID_PATTERN, RESTAURANT_ID_PATTERN
 
-from .models import MONEY_EVENT_TYPES, PAYOUT_EVENT_TYPES, EventType
+from .models import DISPUTE_EVENT_TYPES, MONEY_EVENT_TYPES, PAYOUT_EVENT_TYPES, DisputeStatus, EventType
 
 METADATA_MAX_BYTES = 16 * 1024
 FUTURE_TOLERANCE = timedelta(minutes=5)
+_DISPUTE_ID = re.compile(rf"\A{EVENT_ID_PATTERN}\Z")
 
 
 class PatternField(serializers.Field):
@@ -104,10 +105,11 @@ class MetadataField(serializers.Field):
         "too_deep": f"Must be nested at most {METADATA_MAX_DEPTH} levels deep.",
         "not_storable": "Must hold finite numbers and text without NUL characters or unpaired surrogates.",
         "bad_reference": "{name} must be a non-empty string of at most {limit} characters.",
+        "bad_dispute_id": "metadata.dispute_id must be 1–128 characters of [A-Za-z0-9_.:-].",
     }
 
     # References copied into indexed columns, with those columns' lengths.
-    REFERENCE_LIMITS = {"payment_id": 128, "payout_id": 64, "reservation_id": 128}
+    REFERENCE_LIMITS = {"payment_id": 128, "payout_id": 64, "reservation_id": 128, "dispute_id": 128}
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
@@ -126,6 +128,8 @@ class MetadataField(serializers.Field):
         for key, limit in self.REFERENCE_LIMITS.items():
             if key in data and not (isinstance(data[key], str) and 0 < len(data[key]) <= limit):
                 self.fail("bad_reference", name=key, limit=limit)
+        if "dispute_id" in data and not _DISPUTE_ID.match(data["dispute_id"]):
+            self.fail("bad_dispute_id")
         return data
 
     def to_representation(self, value):
@@ -149,12 +153,14 @@ class MetadataFieldSchema(OpenApiSerializerFieldExtension):
             "type": "object",
             "additionalProperties": True,
             "properties": {
-                name: {"type": "string", "minLength": 1, "maxLength": limit}
-                for name, limit in MetadataField.REFERENCE_LIMITS.items()
+                **{name: {"type": "string", "minLength": 1, "maxLength": limit}
+                   for name, limit in MetadataField.REFERENCE_LIMITS.items()},
+                "dispute_id": {"type": "string", "pattern": f"^{EVENT_ID_PATTERN}$"},
             },
             "description": (
                 f"A JSON object of at most {METADATA_MAX_BYTES} bytes, nested at most {METADATA_MAX_DEPTH} levels, "
-                "without NUL characters. Payout events name the payout in `payout_id`."
+                "without NUL characters. Payout events name the payout in `payout_id`, dispute events the dispute "
+                "in `dispute_id`."
             ),
         }
 
@@ -168,7 +174,8 @@ class ProcessorEventInputSerializer(serializers.Serializer):
     amount = MinorUnitsField(minimum=1)
     fee = MinorUnitsField(minimum=0, required=False, default=0,
                           help_text="What the processor kept (or returned, on a refund): at most `amount`; 0 on payout "
-                                    "events.")
+                                    "events and dispute_lost; a dispute's fee (or the part of it a won dispute "
+                                    "returns) is not bounded by `amount`.")
     metadata = MetadataField(required=False, default=dict)
 
     def validated_quickly(self, data: dict) -> dict | None:
@@ -194,7 +201,9 @@ class ProcessorEventInputSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         errors = {}
-        if attrs["fee"] > attrs["amount"]:
+        if attrs["event_type"] in DISPUTE_EVENT_TYPES:
+            _dispute_problems(attrs, errors)
+        elif attrs["fee"] > attrs["amount"]:
             errors["fee"] = ["Must not exceed amount."]
         if attrs["event_type"] in PAYOUT_EVENT_TYPES:
             if "payout_id" not in attrs["metadata"]:
@@ -207,6 +216,19 @@ class ProcessorEventInputSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
+
+
+def _dispute_problems(attrs: dict, errors: dict) -> None:
+    """§11's rules of shape: every dispute event names its dispute; an opening names the payment; a lost
+    dispute returns no fee. (Whether a decision fits its dispute is the service's 422.)"""
+    metadata = attrs["metadata"]
+    dispute_id = metadata.get("dispute_id")
+    if dispute_id is None:
+        errors.setdefault("metadata", []).append("metadata.dispute_id is required for dispute events.")
+    if attrs["event_type"] == EventType.DISPUTE_OPENED and "payment_id" not in metadata:
+        errors.setdefault("metadata", []).append("metadata.payment_id is required for dispute_opened.")
+    if attrs["event_type"] == EventType.DISPUTE_LOST and attrs["fee"] != 0:
+        errors["fee"] = ["A lost dispute returns no fee: must be 0."]
 
 
 class ProcessorEventOutputSerializer(serializers.Serializer):
@@ -270,7 +292,8 @@ class ProcessorEventBatchOutputSerializer(serializers.Serializer):
 
 
 class ProcessorEventInputSchema(OpenApiSerializerExtension):
-    """The event's fields, plus the rule payout events add: `metadata.payout_id` is required and `fee` is 0."""
+    """The event's fields, plus the rules payout events add (`metadata.payout_id` is required and `fee` is 0)
+    and those dispute events add (`metadata.dispute_id`, and `payment_id` on an opening; no fee when lost)."""
 
     target_class = ProcessorEventInputSerializer
 
@@ -287,5 +310,35 @@ class ProcessorEventInputSchema(OpenApiSerializerExtension):
                 },
                 "required": ["metadata"],
             },
+            {
+                # Also (400 otherwise): dispute_opened requires metadata.payment_id; dispute_lost has a fee of 0.
+                "properties": {
+                    "event_type": {"enum": DISPUTE_EVENT_TYPES},
+                    "metadata": {"type": "object", "required": ["dispute_id"]},
+                },
+                "required": ["metadata"],
+            },
         ]
         return schema
+
+
+class DisputeOutputSerializer(serializers.Serializer):
+    """A dispute as §11 shows it: what was withdrawn, and what a won decision gave back."""
+
+    dispute_id = serializers.CharField()
+    payment_id = serializers.CharField()
+    restaurant_id = serializers.CharField()
+    currency = serializers.CharField()
+    amount = serializers.IntegerField(help_text="Minor units the processor withdrew.")
+    fee = serializers.IntegerField(help_text="The dispute fee charged; the restaurant bears it.")
+    status = serializers.ChoiceField(choices=DisputeStatus.choices)
+    reinstated = serializers.IntegerField(help_text="Of the amount, what a won dispute gave back.")
+    fee_returned = serializers.IntegerField(help_text="Of the fee, what a won dispute gave back.")
+    opened_at = serializers.DateTimeField(default_timezone=UTC)
+    closed_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+
+
+class DisputePageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = DisputeOutputSerializer(many=True)

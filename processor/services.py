@@ -31,8 +31,9 @@ from mesa247.metrics import event_counted
 from mesa247.observability import log_context
 from payouts.services import payout_mark_failed, payout_mark_paid
 
+from .disputes import dispute_event_apply
 from .exceptions import EventConflict
-from .models import Event, EventType
+from .models import DISPUTE_EVENT_TYPES, Event, EventType
 
 logger = logging.getLogger("mesa247.processor")
 
@@ -47,6 +48,7 @@ POSTING_RECIPES: dict[str, Callable[..., Posting]] = {
     EventType.CHARGE_SUCCEEDED: charge_posting, EventType.REFUND_SUCCEEDED: refund_posting,
 }
 POSTED_TYPES = tuple(POSTING_RECIPES)
+# Dispute events open or decide a dispute (processor/disputes.py), which posts what it moves.
 # Payout events apply to a payout instead, which posts its own transaction.
 PAYOUT_TRANSITIONS: dict[str, Callable[..., int]] = {
     EventType.PAYOUT_PAID: payout_mark_paid, EventType.PAYOUT_FAILED: payout_mark_failed,
@@ -172,13 +174,15 @@ def event_insert(data: EventInput) -> Event:
 
 
 @transaction.atomic(durable=True)
-def _event_record(data: EventInput) -> tuple[Event, int]:
-    """The stored event and its ledger transaction's id."""
+def _event_record(data: EventInput) -> tuple[Event, int | None]:
+    """The stored event and its ledger transaction's id (None for a lost dispute, which posts nothing)."""
     # The insert comes first: a concurrent duplicate waits here on the unique
     # index and fails once the winner commits, before touching anything else.
     event = event_insert(data)
     if event.event_type in POSTED_TYPES:
         return event, event_post(event=event)
+    if event.event_type in DISPUTE_EVENT_TYPES:
+        return event, dispute_event_apply(event=event)
     return event, PAYOUT_TRANSITIONS[event.event_type](event=event)
 
 

@@ -49,7 +49,9 @@ def v1_endpoints() -> list[tuple[str, str, type]]:
 
 
 def is_processor(view_class) -> bool:
-    return view_class.__module__.startswith("processor.")
+    """The processor's webhooks: authenticated by signature, not by user credentials (the processor app's
+    dispute endpoints are read with a token like every other)."""
+    return view_class.__module__.startswith("processor.") and not view_class.authentication_classes
 
 
 ENDPOINTS = v1_endpoints()

@@ -13,6 +13,8 @@
 --   negative_balance       a restaurant whose available balance is below zero (amount = available,
 --                          by the ledger's balance rule, ledger_payable_balance in ledger/sql/balance.sql)
 --   payout_items_mismatch  a payout whose items do not sum to its amount (amount = amount − items)
+--   dispute_unknown_payment a dispute whose payment_id was never charged to that restaurant and
+--                          currency (amount = the disputed amount; reference = the payment_id)
 WITH charges AS (
     SELECT restaurant_id, currency, payment_id, COUNT(*) AS events, CAST(SUM(amount) AS BIGINT) AS charged
       FROM processor_event
@@ -69,6 +71,13 @@ WITH charges AS (
       LEFT JOIN payouts_payoutitem i ON i.payout_id = p.id
      GROUP BY p.id, p.restaurant_id, p.currency, p.amount
     HAVING p.amount <> COALESCE(SUM(i.amount), 0)
+    UNION ALL
+    SELECT 'dispute_unknown_payment', d.restaurant_id, d.currency, d.payment_id, d.amount,
+           'dispute ' || d.dispute_id || ' (' || d.status || ') of a payment never charged'
+      FROM processor_dispute d
+      LEFT JOIN charges c ON c.restaurant_id = d.restaurant_id AND c.currency = d.currency
+                         AND c.payment_id = d.payment_id
+     WHERE c.payment_id IS NULL
 )
 SELECT problem, restaurant_id, currency, reference, amount, detail
   FROM findings

@@ -7,9 +7,11 @@ after it commits.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from ..models import HOUSE_ACCOUNT_KINDS, Account, AccountKind, RestaurantBalance
@@ -169,3 +171,10 @@ def balance_lock(*, restaurant_id: str, currency: str) -> RestaurantBalance:
         )
         balance = locked.get()
     return balance
+
+
+def balance_event_seen(*, restaurant_id: str, currency: str, occurred_at: datetime) -> None:
+    """A processor event that posts nothing (a lost dispute) still moves its balance's last_event_at."""
+    RestaurantBalance.objects.filter(restaurant_id=restaurant_id, currency=currency).update(
+        last_event_at=Greatest(Coalesce("last_event_at", Value(occurred_at)), Value(occurred_at))
+    )

@@ -9,6 +9,10 @@ restaurant's payable and reserved accounts are liabilities (credit-normal).
     payout paid P            reserved +P / processor −P
     payout failed P          reserved +P / payable −P
     paid payout returned P   processor +P / payable −P
+    dispute opened A, fee F  payable +A / processor −A; payable +F / processor −F (all of type dispute):
+                             the restaurant bears the dispute fee
+    dispute won A, fee R     processor +A / payable −A; processor +R / payable −R (type dispute_reversal)
+    dispute lost             no posting: the money already left when the dispute opened
     adjustment approved J    adjustments +J / payable −J   (J restaurant-facing: a credit to the
                              restaurant is a debit to the house adjustments account; a fee, J < 0,
                              the reverse)
@@ -97,6 +101,28 @@ def refund_lines(*, accounts: RestaurantAccounts, amount: int, fee: int, occurre
     ]
 
 
+def dispute_opened_lines(*, accounts: RestaurantAccounts, amount: int, fee: int, occurred_at: datetime) -> list[Line]:
+    """The processor withdrew A and charged the dispute fee F: both count at once, against the restaurant."""
+    effective_at = immediate_effect(occurred_at)
+    return [
+        Line(accounts.payable, amount, EntryType.DISPUTE, effective_at),
+        Line(accounts.processor, -amount, EntryType.DISPUTE, effective_at),
+        Line(accounts.payable, fee, EntryType.DISPUTE, effective_at),
+        Line(accounts.processor, -fee, EntryType.DISPUTE, effective_at),
+    ]
+
+
+def dispute_won_lines(*, accounts: RestaurantAccounts, amount: int, fee: int, occurred_at: datetime) -> list[Line]:
+    """Decided for the restaurant: A reinstated and R of the dispute fee returned, at once."""
+    effective_at = immediate_effect(occurred_at)
+    return [
+        Line(accounts.processor, amount, EntryType.DISPUTE_REVERSAL, effective_at),
+        Line(accounts.payable, -amount, EntryType.DISPUTE_REVERSAL, effective_at),
+        Line(accounts.processor, fee, EntryType.DISPUTE_REVERSAL, effective_at),
+        Line(accounts.payable, -fee, EntryType.DISPUTE_REVERSAL, effective_at),
+    ]
+
+
 def _event_posting(kind: str, lines_of: LinesRecipe, *, event: EventCause, accounts: RestaurantAccounts) -> Posting:
     lines = lines_of(accounts=accounts, amount=event.amount, fee=event.fee, occurred_at=event.occurred_at)
     return Posting(kind, event.restaurant_id, event.currency, lines, event_id=event.pk, memo=event.event_id,
@@ -109,6 +135,14 @@ def charge_posting(*, event: EventCause, accounts: RestaurantAccounts) -> Postin
 
 def refund_posting(*, event: EventCause, accounts: RestaurantAccounts) -> Posting:
     return _event_posting(TransactionKind.REFUND, refund_lines, event=event, accounts=accounts)
+
+
+def dispute_opened_posting(*, event: EventCause, accounts: RestaurantAccounts) -> Posting:
+    return _event_posting(TransactionKind.DISPUTE, dispute_opened_lines, event=event, accounts=accounts)
+
+
+def dispute_won_posting(*, event: EventCause, accounts: RestaurantAccounts) -> Posting:
+    return _event_posting(TransactionKind.DISPUTE_WON, dispute_won_lines, event=event, accounts=accounts)
 
 
 def _payout_posting(kind: str, debit: Account, credit: Account, *, payout: PayoutCause, at: datetime,

@@ -31,7 +31,12 @@ SETTLED_ENTRY_TYPES = {
     EntryType.REFUND: PayoutItemType.REFUNDS,
     EntryType.FEE_REFUND: PayoutItemType.FEE_REFUNDS,
     EntryType.ADJUSTMENT: PayoutItemType.ADJUSTMENTS,
+    EntryType.DISPUTE: PayoutItemType.DISPUTES,  # amounts and fees withdrawn
+    EntryType.DISPUTE_REVERSAL: PayoutItemType.DISPUTE_REVERSALS,  # amounts and fees reinstated
 }
+# Stored only when the payout settled such an entry (the API shows the others as 0): a payout created
+# while a database still holds the schema from before disputes (a rolling deploy) stays valid there.
+STORED_WHEN_SETTLED = {PayoutItemType.DISPUTES, PayoutItemType.DISPUTE_REVERSALS}
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,7 @@ def payout_items_of(*, amount: int, settled: list[SettledEntry]) -> list[tuple[s
         totals[entry.entry_type][0] -= entry.amount
         totals[entry.entry_type][1] += 1
     items = [(item_type, totals[entry_type][0], totals[entry_type][1])
-             for entry_type, item_type in SETTLED_ENTRY_TYPES.items()]
+             for entry_type, item_type in SETTLED_ENTRY_TYPES.items()
+             if totals[entry_type][1] or item_type not in STORED_WHEN_SETTLED]
     carried = amount - sum(item_amount for _, item_amount, _ in items)
     return [*items, (PayoutItemType.CARRIED_BALANCE, carried, None)]

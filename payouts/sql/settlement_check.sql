@@ -1,5 +1,5 @@
--- A payout settles only its own restaurant's payable entries of a charge, refund, fee return or approved
--- adjustment, in its currency.
+-- A payout settles only its own restaurant's payable entries of a charge, refund, fee return, approved
+-- adjustment or dispute, in its currency.
 CREATE OR REPLACE FUNCTION payouts_check_settlement() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -14,10 +14,11 @@ BEGIN
      WHERE e.id = NEW.entry_id;
     IF NOT FOUND
        OR settled.kind <> 'restaurant_payable'
-       OR settled.entry_type NOT IN ('gross', 'fee', 'refund', 'fee_refund', 'adjustment')
+       OR settled.entry_type NOT IN ('gross', 'fee', 'refund', 'fee_refund', 'adjustment',
+                                     'dispute', 'dispute_reversal')
        OR settled.account_restaurant_id IS DISTINCT FROM settled.payout_restaurant_id
        OR settled.entry_currency <> settled.payout_currency THEN
-        RAISE EXCEPTION 'payout % cannot settle entry %: only its restaurant''s payable charge, refund, fee and adjustment entries in its currency',
+        RAISE EXCEPTION 'payout % cannot settle entry %: only its restaurant''s payable charge, refund, fee, adjustment and dispute entries in its currency',
             NEW.payout_id, NEW.entry_id
             USING ERRCODE = 'check_violation';
     END IF;

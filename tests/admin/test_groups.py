@@ -4,6 +4,7 @@ from django.contrib.auth.models import Group
 
 MONEY_VIEW = {
     "processor.view_event",
+    "processor.view_dispute",
     "ledger.view_restaurant",
     "ledger.view_account",
     "ledger.view_transaction",

@@ -67,7 +67,7 @@ def processor_account() -> Account:
 def test_a_healthy_ledger_passes_with_one_line_and_the_result_is_stored(ledger):
     status, lines = check()
     assert status == 0
-    assert lines == ["Ledger OK: 16 checks passed over 6 transactions, 16 entries, 4 events, 2 balances, 2 payouts."]
+    assert lines == ["Ledger OK: 17 checks passed over 6 transactions, 16 entries, 4 events, 2 balances, 2 payouts."]
     stored = ledger_check_last()
     assert stored.ok is True
     assert stored.summary == lines[0]
@@ -273,6 +273,7 @@ def test_list_checks_names_every_check():
         # The ledger's own checks, then those processor and payouts register, then the triggers.
         "unbalanced_transaction", "too_few_entries", "entry_currency", "payout_change_repeated", "payable_projection",
         "reserved_projection", "adjustment_postings", "adjustment_four_eyes", "event_not_posted", "last_event_at",
+        "dispute_postings",
         "payout_postings", "reserved_open_payouts", "payout_items_sum", "entry_settled_twice", "open_entries",
         "protecting_triggers",
     ]

@@ -53,7 +53,7 @@ def test_ledger_check_passes_on_the_sample_and_stores_its_result(sample_loaded):
     assert status == 0
     # 931 charges × 4 entries, 92 refunds × 2, and 15 of them returned their fee (× 2 more).
     assert out.strip() == (
-        "Ledger OK: 16 checks passed over 1023 transactions, 3938 entries, 1023 events, 15 balances, 0 payouts."
+        "Ledger OK: 17 checks passed over 1023 transactions, 3938 entries, 1023 events, 15 balances, 0 payouts."
     )
     stored = ledger_check_last()
     assert (stored.ok, stored.summary, stored.problems) == (True, out.strip(), [])

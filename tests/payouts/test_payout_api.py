@@ -191,6 +191,8 @@ def test_payout_detail_has_the_spec_shape_with_items_in_order(payout_reader):
             {"type": "refunds", "amount": -5200, "count": 1},
             {"type": "fee_refunds", "amount": 0, "count": 0},
             {"type": "adjustments", "amount": 0, "count": 0},
+            {"type": "disputes", "amount": 0, "count": 0},
+            {"type": "dispute_reversals", "amount": 0, "count": 0},
             {"type": "carried_balance", "amount": 0},
         ],
     }

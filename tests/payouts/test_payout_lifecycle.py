@@ -81,6 +81,8 @@ def test_the_failed_amount_is_available_again_and_paid_by_the_next_run(post, pay
         "refunds": (0, 0),
         "fee_refunds": (0, 0),
         "adjustments": (0, 0),
+        "disputes": (0, 0),
+        "dispute_reversals": (0, 0),
         "carried_balance": (9500, None),
     }
     assert available_reserved("res_life") == (0, 9500)
@@ -171,6 +173,8 @@ def test_a_late_backdated_refund_is_settled_by_the_next_payout_and_shown_in_its_
         "refunds": (-2000, 1),
         "fee_refunds": (100, 1),
         "adjustments": (0, 0),
+        "disputes": (0, 0),
+        "dispute_reversals": (0, 0),
         "carried_balance": (0, None),
     }
     assert available_reserved("res_life") == (0, 9500 + 4100)

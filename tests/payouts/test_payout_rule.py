@@ -34,6 +34,8 @@ def test_funds_still_pending_at_the_cutoff_are_left_for_a_later_payout():
         "refunds": (-5000, 1),
         "fee_refunds": (0, 0),
         "adjustments": (0, 0),
+        "disputes": (0, 0),
+        "dispute_reversals": (0, 0),
         "carried_balance": (0, None),
     }
     assert (result.status, result.eligible, result.created, result.skipped, result.total_amount) == (
@@ -80,6 +82,8 @@ def test_a_restaurant_owing_us_is_skipped_and_its_negative_past_is_netted_by_lat
         "refunds": (-8000, 1),
         "fee_refunds": (0, 0),
         "adjustments": (0, 0),
+        "disputes": (0, 0),
+        "dispute_reversals": (0, 0),
         "carried_balance": (0, None),
     }
 
@@ -110,6 +114,8 @@ def test_a_refund_after_the_cutoff_caps_the_payout_and_the_next_payout_carries_t
         "refunds": (0, 0),
         "fee_refunds": (0, 0),
         "adjustments": (0, 0),
+        "disputes": (0, 0),
+        "dispute_reversals": (0, 0),
         "carried_balance": (-3000, None),
     }
     assert available_reserved("res_cap") == (0, 7000)
@@ -125,6 +131,8 @@ def test_a_refund_after_the_cutoff_caps_the_payout_and_the_next_payout_carries_t
         "refunds": (-3000, 1),
         "fee_refunds": (0, 0),
         "adjustments": (0, 0),
+        "disputes": (0, 0),
+        "dispute_reversals": (0, 0),
         "carried_balance": (3000, None),
     }
 

@@ -36,6 +36,8 @@ def test_the_next_payout_carries_an_approved_credit_as_its_adjustments_item(owed
         ("refunds", 0, 0),
         ("fee_refunds", 0, 0),
         ("adjustments", 1500, 1),
+        ("disputes", 0, 0),
+        ("dispute_reversals", 0, 0),
         ("carried_balance", 0, None),
     ]
     assert sum(PayoutItem.objects.filter(payout=payout).values_list("amount", flat=True)) == payout.amount
