@@ -225,6 +225,10 @@ SPECTACULAR_SETTINGS = {
         # The two kinds of processor events, which the event schema tells apart (processor.serializers).
         "MoneyEventTypeEnum": "processor.models.MONEY_EVENT_TYPES",
         "PayoutEventTypeEnum": "processor.models.PAYOUT_EVENT_TYPES",
+        # Each dispute event has its own rules, so its own branch of the event schema.
+        "DisputeOpenedEventTypeEnum": ["dispute_opened"],
+        "DisputeWonEventTypeEnum": ["dispute_won"],
+        "DisputeLostEventTypeEnum": ["dispute_lost"],
     },
 }
 

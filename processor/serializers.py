@@ -311,9 +311,23 @@ class ProcessorEventInputSchema(OpenApiSerializerExtension):
                 "required": ["metadata"],
             },
             {
-                # Also (400 otherwise): dispute_opened requires metadata.payment_id; dispute_lost has a fee of 0.
                 "properties": {
-                    "event_type": {"enum": DISPUTE_EVENT_TYPES},
+                    "event_type": {"enum": [EventType.DISPUTE_OPENED.value]},
+                    "metadata": {"type": "object", "required": ["dispute_id", "payment_id"]},
+                },
+                "required": ["metadata"],
+            },
+            {
+                "properties": {
+                    "event_type": {"enum": [EventType.DISPUTE_WON.value]},
+                    "metadata": {"type": "object", "required": ["dispute_id"]},
+                },
+                "required": ["metadata"],
+            },
+            {
+                "properties": {
+                    "event_type": {"enum": [EventType.DISPUTE_LOST.value]},
+                    "fee": {"maximum": 0},
                     "metadata": {"type": "object", "required": ["dispute_id"]},
                 },
                 "required": ["metadata"],

@@ -2,9 +2,9 @@
 
 import pytest
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from access.services import api_token_create
 from tests.conftest import assert_problem
 from tests.factories import UserFactory
 
@@ -90,6 +90,6 @@ def test_the_finance_groups_that_see_payouts_see_disputes(disputes, group):
     user = UserFactory()
     user.groups.add(Group.objects.get(name=group))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user).key}")
 
     assert client.get("/v1/disputes/dp_b").json()["status"] == "open"

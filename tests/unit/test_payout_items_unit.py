@@ -13,7 +13,9 @@ from payouts.models import PayoutItemType
 from payouts.selectors import PayableAmount, payout_cutoff
 from payouts.services.creation import payout_items_of
 
-ITEM_ORDER = ["gross_sales", "fees", "refunds", "fee_refunds", "adjustments", "carried_balance"]
+ITEM_ORDER = ["gross_sales", "fees", "refunds", "fee_refunds", "adjustments", "disputes", "dispute_reversals",
+              "carried_balance"]
+DISPUTE_ITEMS = {"disputes": "dispute", "dispute_reversals": "dispute_reversal"}
 
 
 def settled(*entries: tuple[str, int]) -> list[SettledEntry]:
@@ -23,7 +25,11 @@ def settled(*entries: tuple[str, int]) -> list[SettledEntry]:
 
 def items(amount: int, entries: list[SettledEntry]) -> dict[str, tuple[int, int | None]]:
     computed = payout_items_of(amount=amount, settled=entries)
-    assert [str(item_type) for item_type, _, _ in computed] == ITEM_ORDER
+    # Dispute items are stored only by a payout that settles a dispute entry (the API shows them as 0 otherwise).
+    settled_types = {entry.entry_type for entry in entries}
+    expected_order = [item_type for item_type in ITEM_ORDER
+                      if item_type not in DISPUTE_ITEMS or DISPUTE_ITEMS[item_type] in settled_types]
+    assert [str(item_type) for item_type, _, _ in computed] == expected_order
     assert sum(item_amount for _, item_amount, _ in computed) == amount
     return {str(item_type): (item_amount, count) for item_type, item_amount, count in computed}
 
