@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "processor",
     "ledger",
     "payouts",
+    "audit",
 ]
 
 MIDDLEWARE = [
