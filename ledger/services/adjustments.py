@@ -17,6 +17,8 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from mesa247.identifiers import RESTAURANT_ID_RE
 from mesa247.money import MAX_AMOUNT, is_minor_units, unsupported_currency
 
@@ -73,8 +75,9 @@ def adjustment_validate(*, restaurant_id: str, currency: str, amount, reason: st
 # Not durable: a proposal moves no money, and the admin's add view saves inside its own transaction.
 @transaction.atomic
 def adjustment_propose(*, restaurant_id: str, currency: str, amount: int, reason: str, note: str,
-                       reference: str = "", proposed_by) -> Adjustment:
-    """Record a proposal. Nothing moves until a different user approves it."""
+                       reference: str = "", proposed_by, address: str | None = None) -> Adjustment:
+    """Record a proposal, and who made it from which `address` in the audit trail. Nothing moves until a
+    different user approves it."""
     if not proposed_by.has_perm(PROPOSE_PERMISSION):
         raise AdjustmentNotPermitted(f"Proposing an adjustment needs the permission {PROPOSE_PERMISSION}.")
     errors = adjustment_validate(restaurant_id=restaurant_id, currency=currency, amount=amount, reason=reason,
@@ -85,26 +88,36 @@ def adjustment_propose(*, restaurant_id: str, currency: str, amount: int, reason
         restaurant_id=restaurant_id, currency=currency, amount=amount, reason=reason, note=note.strip(),
         reference=reference.strip(), proposed_by=proposed_by, proposed_at=timezone.now(),
     )
+    audit_record(action=AuditAction.ADJUSTMENT_PROPOSED, actor=proposed_by, address=address, obj=adjustment,
+                 after=_adjustment_state(adjustment, status="pending"))
     logger.info("adjustment proposed", extra={"adjustment_id": adjustment.pk, "restaurant_id": restaurant_id,
                                               "amount": amount, "currency": currency})
     return adjustment
 
 
-def adjustment_approve(*, adjustment_id: int, decided_by) -> AdjustmentDecision:
+def adjustment_approve(*, adjustment_id: int, decided_by, address: str | None = None) -> AdjustmentDecision:
     """Approve and post: house adjustments against the restaurant's payable, available at once."""
     return _adjustment_decide(adjustment_id=adjustment_id, decided_by=decided_by,
-                              decision=AdjustmentDecisionKind.APPROVED)
+                              decision=AdjustmentDecisionKind.APPROVED, address=address)
 
 
-def adjustment_reject(*, adjustment_id: int, decided_by) -> AdjustmentDecision:
+def adjustment_reject(*, adjustment_id: int, decided_by, address: str | None = None) -> AdjustmentDecision:
     """Reject: the decision is recorded and nothing is posted."""
     return _adjustment_decide(adjustment_id=adjustment_id, decided_by=decided_by,
-                              decision=AdjustmentDecisionKind.REJECTED)
+                              decision=AdjustmentDecisionKind.REJECTED, address=address)
 
 
-def _adjustment_decide(*, adjustment_id: int, decided_by, decision: str) -> AdjustmentDecision:
+def _adjustment_state(adjustment: Adjustment, *, status: str) -> dict:
+    """An adjustment as the audit trail records it."""
+    return {"restaurant_id": adjustment.restaurant_id, "currency": adjustment.currency, "amount": adjustment.amount,
+            "reason": adjustment.reason, "note": adjustment.note, "reference": adjustment.reference, "status": status}
+
+
+def _adjustment_decide(*, adjustment_id: int, decided_by, decision: str,
+                       address: str | None = None) -> AdjustmentDecision:
     try:
-        return _adjustment_decide_locked(adjustment_id=adjustment_id, decided_by=decided_by, decision=decision)
+        return _adjustment_decide_locked(adjustment_id=adjustment_id, decided_by=decided_by, decision=decision,
+                                         address=address)
     except IntegrityError:
         # A concurrent decision committed between our check and insert: the one-decision key refused ours.
         if AdjustmentDecision.objects.filter(adjustment_id=adjustment_id).exists():
@@ -113,7 +126,8 @@ def _adjustment_decide(*, adjustment_id: int, decided_by, decision: str) -> Adju
 
 
 @transaction.atomic(durable=True)
-def _adjustment_decide_locked(*, adjustment_id: int, decided_by, decision: str) -> AdjustmentDecision:
+def _adjustment_decide_locked(*, adjustment_id: int, decided_by, decision: str,
+                              address: str | None = None) -> AdjustmentDecision:
     if not decided_by.has_perm(APPROVE_PERMISSION):
         raise AdjustmentNotPermitted(f"Deciding an adjustment needs the permission {APPROVE_PERMISSION}.")
     adjustment = Adjustment.objects.select_for_update().filter(pk=adjustment_id).first()
@@ -136,5 +150,7 @@ def _adjustment_decide_locked(*, adjustment_id: int, decided_by, decision: str) 
         house = house_account_ensure(kind=AccountKind.HOUSE_ADJUSTMENTS, currency=adjustment.currency)
         transactions_post(postings=[adjustment_posting(adjustment=adjustment, accounts=accounts, house=house,
                                                        at=now)])
+    audit_record(action=AuditAction.ADJUSTMENT_DECIDED, actor=decided_by, address=address, obj=adjustment,
+                 before={"status": "pending"}, after={"status": decision})
     logger.info("adjustment decided", extra={"adjustment_id": adjustment.pk, "decision": decision})
     return recorded

@@ -16,8 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from audit.models import AuditAction
+from audit.services import audit_record, user_access_snapshot
+
 FINANCE_GROUP = "Finance manager"
 FINANCE_APPS = ("processor", "ledger", "payouts")
+# Who the audit trail says granted the demo users their access.
+COMMAND_ACTOR = "system:demo_setup"
 API_PERMISSIONS = [
     "ledger.view_restaurantbalance",
     "ledger.view_entry",
@@ -73,7 +78,8 @@ Try it (in another terminal, from this directory):
 """)
 
     def _finance_user(self, *, username: str, password: str) -> User:
-        user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@mesa247.local"})
+        user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@mesa247.local"})
+        before = None if created else user_access_snapshot(user)
         user.is_staff = True
         user.set_password(password)
         user.save()
@@ -86,13 +92,22 @@ Try it (in another terminal, from this directory):
                 *Permission.objects.filter(content_type__app_label__in=FINANCE_APPS, codename__startswith="view_"),
                 *Permission.objects.filter(content_type__app_label="payouts", codename="add_payoutrun"),
             )
+        self._access_change_record(user, before)
         return user
 
+    def _access_change_record(self, user: User, before: dict | None) -> None:
+        after = user_access_snapshot(user)
+        if after != before:
+            audit_record(action=AuditAction.USER_CHANGED, actor_label=COMMAND_ACTOR, obj=user, before=before,
+                         after=after)
+
     def _api_token(self) -> Token:
-        user, _ = User.objects.get_or_create(username="demo-api", defaults={"email": "demo-api@mesa247.local"})
+        user, created = User.objects.get_or_create(username="demo-api", defaults={"email": "demo-api@mesa247.local"})
+        before = None if created else user_access_snapshot(user)
         for dotted in API_PERMISSIONS:
             app_label, codename = dotted.split(".")
             user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        self._access_change_record(user, before)
         token, _ = Token.objects.get_or_create(user=user)
         return token
 
