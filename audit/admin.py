@@ -21,8 +21,8 @@ from .services import audit_record, group_access_snapshot, user_access_snapshot
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "occurred_at", "actor_label", "action", "object_type", "object_id", "address"]
-    list_filter = ["action", ("actor_label", admin.AllValuesFieldListFilter),
-                   ("object_type", admin.AllValuesFieldListFilter), "occurred_at"]
+    list_filter = ("action", ("actor_label", admin.AllValuesFieldListFilter),
+                   ("object_type", admin.AllValuesFieldListFilter), "occurred_at")
     date_hierarchy = "occurred_at"
     exact_search_fields = ("object_id",)
     search_help_text = "Exact object id (a run id, an adjustment number, a user id…)."
@@ -36,7 +36,9 @@ class AccessAuditAdminMixin:
     the form's many-to-many fields are saved too. A save that changes none of it records nothing."""
 
     audit_action: str
-    snapshot = staticmethod(lambda obj: {})
+
+    def snapshot(self, obj) -> dict[str, object]:
+        raise NotImplementedError
 
     def save_model(self, request, obj, form, change):
         # The form has already changed `obj` in memory: the state before is the stored one.
@@ -64,12 +66,16 @@ class AccessAuditAdminMixin:
 
 class AuditedUserAdmin(AccessAuditAdminMixin, UserAdmin):
     audit_action = AuditAction.USER_CHANGED
-    snapshot = staticmethod(user_access_snapshot)
+
+    def snapshot(self, obj) -> dict[str, object]:
+        return user_access_snapshot(obj)
 
 
 class AuditedGroupAdmin(AccessAuditAdminMixin, GroupAdmin):
     audit_action = AuditAction.GROUP_CHANGED
-    snapshot = staticmethod(group_access_snapshot)
+
+    def snapshot(self, obj) -> dict[str, object]:
+        return group_access_snapshot(obj)
 
 
 admin.site.unregister(User)

@@ -60,7 +60,7 @@ def audit_record(
     )
 
 
-def user_access_snapshot(user) -> dict:
+def user_access_snapshot(user) -> dict[str, object]:
     """What a user may do, as the audit trail compares it before and after a change."""
     return {
         "username": user.get_username(),
@@ -72,7 +72,7 @@ def user_access_snapshot(user) -> dict:
     }
 
 
-def group_access_snapshot(group) -> dict:
+def group_access_snapshot(group) -> dict[str, object]:
     """What a group grants, as the audit trail compares it before and after a change."""
     return {"name": group.name, "permissions": _permission_names(group.permissions)}
 

@@ -107,7 +107,7 @@ def adjustment_reject(*, adjustment_id: int, decided_by, address: str | None = N
                               decision=AdjustmentDecisionKind.REJECTED, address=address)
 
 
-def _adjustment_state(adjustment: Adjustment, *, status: str) -> dict:
+def _adjustment_state(adjustment: Adjustment, *, status: str) -> dict[str, object]:
     """An adjustment as the audit trail records it."""
     return {"restaurant_id": adjustment.restaurant_id, "currency": adjustment.currency, "amount": adjustment.amount,
             "reason": adjustment.reason, "note": adjustment.note, "reference": adjustment.reference, "status": status}
