@@ -17,6 +17,9 @@ from .edge import audit_origin
 from .models import AuditAction, AuditEvent
 from .services import audit_record, group_access_snapshot, user_access_snapshot
 
+EVENT_FIELDS = ("id", "occurred_at", "actor_label", "actor", "address", "action", "object_type", "object_id",
+                "before", "after", "detail")
+
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyModelAdmin):
@@ -26,9 +29,7 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "occurred_at"
     exact_search_fields = ("object_id",)
     search_help_text = "Exact object id (a run id, an adjustment number, a user id…)."
-    fields = ["id", "occurred_at", "actor_label", "actor", "address", "action", "object_type", "object_id",
-              "before", "after", "detail"]
-    readonly_fields = fields
+    fields = readonly_fields = EVENT_FIELDS
 
 
 class AccessAuditAdminMixin:
@@ -69,6 +70,16 @@ class AuditedUserAdmin(AccessAuditAdminMixin, UserAdmin):
 
     def snapshot(self, obj) -> dict[str, object]:
         return user_access_snapshot(obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        """A password set by someone else lets them sign in as that user: recorded (never the password)."""
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user = User.objects.get(pk=id)
+                audit_record(action=self.audit_action, **audit_origin(request), obj=user,
+                             detail={"password": "set", "usable": user.has_usable_password()})
+        return response
 
 
 class AuditedGroupAdmin(AccessAuditAdminMixin, GroupAdmin):

@@ -207,3 +207,15 @@ def test_a_finance_viewer_cannot_read_the_audit_trail_and_a_manager_can(client, 
     assert client.get(reverse("admin:audit_auditevent_changelist")).status_code == 403
     client.force_login(manager)
     assert client.get(reverse("admin:audit_auditevent_changelist")).status_code == 200
+
+
+def test_a_password_set_in_the_admin_is_recorded_without_the_password(superuser_client):
+    clerk = User.objects.create_user(username="carla.clerk", password=PASSWORD)
+    response = superuser_client.post(reverse("admin:auth_user_password_change", args=[clerk.pk]), {
+        "password1": "a brand new long passphrase", "password2": "a brand new long passphrase",
+        "usable_password": "true"})
+    assert response.status_code == 302, response.content
+    root = User.objects.get(username="root")
+    assert recorded(AuditAction.USER_CHANGED) == [(
+        root.pk, "root", "127.0.0.1", "auth.user", str(clerk.pk), None, None, {"password": "set", "usable": True})]
+    assert "a brand new long passphrase" not in str(AuditEvent.objects.values_list("detail", flat=True))
