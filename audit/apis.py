@@ -5,7 +5,7 @@ from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
 from mesa247.schema import ONCE, PROBLEM_RESPONSES, auth_examples, pagination_parameters, problem_example
 
-from .filters import OBJECT_TYPE_PATTERN, TIMESTAMP_HELP, audit_event_filters_from_query
+from .filters import OBJECT_TYPE_PATTERN, TIMESTAMP_HELP, TIMESTAMP_PATTERN, audit_event_filters_from_query
 from .models import AuditAction
 from .selectors import audit_event_list
 from .serializers import AuditEventOutputSerializer, AuditEventPageOutputSerializer
@@ -30,8 +30,10 @@ class AuditEventPagination(StrictCursorPagination):
     ordering = "-id"
 
 
-def _text_parameter(name: str, description: str, *, max_length: int, pattern: str | None = None):
-    schema = {"type": "string", "minLength": 1, "maxLength": max_length, **({"pattern": pattern} if pattern else {})}
+def _text_parameter(name: str, description: str, *, max_length: int, pattern: str | None = None,
+                    format: str | None = None):
+    schema = {"type": "string", "minLength": 1, "maxLength": max_length, **({"pattern": pattern} if pattern else {}),
+              **({"format": format} if format else {})}
     return OpenApiParameter(name, schema, required=False, description=f"{description} {ONCE}")
 
 
@@ -55,8 +57,10 @@ class AuditEventListApi(APIView):
             _text_parameter("object_type", "app_label.model, e.g. payouts.payoutrun.", max_length=100,
                             pattern=OBJECT_TYPE_PATTERN),
             _text_parameter("object_id", "The object's id, exactly.", max_length=255),
-            _text_parameter("occurred_after", f"From this moment, inclusive: {TIMESTAMP_HELP}", max_length=64),
-            _text_parameter("occurred_before", f"Up to this moment, exclusive: {TIMESTAMP_HELP}", max_length=64),
+            _text_parameter("occurred_after", f"From this moment, inclusive: {TIMESTAMP_HELP}", max_length=64,
+                            pattern=TIMESTAMP_PATTERN, format="date-time"),
+            _text_parameter("occurred_before", f"Up to this moment, exclusive: {TIMESTAMP_HELP}", max_length=64,
+                            pattern=TIMESTAMP_PATTERN, format="date-time"),
             *pagination_parameters(),
         ],
         responses={200: AuditEventPageOutputSerializer, **PROBLEM_RESPONSES(400, 401, 403)},

@@ -11,6 +11,8 @@ from mesa247.filters import filters_from_query
 from .models import AuditAction, AuditEvent
 
 OBJECT_TYPE_PATTERN = r"^[a-z0-9_]+\.[a-z0-9_]+$"
+# RFC 3339 with its offset, as the schema states it (Python reads each such value, leap seconds aside).
+TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$"
 TIMESTAMP_HELP = "ISO-8601 with an offset, e.g. 2026-01-10T00:00:00Z."
 
 

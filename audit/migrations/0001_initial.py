@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
         run_rule_files(
             __file__, "append_only",
             reverse_sql="DROP TRIGGER audit_auditevent_append_only ON audit_auditevent;"
-                        " DROP TRIGGER audit_auditevent_no_truncate ON audit_auditevent;"
+                        " DROP TRIGGER audit_auditevent_refuse_truncate ON audit_auditevent;"
                         " DROP FUNCTION audit_refuse_change();",
         ),
     ]

@@ -15,6 +15,6 @@ CREATE TRIGGER audit_auditevent_append_only
     BEFORE UPDATE OR DELETE ON audit_auditevent
     FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
 
-DROP TRIGGER IF EXISTS audit_auditevent_no_truncate ON audit_auditevent;
-CREATE TRIGGER audit_auditevent_no_truncate BEFORE TRUNCATE ON audit_auditevent
+DROP TRIGGER IF EXISTS audit_auditevent_refuse_truncate ON audit_auditevent;
+CREATE TRIGGER audit_auditevent_refuse_truncate BEFORE TRUNCATE ON audit_auditevent
     FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();

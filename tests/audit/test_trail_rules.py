@@ -80,10 +80,10 @@ def test_ledger_check_reports_a_disabled_or_dropped_audit_trigger():
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_append_only")
-            cursor.execute("DROP TRIGGER audit_auditevent_no_truncate ON audit_auditevent")
+            cursor.execute("DROP TRIGGER audit_auditevent_refuse_truncate ON audit_auditevent")
         problems = [str(problem) for problem in ledger_problems()]
         transaction.set_rollback(True)
     assert problems == [
         "[protecting_triggers] trigger audit_auditevent_append_only on audit_auditevent: is disabled",
-        "[protecting_triggers] trigger audit_auditevent_no_truncate on audit_auditevent: is missing",
+        "[protecting_triggers] trigger audit_auditevent_refuse_truncate on audit_auditevent: is missing",
     ]
