@@ -13,7 +13,7 @@ from django.db import connection
 
 # Rows that never change once written: no UPDATE, no DELETE.
 APPEND_ONLY_TABLES = (
-    "ledger_account", "ledger_adjustmentdecision", "ledger_entry", "ledger_transaction",
+    "audit_auditevent", "ledger_account", "ledger_adjustmentdecision", "ledger_entry", "ledger_transaction",
     "payouts_payoutitem", "payouts_payoutsettlement", "processor_event",
 )
 # Rows that change (an adjustment is locked while it is decided, a payout's status moves) but stay.

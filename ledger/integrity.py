@@ -23,6 +23,7 @@ from pathlib import Path
 from django.db import connection
 from django.utils import timezone
 
+from audit.rules import AUDIT_RULES_DIRECTORY
 from mesa247.migration_sql import rule_triggers
 
 from .models import LedgerCheckResult
@@ -197,6 +198,12 @@ def ledger_checks_register(*, checks: Iterable[Check] = (), counted: dict[str, s
     COUNTED.update(merged)
     if rules_directory is not None and rules_directory not in RULE_DIRECTORIES:
         RULE_DIRECTORIES.append(rules_directory)
+
+
+def audit_rules_register() -> None:
+    """The audit trail sits below the ledger and imports nothing of it, so the ledger watches its append-only
+    triggers for it (in LedgerConfig.ready): a dropped or disabled one is reported by `protecting_triggers`."""
+    ledger_checks_register(rules_directory=AUDIT_RULES_DIRECTORY)
 
 
 def protecting_triggers() -> list[tuple[str, str]]:

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "ledger",
     "payouts",
     "access",
+    "audit",
 ]
 
 MIDDLEWARE = [

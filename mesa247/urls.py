@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from audit import urls as audit_urls
 from ledger import urls as ledger_urls
 from payouts import urls as payouts_urls
 from processor import urls as processor_urls
@@ -20,6 +21,7 @@ v1 = [
     *processor_urls.urlpatterns,
     *ledger_urls.urlpatterns,
     *payouts_urls.urlpatterns,
+    *audit_urls.urlpatterns,
     # Anything else under /v1/ answers a JSON 404, in DEBUG too.
     re_path(r"^.*$", errors.json_not_found),
 ]

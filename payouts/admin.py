@@ -7,6 +7,7 @@ holders of payouts.export_payout download payouts as CSV.
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import F
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -15,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django_q.admin import ScheduleAdmin as QScheduleAdmin
 from django_q.models import Schedule
 
+from audit.edge import request_address
 from ledger.admin import CurrencyFilter, balance_page_row_add
 from ledger.models import Entry, RestaurantBalance, Transaction
 from mesa247.admin_display import (
@@ -33,7 +35,7 @@ from . import admin_holds  # noqa: F401  (registers the holds' and schedules' pa
 from .admin_selectors import payout_postings, payout_settled_events, payouts_open
 from .admin_views import EXPORT_PERMISSION, RUN_PAYOUTS_PERMISSION, PayoutRunRequestForm, payouts_csv_response
 from .models import Payout, PayoutItem, PayoutRun, PayoutRunStatus
-from .schedules import schedules_pause, schedules_resume
+from .schedules import schedule_change_record, schedule_state, schedules_pause, schedules_resume
 from .services import payout_run_request
 
 SETTLED_EVENTS_SHOWN = 50
@@ -283,6 +285,8 @@ class PayoutRunAdmin(ReadOnlyModelAdmin):
                     as_of=form.cleaned_data["as_of"],
                     min_amount=form.cleaned_data["min_amount"],
                     requested_by=request.user,
+                    address=request_address(request),
+                    via="admin",
                 )
             except ApplicationError as error:
                 form.add_service_errors(error.errors, error.detail)
@@ -357,14 +361,31 @@ class ScheduleAdmin(QScheduleAdmin):
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
 
+    def save_model(self, request, obj, form, change):
+        # The form has already changed `obj` in memory: the state before is the stored one.
+        before = schedule_state(Schedule.objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+        schedule_change_record(schedule=obj, before=before, actor=request.user, address=request_address(request),
+                               via="admin")
+
+    def delete_model(self, request, obj):
+        schedule_change_record(schedule=obj, before=schedule_state(obj), deleted=True, actor=request.user,
+                               address=request_address(request), via="admin")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for schedule in queryset:
+                self.delete_model(request, schedule)
+
     @admin.action(description="Pause the selected schedules", permissions=["change"])
     def pause(self, request, queryset):
-        count = schedules_pause(schedules=queryset)
+        count = schedules_pause(schedules=queryset, actor=request.user, address=request_address(request))
         self.message_user(request, f"{count} schedule(s) paused.", messages.SUCCESS)
 
     @admin.action(description="Resume the selected schedules", permissions=["change"])
     def resume(self, request, queryset):
-        count = schedules_resume(schedules=queryset)
+        count = schedules_resume(schedules=queryset, actor=request.user, address=request_address(request))
         self.message_user(request, f"{count} schedule(s) resumed; daily ones run at their next time.",
                           messages.SUCCESS)
 

@@ -3,6 +3,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.edge import audit_origin
 from ledger.selectors import restaurant_get
 from mesa247.errors import InvalidInput
 from mesa247.identifiers import RESTAURANT_ID_PATTERN
@@ -107,7 +108,9 @@ class PayoutRunCreateApi(APIView):
                                errors={"non_field_errors": ["Expected a JSON object."]})
         serializer = PayoutRunCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        run = payout_run_request(**serializer.validated_data, requested_by=request.user)
+        origin = audit_origin(request)
+        run = payout_run_request(**serializer.validated_data, requested_by=origin["actor"],
+                                 actor_label=origin["actor_label"], address=origin["address"], via="api")
         return Response(
             PayoutRunCreateOutputSerializer(run).data,
             status=202,

@@ -22,11 +22,15 @@ that was down (or a resumed schedule) runs a missed schedule once, not once per
 missed day, and the run it requests pays everything due by yesterday.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
+
+from audit.models import AuditAction
+from audit.services import audit_record
 
 RESUME_STALE_SCHEDULE = "payouts: resume stale runs"
 RESUME_STALE_TASK = "payouts.tasks.payout_runs_resume_stale_task"
@@ -104,20 +108,58 @@ def _local_hhmm(moment: datetime) -> str:
     return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%H:%M")
 
 
-def schedules_pause(*, schedules) -> int:
-    """Pause: django-q2's scheduler skips a schedule whose repeats is 0. The number paused."""
-    return schedules.exclude(repeats=0).update(repeats=0)
+# What the audit trail keeps of a schedule before and after a change: everything that decides what runs when.
+SCHEDULE_AUDITED_FIELDS = ("name", "func", "hook", "args", "kwargs", "schedule_type", "minutes", "cron", "repeats",
+                           "next_run", "cluster")
 
 
-def schedules_resume(*, schedules, now: datetime | None = None) -> int:
+def schedule_state(schedule) -> dict:
+    """Times in UTC, however the form gave them, so that before and after read alike."""
+    state = {field: getattr(schedule, field) for field in SCHEDULE_AUDITED_FIELDS}
+    if state["next_run"] is not None:
+        state["next_run"] = state["next_run"].astimezone(UTC)
+    return state
+
+
+def schedule_change_record(*, schedule, before: dict | None, deleted: bool = False, actor=None,
+                           address: str | None = None, via: str | None = None) -> None:
+    """Record a schedule's change in the audit trail, in the caller's transaction: `before` None when it
+    was created, `deleted` (called before the delete) when it goes. A save that changed nothing records
+    nothing."""
+    after = None if deleted else schedule_state(schedule)
+    if before == after:
+        return
+    audit_record(action=AuditAction.SCHEDULE_CHANGED, actor=actor, address=address, obj=schedule,
+                 before=before, after=after, detail={"via": via} if via else None)
+
+
+@transaction.atomic
+def schedules_pause(*, schedules, actor=None, address: str | None = None) -> int:
+    """Pause: django-q2's scheduler skips a schedule whose repeats is 0. The number paused; each pause is
+    recorded in the audit trail."""
+    paused = 0
+    for schedule in schedules.exclude(repeats=0).select_for_update():
+        before = schedule_state(schedule)
+        schedule.repeats = 0
+        schedule.save(update_fields=["repeats"])
+        schedule_change_record(schedule=schedule, before=before, actor=actor, address=address, via="pause")
+        paused += 1
+    return paused
+
+
+@transaction.atomic
+def schedules_resume(*, schedules, now: datetime | None = None, actor=None, address: str | None = None) -> int:
     """Resume (repeats -1, for ever). A daily schedule whose time passed while it was paused runs at its
-    next time of day, not at once; a missed payout day is paid by the next run anyway. The number resumed."""
+    next time of day, not at once; a missed payout day is paid by the next run anyway. The number resumed;
+    each resume is recorded in the audit trail."""
     now = now or timezone.now()
     resumed = 0
-    for schedule in schedules.filter(repeats__gte=0):
+    for schedule in schedules.filter(repeats__gte=0).select_for_update():
+        before = schedule_state(schedule)
         schedule.repeats = -1
         if schedule.schedule_type == DAILY and schedule.next_run is not None and schedule.next_run <= now:
             schedule.next_run = next_local_time(_local_hhmm(schedule.next_run), now=now)
         schedule.save(update_fields=["repeats", "next_run"])
+        schedule_change_record(schedule=schedule, before=before, actor=actor, address=address, via="resume")
         resumed += 1
     return resumed

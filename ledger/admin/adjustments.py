@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path
 
+from audit.edge import request_address
 from mesa247.admin_display import FinanceChangelistMixin, ReadOnlyModelAdmin, admin_change_url, change_link
 from mesa247.errors import ApplicationError
 from mesa247.forms import MinorUnitsFormField
@@ -46,7 +47,8 @@ class AdjustmentProposeForm(forms.ModelForm):
     amount = MinorUnitsFormField(
         help_text="Minor units, restaurant-facing: 1500 credits the restaurant PEN 15.00, -1500 charges it."
     )
-    proposed_by = None  # the requesting user, set by AdjustmentAdmin.get_form
+    proposed_by = None  # the requesting user and its address, set by AdjustmentAdmin.get_form
+    proposed_from = None
 
     class Meta:
         model = Adjustment
@@ -60,7 +62,7 @@ class AdjustmentProposeForm(forms.ModelForm):
             self.instance = adjustment_propose(
                 restaurant_id=data["restaurant_id"], currency=data["currency"], amount=data["amount"],
                 reason=data["reason"], note=data["note"], reference=data.get("reference", ""),
-                proposed_by=self.proposed_by,
+                proposed_by=self.proposed_by, address=self.proposed_from,
             )
         except ApplicationError as error:
             if not error.errors:
@@ -116,6 +118,7 @@ class AdjustmentAdmin(FinanceChangelistMixin, admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         form.proposed_by = request.user  # a class made for this request by modelform_factory
+        form.proposed_from = request_address(request)
         return form
 
     def save_model(self, request, obj, form, change):
@@ -152,7 +155,7 @@ class AdjustmentAdmin(FinanceChangelistMixin, admin.ModelAdmin):
     def _decide(self, request, adjustments, service, verb):
         for adjustment in adjustments:
             try:
-                service(adjustment_id=adjustment.pk, decided_by=request.user)
+                service(adjustment_id=adjustment.pk, decided_by=request.user, address=request_address(request))
             except ApplicationError as error:
                 messages.error(request, f"Adjustment #{adjustment.pk} not {verb}: {error.detail}")
             else:

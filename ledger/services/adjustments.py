@@ -18,6 +18,8 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from mesa247.identifiers import RESTAURANT_ID_RE
 from mesa247.money import MAX_AMOUNT, is_minor_units, unsupported_currency
 
@@ -74,8 +76,9 @@ def adjustment_validate(*, restaurant_id: str, currency: str, amount: object, re
 # Not durable: a proposal moves no money, and the admin's add view saves inside its own transaction.
 @transaction.atomic
 def adjustment_propose(*, restaurant_id: str, currency: str, amount: int, reason: str, note: str,
-                       reference: str = "", proposed_by: User) -> Adjustment:
-    """Record a proposal. Nothing moves until a different user approves it."""
+                       reference: str = "", proposed_by: User, address: str | None = None) -> Adjustment:
+    """Record a proposal, and who made it from which `address` in the audit trail. Nothing moves until a
+    different user approves it."""
     if not proposed_by.has_perm(PROPOSE_PERMISSION):
         raise AdjustmentNotPermitted(f"Proposing an adjustment needs the permission {PROPOSE_PERMISSION}.")
     errors = adjustment_validate(restaurant_id=restaurant_id, currency=currency, amount=amount, reason=reason,
@@ -86,26 +89,36 @@ def adjustment_propose(*, restaurant_id: str, currency: str, amount: int, reason
         restaurant_id=restaurant_id, currency=currency, amount=amount, reason=reason, note=note.strip(),
         reference=reference.strip(), proposed_by=proposed_by, proposed_at=timezone.now(),
     )
+    audit_record(action=AuditAction.ADJUSTMENT_PROPOSED, actor=proposed_by, address=address, obj=adjustment,
+                 after=_adjustment_state(adjustment, status="pending"))
     logger.info("adjustment proposed", extra={"adjustment_id": adjustment.pk, "restaurant_id": restaurant_id,
                                               "amount": amount, "currency": currency})
     return adjustment
 
 
-def adjustment_approve(*, adjustment_id: int, decided_by: User) -> AdjustmentDecision:
+def adjustment_approve(*, adjustment_id: int, decided_by: User, address: str | None = None) -> AdjustmentDecision:
     """Approve and post: house adjustments against the restaurant's payable, available at once."""
     return _adjustment_decide(adjustment_id=adjustment_id, decided_by=decided_by,
-                              decision=AdjustmentDecisionKind.APPROVED)
+                              decision=AdjustmentDecisionKind.APPROVED, address=address)
 
 
-def adjustment_reject(*, adjustment_id: int, decided_by: User) -> AdjustmentDecision:
+def adjustment_reject(*, adjustment_id: int, decided_by: User, address: str | None = None) -> AdjustmentDecision:
     """Reject: the decision is recorded and nothing is posted."""
     return _adjustment_decide(adjustment_id=adjustment_id, decided_by=decided_by,
-                              decision=AdjustmentDecisionKind.REJECTED)
+                              decision=AdjustmentDecisionKind.REJECTED, address=address)
 
 
-def _adjustment_decide(*, adjustment_id: int, decided_by: User, decision: str) -> AdjustmentDecision:
+def _adjustment_state(adjustment: Adjustment, *, status: str) -> dict[str, object]:
+    """An adjustment as the audit trail records it."""
+    return {"restaurant_id": adjustment.restaurant_id, "currency": adjustment.currency, "amount": adjustment.amount,
+            "reason": adjustment.reason, "note": adjustment.note, "reference": adjustment.reference, "status": status}
+
+
+def _adjustment_decide(*, adjustment_id: int, decided_by: User, decision: str,
+                       address: str | None = None) -> AdjustmentDecision:
     try:
-        return _adjustment_decide_locked(adjustment_id=adjustment_id, decided_by=decided_by, decision=decision)
+        return _adjustment_decide_locked(adjustment_id=adjustment_id, decided_by=decided_by, decision=decision,
+                                         address=address)
     except IntegrityError:
         # A concurrent decision committed between our check and insert: the one-decision key refused ours.
         if AdjustmentDecision.objects.filter(adjustment_id=adjustment_id).exists():
@@ -114,7 +127,8 @@ def _adjustment_decide(*, adjustment_id: int, decided_by: User, decision: str) -
 
 
 @transaction.atomic(durable=True)
-def _adjustment_decide_locked(*, adjustment_id: int, decided_by: User, decision: str) -> AdjustmentDecision:
+def _adjustment_decide_locked(*, adjustment_id: int, decided_by: User, decision: str,
+                              address: str | None = None) -> AdjustmentDecision:
     if not decided_by.has_perm(APPROVE_PERMISSION):
         raise AdjustmentNotPermitted(f"Deciding an adjustment needs the permission {APPROVE_PERMISSION}.")
     adjustment = Adjustment.objects.select_for_update().filter(pk=adjustment_id).first()
@@ -137,5 +151,7 @@ def _adjustment_decide_locked(*, adjustment_id: int, decided_by: User, decision:
         house = house_account_ensure(kind=AccountKind.HOUSE_ADJUSTMENTS, currency=adjustment.currency)
         transactions_post(postings=[adjustment_posting(adjustment=adjustment, accounts=accounts, house=house,
                                                        at=now)])
+    audit_record(action=AuditAction.ADJUSTMENT_DECIDED, actor=decided_by, address=address, obj=adjustment,
+                 before={"status": "pending"}, after={"status": decision})
     logger.info("adjustment decided", extra={"adjustment_id": adjustment.pk, "decision": decision})
     return recorded

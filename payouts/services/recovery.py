@@ -9,6 +9,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from mesa247.observability import log_context
 
 from ..exceptions import PayoutRunNotRetryable
@@ -19,8 +21,12 @@ from .requests import broker_is_default_database, payout_run_enqueue
 
 logger = logging.getLogger("mesa247.payouts")
 
+# Who the audit trail says queued a lost run again: the periodic sweep.
+SWEEP_ACTOR = "system:resume_stale"
 
-def payout_run_retry(*, run_id, enqueue: bool = True) -> PayoutRun:
+
+def payout_run_retry(*, run_id, enqueue: bool = True, actor=None, actor_label: str | None = None,
+                     address: str | None = None) -> PayoutRun:
     """Queue a run again; it finishes the restaurants the earlier attempt did not reach.
 
     Accepted for a `failed` run, a `queued` one (its task may have been lost
@@ -29,6 +35,7 @@ def payout_run_retry(*, run_id, enqueue: bool = True) -> PayoutRun:
     free (a killed worker's session ended). A run that is really running, or
     succeeded, is refused. `enqueue=False` only marks it queued again, for a
     caller that executes it itself (`run_payouts --retry RUN_ID --sync`).
+    Who asked (`actor`, or `actor_label` for a command) is recorded in the audit trail with the requeue.
     """
     with transaction.atomic():
         run = payout_run_get(run_id=run_id)
@@ -44,7 +51,7 @@ def payout_run_retry(*, run_id, enqueue: bool = True) -> PayoutRun:
                 "or its worker is gone.",
                 run_id=str(run.pk),
             )
-        _run_requeue(run, enqueue=enqueue)
+        _run_requeue(run, enqueue=enqueue, actor=actor, actor_label=actor_label, address=address)
     return run
 
 
@@ -76,7 +83,7 @@ def payout_runs_resume_stale() -> dict[str, list[str]]:
             if run is None or not run_lock_try_for_transaction(run):
                 continue  # started or finished meanwhile, or alive
             if run.status == PayoutRunStatus.QUEUED:
-                _run_requeue(run, enqueue=True)
+                _run_requeue(run, enqueue=True, actor_label=SWEEP_ACTOR, why="its task never started")
                 logger.warning("payout run queued again: its task never started",
                                extra={"queued_for_seconds": settings.Q_CLUSTER["retry"]})
                 outcome["requeued"].append(str(run.pk))
@@ -84,7 +91,7 @@ def payout_runs_resume_stale() -> dict[str, list[str]]:
                 run_give_up(run, why="whose worker went away without finishing (killed or lost); retry it on purpose")
                 outcome["abandoned"].append(str(run.pk))
             else:
-                _run_requeue(run, enqueue=True)
+                _run_requeue(run, enqueue=True, actor_label=SWEEP_ACTOR, why="its worker went away")
                 logger.warning("stale payout run queued again", extra={"attempts": run.attempts})
                 outcome["resumed"].append(str(run.pk))
     return outcome
@@ -102,9 +109,15 @@ def run_give_up(run: PayoutRun, *, why: str) -> None:
     logger.error("payout run abandoned", extra={"attempts": run.attempts})
 
 
-def _run_requeue(run: PayoutRun, *, enqueue: bool) -> None:
+def _run_requeue(run: PayoutRun, *, enqueue: bool, actor=None, actor_label: str | None = None,
+                 address: str | None = None, why: str | None = None) -> None:
+    """Queue the run again, recorded in the audit trail in the same transaction."""
+    before = {"status": run.status, "attempts": run.attempts}
     run.status = PayoutRunStatus.QUEUED
     run.queued_at = timezone.now()
     run.save(update_fields=["status", "queued_at"])
+    audit_record(action=AuditAction.PAYOUT_RUN_RETRIED, actor=actor, actor_label=actor_label, address=address,
+                 obj=run, before=before, after={"status": run.status, "attempts": run.attempts},
+                 detail={"why": why} if why else None)
     if enqueue:
         payout_run_enqueue(run=run)

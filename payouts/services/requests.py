@@ -13,6 +13,8 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from mesa247.money import MAX_AMOUNT, unsupported_currency
 from mesa247.observability import log_context
 
@@ -24,6 +26,8 @@ logger = logging.getLogger("mesa247.payouts")
 
 RUN_TASK = "payouts.tasks.payout_run_task"
 RUN_TASK_HOOK = "payouts.tasks.payout_run_task_finished"
+# Who requested a run no person asked for, in the audit trail.
+SCHEDULE_ACTOR = "system:schedule"
 
 
 def payout_run_rules_check(*, currency: str, as_of: date, min_amount: int) -> None:
@@ -46,13 +50,16 @@ def payout_run_rules_check(*, currency: str, as_of: date, min_amount: int) -> No
 def payout_run_request(
     *, currency: str, as_of: date, min_amount: int, requested_by=None, enqueue: bool = True,
     respect_schedules: bool = False,
+    actor_label: str | None = None, address: str | None = None, via: str | None = None,
 ) -> PayoutRun:
-    """Create a run and queue its task in the same database transaction.
+    """Create a run, record who asked (the audit trail) and queue its task, in one database transaction.
 
     `enqueue=False` creates the run only (for `run_payouts --sync`, which
     executes it in-process). `respect_schedules` pays only the restaurants whose
     payout schedule is due on the day of the request (in TIME_ZONE), each at no
     less than its own minimum.
+    executes it in-process). `actor_label` names a requester that is no user
+    ("system:run_payouts"); `address` is the client's, `via` the channel (api, admin, command, schedule).
     """
     payout_run_rules_check(currency=currency, as_of=as_of, min_amount=min_amount)
     with transaction.atomic():
@@ -60,6 +67,8 @@ def payout_run_request(
             currency=currency, as_of=as_of, min_amount=min_amount, requested_by=requested_by,
             respect_schedules=respect_schedules,
         )
+        audit_record(action=AuditAction.PAYOUT_RUN_REQUESTED, actor=requested_by, actor_label=actor_label,
+                     address=address, obj=run, after=_run_state(run), detail={"via": via} if via else None)
         if enqueue:
             payout_run_enqueue(run=run)
     with log_context(run_id=str(run.pk)):
@@ -97,7 +106,14 @@ def payout_run_request_scheduled(*, currency: str, now: datetime | None = None) 
             logger.info("scheduled payout run not needed: a run for this date exists",
                         extra={"run_id": str(existing.pk), "status": existing.status})
             return None
-        return payout_run_request(currency=currency, as_of=as_of, min_amount=min_amount, respect_schedules=True)
+        return payout_run_request(currency=currency, as_of=as_of, min_amount=min_amount, respect_schedules=True,
+                                  actor_label=SCHEDULE_ACTOR, via="schedule")
+
+
+def _run_state(run: PayoutRun) -> dict:
+    """A run as the audit trail records it."""
+    return {"currency": run.currency, "as_of": run.as_of.isoformat(), "min_amount": run.min_amount,
+            "status": run.status}
 
 
 def payout_run_enqueue(*, run: PayoutRun) -> None:

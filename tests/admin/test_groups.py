@@ -36,11 +36,11 @@ def test_finance_manager_can_also_run_payouts_and_export_them(db):
     assert group_permissions("Finance manager") == MONEY_VIEW | {
         "payouts.add_payoutrun", "payouts.export_payout", "django_q.view_schedule", "django_q.change_schedule",
         "ledger.add_adjustment", "payouts.add_payouthold", "payouts.add_payoutholdrelease",
-        "payouts.add_payoutschedule"}
+        "payouts.add_payoutschedule", "audit.view_auditevent"}
 
 
 def test_finance_approver_can_view_every_money_model_and_decide_adjustments_only(db):
-    assert group_permissions("Finance approver") == MONEY_VIEW | {"ledger.approve_adjustment"}
+    assert group_permissions("Finance approver") == MONEY_VIEW | {"ledger.approve_adjustment", "audit.view_auditevent"}
 
 
 def test_a_viewer_cannot_run_or_export_and_a_manager_can(viewer, manager):

@@ -19,11 +19,15 @@ from django.utils import timezone
 from access.keys import key_hash
 from access.selectors import live_token_named
 from access.services import api_token_create, api_token_revoke_one
+from audit.models import AuditAction
+from audit.services import audit_record, user_access_snapshot
 
 FINANCE_GROUP = "Finance manager"
 DEMO_TOKEN_NAME = "demo"
 DEMO_KEY_FILE = Path(settings.BASE_DIR) / ".data" / "demo-api-token"
 FINANCE_APPS = ("processor", "ledger", "payouts")
+# Who the audit trail says granted the demo users their access.
+COMMAND_ACTOR = "system:demo_setup"
 API_PERMISSIONS = [
     "ledger.view_restaurantbalance",
     "ledger.view_entry",
@@ -79,7 +83,8 @@ Try it (in another terminal, from this directory):
 """)
 
     def _finance_user(self, *, username: str, password: str) -> User:
-        user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@mesa247.local"})
+        user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@mesa247.local"})
+        before = None if created else user_access_snapshot(user)
         user.is_staff = True
         user.set_password(password)
         user.save()
@@ -92,16 +97,25 @@ Try it (in another terminal, from this directory):
                 *Permission.objects.filter(content_type__app_label__in=FINANCE_APPS, codename__startswith="view_"),
                 *Permission.objects.filter(content_type__app_label="payouts", codename="add_payoutrun"),
             )
+        self._access_change_record(user, before)
         return user
+
+    def _access_change_record(self, user: User, before: dict | None) -> None:
+        after = user_access_snapshot(user)
+        if after != before:
+            audit_record(action=AuditAction.USER_CHANGED, actor_label=COMMAND_ACTOR, obj=user, before=before,
+                         after=after)
 
     def _api_token(self) -> str:
         """The demo API user's key. Only its hash is in the database, so the key itself is kept in
         DEMO_KEY_FILE (git-ignored, beside the checkout's database) and printed again while its token
         is live; otherwise the old token is revoked and a new one made."""
-        user, _ = User.objects.get_or_create(username="demo-api", defaults={"email": "demo-api@mesa247.local"})
+        user, created = User.objects.get_or_create(username="demo-api", defaults={"email": "demo-api@mesa247.local"})
+        before = None if created else user_access_snapshot(user)
         for dotted in API_PERMISSIONS:
             app_label, codename = dotted.split(".")
             user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        self._access_change_record(user, before)
         kept = DEMO_KEY_FILE.read_text().strip() if DEMO_KEY_FILE.exists() else ""
         live = live_token_named(user=user, name=DEMO_TOKEN_NAME)
         if live is not None and kept and live.key_hash == key_hash(kept) and live.expires_at > timezone.now():

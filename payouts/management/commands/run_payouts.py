@@ -6,6 +6,9 @@ from mesa247.errors import ApplicationError
 from mesa247.fields import plain_date
 from payouts.services import payout_run_execute, payout_run_request, payout_run_retry
 
+# Who the audit trail says asked: the operator's command, not a user of the back office.
+COMMAND_ACTOR = "system:run_payouts"
+
 
 class Command(BaseCommand):
     help = (
@@ -26,7 +29,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["retry"]:
             try:
-                run = payout_run_retry(run_id=options["retry"], enqueue=not options["sync"])
+                run = payout_run_retry(run_id=options["retry"], enqueue=not options["sync"],
+                                       actor_label=COMMAND_ACTOR)
             except (ApplicationError, ValueError) as error:
                 raise CommandError(str(getattr(error, "detail", error))) from error
             if options["sync"]:
@@ -51,6 +55,7 @@ class Command(BaseCommand):
             run = payout_run_request(
                 currency=options["currency"], as_of=as_of, min_amount=int(options["min_amount"]),
                 enqueue=not options["sync"], respect_schedules=options["respect_schedules"],
+                actor_label=COMMAND_ACTOR, via="command",
             )
         except ApplicationError as error:
             details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in (error.errors or {}).items())
