@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
+from audit.edge import audit_origin
 from mesa247.domain_errors import ApplicationError
 
 from .models import ApiToken
@@ -76,7 +77,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         try:
-            created = api_token_create(user=data["user"], name=data["name"], expires_in_days=data["expires_in_days"])
+            created = api_token_create(user=data["user"], name=data["name"], expires_in_days=data["expires_in_days"],
+                                       **audit_origin(request))
         except ApplicationError as error:  # e.g. the name was taken since the form was checked
             obj.refusal = error
             return
@@ -103,6 +105,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke_selected(self, request, queryset):
         revoked = 0
         for token in queryset.filter(revoked_at__isnull=True):
-            api_token_revoke_one(token=token)
+            api_token_revoke_one(token=token, **audit_origin(request))
             revoked += 1
         messages.success(request, f"{revoked} API token(s) revoked; they are refused from the next request on.")

@@ -9,6 +9,8 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from mesa247.domain_errors import Conflict, InvalidInput, NotFound
 from mesa247.metrics import api_token_refusal_counted
 
@@ -38,9 +40,11 @@ class CreatedApiToken:
 
 
 def api_token_create(*, user: User, name: str = DEFAULT_TOKEN_NAME, expires_in_days: int | None = None,
-                     now: datetime | None = None) -> CreatedApiToken:
+                     now: datetime | None = None, actor: User | None = None, actor_label: str | None = None,
+                     address: str | None = None) -> CreatedApiToken:
     """A new token for `user`, named `name` (unique among the user's live tokens), expiring after
-    `expires_in_days` (default API_TOKEN_TTL_DAYS). The key is in the result and nowhere else."""
+    `expires_in_days` (default API_TOKEN_TTL_DAYS). The key is in the result and nowhere else; the audit
+    trail records who made it (`actor`, or `actor_label` for a command) in the same transaction."""
     name = name.strip()
     if not name:
         raise InvalidInput("A token needs a name.", errors={"name": ["This field may not be blank."]})
@@ -54,6 +58,8 @@ def api_token_create(*, user: User, name: str = DEFAULT_TOKEN_NAME, expires_in_d
             token = ApiToken.objects.create(user=user, name=name, key_hash=key_hash(key),
                                             prefix=key_display_prefix(key), created_at=now,
                                             expires_at=now + timedelta(days=days))
+            audit_record(action=AuditAction.TOKEN_CREATED, actor=actor, actor_label=actor_label, address=address,
+                         obj=token, after=_token_state(token))
     except IntegrityError as error:
         if "access_apitoken_live_name_unique_per_user" not in str(error):
             raise
@@ -64,24 +70,36 @@ def api_token_create(*, user: User, name: str = DEFAULT_TOKEN_NAME, expires_in_d
     return CreatedApiToken(token=token, key=key)
 
 
-def api_token_revoke(*, user: User, name: str, now: datetime | None = None) -> ApiToken:
+def api_token_revoke(*, user: User, name: str, now: datetime | None = None, actor: User | None = None,
+                     actor_label: str | None = None, address: str | None = None) -> ApiToken:
     """Revoke `user`'s live token named `name`: refused from the next request on."""
     token = live_token_named(user=user, name=name)
     if token is None:
         raise ApiTokenNotFound(f"{user.get_username()} has no live token named {name!r}.")
-    return api_token_revoke_one(token=token, now=now)
+    return api_token_revoke_one(token=token, now=now, actor=actor, actor_label=actor_label, address=address)
 
 
-def api_token_revoke_one(*, token: ApiToken, now: datetime | None = None) -> ApiToken:
-    """Revoke `token` unless it is revoked already (then it is returned as it was)."""
+@transaction.atomic
+def api_token_revoke_one(*, token: ApiToken, now: datetime | None = None, actor: User | None = None,
+                         actor_label: str | None = None, address: str | None = None) -> ApiToken:
+    """Revoke `token` unless it is revoked already (then it is returned as it was, and nothing is recorded)."""
     now = now or timezone.now()
     if ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now):
         token.revoked_at = now
+        audit_record(action=AuditAction.TOKEN_REVOKED, actor=actor, actor_label=actor_label, address=address,
+                     obj=token, before={**_token_state(token), "revoked_at": None}, after=_token_state(token))
         logger.info("api token revoked", extra={"user_id": token.user_id, "token_name": token.name,
                                                 "token_prefix": token.prefix})
     else:
         token.refresh_from_db(fields=["revoked_at"])
     return token
+
+
+def _token_state(token: ApiToken) -> dict[str, object]:
+    """A token as the audit trail records it: never its key nor its hash."""
+    return {"user": token.user.get_username(), "name": token.name, "prefix": token.prefix,
+            "expires_at": token.expires_at.isoformat(),
+            "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None}
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,13 @@ Services take these as plain values (`actor`, `actor_label`, `address`) and know
 
 import ipaddress
 
+from mesa247.client_address import client_address
+
 
 def request_address(request) -> str | None:
-    """The client's address as the server saw it (REMOTE_ADDR; behind a proxy, set it from the proxy's
-    header there), or None when it is not an IP address."""
-    address = request.META.get("REMOTE_ADDR") if request is not None else None
+    """The client's address (REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies their X-Forwarded-For,
+    as the sign-in lockout reads it), or None when it is not an IP address."""
+    address = client_address(request) if request is not None else None
     try:
         return str(ipaddress.ip_address(address)) if address else None
     except ValueError:

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path
 
+from audit.edge import request_address
 from mesa247.admin_display import FinanceChangelistMixin, ReadOnlyModelAdmin, admin_change_url
 from mesa247.errors import ApplicationError
 
@@ -40,6 +41,7 @@ class PayoutHoldPlaceForm(ServiceFormMixin, forms.ModelForm):
         required=False,
         choices=lambda: [(ALL_CURRENCIES, "All currencies"), *((code, code) for code in settings.SUPPORTED_CURRENCIES)])
     placed_by = None  # the requesting user, set by PayoutHoldAdmin.get_form
+    address: str | None = None  # and their address, for the audit trail
 
     class Meta:
         model = PayoutHold
@@ -52,7 +54,8 @@ class PayoutHoldPlaceForm(ServiceFormMixin, forms.ModelForm):
         data["currency"] = data["currency"] or None  # "All currencies"
         try:
             self.instance = payout_hold_place(restaurant_id=data["restaurant_id"], currency=data["currency"],
-                                              reason=data["reason"], placed_by=self.placed_by)
+                                              reason=data["reason"], placed_by=self.placed_by,
+                                              address=self.address)
         except ApplicationError as error:
             self.errors_from(error)
         return data
@@ -96,6 +99,7 @@ class PayoutHoldAdmin(FinanceChangelistMixin, admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         form.placed_by = request.user
+        form.address = request_address(request)
         return form
 
     def save_model(self, request, obj, form, change):
@@ -127,7 +131,8 @@ class PayoutHoldAdmin(FinanceChangelistMixin, admin.ModelAdmin):
     def _release(self, request, holds):
         for hold in holds:
             try:
-                payout_hold_release(hold_id=hold.pk, released_by=request.user)
+                payout_hold_release(hold_id=hold.pk, released_by=request.user,
+                                    address=request_address(request))
             except ApplicationError as error:
                 messages.error(request, f"Hold #{hold.pk} not released: {error.detail}")
             else:
@@ -189,6 +194,7 @@ class PayoutScheduleForm(ServiceFormMixin, forms.ModelForm):
         choices=[("", "—"), *enumerate(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
                                         "Sunday"])])
     changed_by = None  # the requesting user, set by PayoutScheduleAdmin.get_form
+    address: str | None = None  # and their address, for the audit trail
 
     class Meta:
         model = PayoutSchedule
@@ -202,7 +208,7 @@ class PayoutScheduleForm(ServiceFormMixin, forms.ModelForm):
             self.instance = payout_schedule_set(
                 restaurant_id=data["restaurant_id"], frequency=data["frequency"], weekday=data["weekday"],
                 day_of_month=data["day_of_month"], last_day_of_month=data["last_day_of_month"],
-                min_amount=data["min_amount"], changed_by=self.changed_by)
+                min_amount=data["min_amount"], changed_by=self.changed_by, address=self.address)
         except ApplicationError as error:
             self.errors_from(error)
         return data
@@ -240,6 +246,7 @@ class PayoutScheduleAdmin(FinanceChangelistMixin, admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         form.changed_by = request.user
+        form.address = request_address(request)
         return form
 
     def save_model(self, request, obj, form, change):

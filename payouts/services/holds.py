@@ -11,6 +11,8 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from ledger.models import Restaurant
 from mesa247.money import unsupported_currency
 
@@ -28,7 +30,8 @@ REASON_MAX_LENGTH = 1000
 
 
 @transaction.atomic  # not durable: the admin's add page holds its own transaction around the form
-def payout_hold_place(*, restaurant_id: str, currency: str | None, reason: str, placed_by) -> PayoutHold:
+def payout_hold_place(*, restaurant_id: str, currency: str | None, reason: str, placed_by,
+                      address: str | None = None) -> PayoutHold:
     """Hold the restaurant's payouts in `currency`, or in every currency when it is None."""
     errors: dict[str, list[str]] = {}
     reason = (reason or "").strip()
@@ -44,15 +47,17 @@ def payout_hold_place(*, restaurant_id: str, currency: str | None, reason: str, 
         raise PayoutHoldInvalid("The hold is invalid; nothing was recorded.", errors=errors)
     hold = PayoutHold.objects.create(restaurant_id=restaurant_id, currency=currency, reason=reason,
                                      placed_by=placed_by, placed_at=timezone.now())
+    audit_record(action=AuditAction.HOLD_PLACED, actor=placed_by, address=address, obj=hold,
+                 after={"restaurant_id": restaurant_id, "currency": currency, "reason": reason})
     logger.info("payouts held", extra={"hold_id": hold.pk, "restaurant_id": restaurant_id, "currency": currency,
                                        "placed_by": placed_by.pk})
     return hold
 
 
-def payout_hold_release(*, hold_id: int, released_by, note: str = "") -> PayoutHoldRelease:
+def payout_hold_release(*, hold_id: int, released_by, note: str = "", address: str | None = None) -> PayoutHoldRelease:
     """End the hold; by anyone but whoever placed it, once."""
     try:
-        return _payout_hold_release_locked(hold_id=hold_id, released_by=released_by, note=note)
+        return _payout_hold_release_locked(hold_id=hold_id, released_by=released_by, note=note, address=address)
     except IntegrityError:
         # A concurrent release committed between our check and insert: the hold's one-release key refused ours.
         if PayoutHoldRelease.objects.filter(hold_id=hold_id).exists():
@@ -61,7 +66,7 @@ def payout_hold_release(*, hold_id: int, released_by, note: str = "") -> PayoutH
 
 
 @transaction.atomic(durable=True)
-def _payout_hold_release_locked(*, hold_id: int, released_by, note: str) -> PayoutHoldRelease:
+def _payout_hold_release_locked(*, hold_id: int, released_by, note: str, address: str | None) -> PayoutHoldRelease:
     hold = PayoutHold.objects.select_for_update().filter(pk=hold_id).first()
     if hold is None:
         raise PayoutHoldNotFound(f"No payout hold {hold_id!r} exists.")
@@ -72,6 +77,9 @@ def _payout_hold_release_locked(*, hold_id: int, released_by, note: str) -> Payo
         raise PayoutHoldAlreadyReleased(f"Payout hold {hold.pk} has already been released.")
     release = PayoutHoldRelease.objects.create(hold=hold, released_by=released_by, released_at=timezone.now(),
                                                note=(note or "").strip())
+    audit_record(action=AuditAction.HOLD_RELEASED, actor=released_by, address=address, obj=hold,
+                 before={"released": False}, after={"released": True, "note": release.note},
+                 detail={"restaurant_id": hold.restaurant_id, "currency": hold.currency})
     logger.info("payout hold released", extra={"hold_id": hold.pk, "restaurant_id": hold.restaurant_id,
                                                "released_by": released_by.pk})
     return release

@@ -10,7 +10,9 @@ from django_q.models import Schedule
 from audit.models import AuditAction, AuditEvent
 from ledger.services.adjustments import adjustment_propose
 from payouts.models import PayoutRun
+from staff.devices import totp_device_create, totp_secret
 from tests.admin.conftest import FINANCE_MANAGER, PASSWORD, staff_user
+from tests.admin.signin_helpers import totp_code
 from tests.helpers import charge
 
 from .test_audited_services import recorded
@@ -181,8 +183,9 @@ def test_signing_in_to_the_back_office_is_recorded_and_so_is_a_failed_attempt(cl
         (None, "anonymous", "198.51.100.7", "auth.user", str(manager.pk), None, None, {"username": "mario.manager"}),
         (None, "anonymous", "198.51.100.7", "auth.user", "", None, None, {"username": "nobody.known"}),
     ]
-    response = client.post(login, {"username": "mario.manager", "password": PASSWORD, "next": "/admin/"},
-                           REMOTE_ADDR="198.51.100.8")
+    secret = totp_secret(totp_device_create(user=manager, confirmed=True))
+    response = client.post(login, {"username": "mario.manager", "password": PASSWORD, "otp_token": totp_code(secret),
+                                   "next": "/admin/"}, REMOTE_ADDR="198.51.100.8")
     assert response.status_code == 302
     assert recorded(AuditAction.SIGN_IN_SUCCEEDED) == [
         (manager.pk, "mario.manager", "198.51.100.8", "auth.user", str(manager.pk), None, None, {})]

@@ -26,7 +26,8 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"No user {username!r}.")
         try:
-            created = api_token_create(user=user, name=name, expires_in_days=expires_in)
+            created = api_token_create(user=user, name=name, expires_in_days=expires_in,
+                                       actor_label="system:api_token_create")
         except ApplicationError as error:
             raise CommandError(error.detail) from error
         token = created.token

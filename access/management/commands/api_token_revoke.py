@@ -19,7 +19,7 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"No user {username!r}.")
         try:
-            token = api_token_revoke(user=user, name=name)
+            token = api_token_revoke(user=user, name=name, actor_label="system:api_token_revoke")
         except ApplicationError as error:
             raise CommandError(error.detail) from error
         self.stdout.write(f"Revoked API token {token.name!r} ({token.prefix}…) of {username}.")

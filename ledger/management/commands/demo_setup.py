@@ -121,8 +121,8 @@ Try it (in another terminal, from this directory):
         if live is not None and kept and live.key_hash == key_hash(kept) and live.expires_at > timezone.now():
             return kept
         if live is not None:
-            api_token_revoke_one(token=live)
-        key = api_token_create(user=user, name=DEMO_TOKEN_NAME).key
+            api_token_revoke_one(token=live, actor_label=COMMAND_ACTOR)
+        key = api_token_create(user=user, name=DEMO_TOKEN_NAME, actor_label=COMMAND_ACTOR).key
         DEMO_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
         DEMO_KEY_FILE.touch(mode=0o600)
         DEMO_KEY_FILE.write_text(key + "\n")
