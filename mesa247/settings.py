@@ -145,6 +145,8 @@ for _number, _replica_url in enumerate(DATABASE_REPLICA_URLS, start=1):
     DATABASES[f"replica_{_number}"] = {**_replica, "REPLICA": True, "TEST": {"MIRROR": "default"}}
 if DATABASE_REPLICA_URLS:
     DATABASE_ROUTERS = ["mesa247.routers.PrimaryReplicaRouter"]
+    # Last: it opens the read scope just before a read-only view runs (mesa247/routers.py).
+    MIDDLEWARE.append("mesa247.routers.ReplicaReadsMiddleware")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
