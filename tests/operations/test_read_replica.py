@@ -9,6 +9,7 @@ readers keep reading costs no 5xx, the primary answering instead.
 """
 
 import json
+import subprocess
 import threading
 import time
 import urllib.error
@@ -24,7 +25,15 @@ from tests.conftest import SECRET
 from tests.factories import UserFactory
 from tests.helpers import charge
 from tests.operations.database_servers import streaming_replica
-from tests.processes import free_port, gunicorn_command, processes, wait_http_ready
+from tests.processes import (
+    REPOSITORY,
+    free_port,
+    gunicorn_command,
+    manage_command,
+    process_environment,
+    processes,
+    wait_http_ready,
+)
 
 MAX_LAG_SECONDS = 8
 RESTAURANT = "res_replica"
@@ -82,6 +91,13 @@ def _drill():
                        REPLICA_MAX_LAG_SECONDS=str(MAX_LAG_SECONDS))
         wait_http_ready(port, server)
         balance_url = f"http://127.0.0.1:{port}/v1/restaurants/{RESTAURANT}/balance?currency=PEN"
+
+        # The operators' view: both databases answer, the replica within its lag limit.
+        report = subprocess.run(manage_command("database_status"), cwd=REPOSITORY, capture_output=True, text=True,
+                                env=process_environment(DATABASE_REPLICA_URLS=replica.url()), timeout=60)
+        assert report.returncode == 0, report.stdout + report.stderr
+        assert "default (" in report.stdout and "): primary, reachable" in report.stdout
+        assert "replica_1 (" in report.stdout and "in use" in report.stdout
 
         # 1. Served by the replica: its own statement count goes up.
         before = balance_reads_on(replica)
