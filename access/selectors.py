@@ -135,8 +135,9 @@ def token_user_get(*, key: str, address: str, now: datetime) -> User | None:
     if alias == DEFAULT_DB_ALIAS:
         return next(iter(User.objects.raw(USER_BY_TOKEN_SQL, parameters)), None)
     user = next(iter(User.objects.db_manager(alias).raw(_USER_BY_TOKEN_READ, parameters)), None)
-    if user is not None and user.is_active and user.last_used_stale:  # as the CTE would have written it
-        token_last_used_record(token_id=user.token_id, now=now)
+    # Written as the CTE would have written it: for an active user, when the stored time is old enough.
+    if user is not None and user.is_active and user.last_used_stale:  # type: ignore[attr-defined]
+        token_last_used_record(token_id=user.token_id, now=now)  # type: ignore[attr-defined]
     return user
 
 

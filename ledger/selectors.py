@@ -1,5 +1,6 @@
 """Reads of the ledger. Balances come from the projection, never from history."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -111,7 +112,8 @@ def balance_get_as_token_holder(*, token_key: str, address: str, permission: str
 
 
 def _balance_read(sql: str, *, restaurant_id: str, currency: str, now: datetime | None = None,
-                  using: str = DEFAULT_DB_ALIAS, on_token=None, **parameters: str) -> Balance | None:
+                  using: str = DEFAULT_DB_ALIAS, on_token: Callable[[int, bool], None] | None = None,
+                  **parameters: str) -> Balance | None:
     """A balance from BALANCE_SQL's row (or a statement around it); None when there is no row.
     `on_token(token_id, last_used_stale)` receives the columns a replica's statement adds."""
     with connections[using].cursor() as cursor:

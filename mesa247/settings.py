@@ -124,7 +124,8 @@ REPLICA_MAX_LAG_SECONDS = env.integer("REPLICA_MAX_LAG_SECONDS", 5, minimum=0)
 
 
 def _database(url: str) -> dict[str, Any]:
-    database = dict(dj_database_url.parse(url, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True))
+    database: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=DB_CONN_MAX_AGE,
+                                                           conn_health_checks=True))
     if database["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured(f"A database URL must name a PostgreSQL database (postgres://…), not {url!r}.")
     database["ENGINE"] = "mesa247.postgresql"
@@ -132,7 +133,7 @@ def _database(url: str) -> dict[str, Any]:
     # arrays of thousands of values, which would otherwise be spelled out as SQL text and parsed
     # again. The hottest reads are prepared once per connection (mesa247/postgresql: `prepared()`),
     # except behind a transaction pooler, where a connection is not ours between transactions.
-    database.setdefault("OPTIONS", {})["server_side_binding"] = True
+    database["OPTIONS"] = {**database.get("OPTIONS", {}), "server_side_binding": True}
     database["POOL_MODE"] = DATABASE_POOL_MODE
     database["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_POOL_MODE == "transaction"
     return database
@@ -141,7 +142,8 @@ def _database(url: str) -> dict[str, Any]:
 DATABASES: dict[str, dict[str, Any]] = {"default": _database(DATABASE_URL)}
 for _number, _replica_url in enumerate(DATABASE_REPLICA_URLS, start=1):
     _replica = _database(_replica_url)
-    _replica["OPTIONS"]["connect_timeout"] = 2  # a replica that does not answer is skipped, not waited for
+    # A replica that does not answer is skipped, not waited for.
+    _replica["OPTIONS"] = {**_replica["OPTIONS"], "connect_timeout": 2}
     DATABASES[f"replica_{_number}"] = {**_replica, "REPLICA": True, "TEST": {"MIRROR": "default"}}
 if DATABASE_REPLICA_URLS:
     DATABASE_ROUTERS = ["mesa247.routers.PrimaryReplicaRouter"]

@@ -97,7 +97,7 @@ def pgbouncer_stats(url: str) -> dict[str, int]:
     admin_url = url.rsplit("/", 1)[0] + "/pgbouncer"
     with psycopg.connect(admin_url, autocommit=True) as admin:
         cursor = admin.execute("SHOW STATS")
-        columns = [column.name for column in cursor.description]
+        columns = [column.name for column in cursor.description or ()]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     _, _, name = _test_server()
     return next(row for row in rows if row["database"] == name)
