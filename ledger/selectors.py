@@ -1,16 +1,23 @@
 """Reads of the ledger. Balances come from the projection, never from history."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Case, CharField, QuerySet, Value, When
 from django.utils import timezone
 
-from access.selectors import as_token_holder, token_holder_parameters
+from access.selectors import (
+    as_token_holder,
+    as_token_holder_on_replica,
+    token_holder_parameters,
+    token_last_used_record,
+)
 from mesa247.domain_errors import NotFound
 from mesa247.postgresql.base import prepared
+from mesa247.routers import read_alias
 
 from .balance_rule import payable_balance_sql, restaurant_balances_annotated
 from .models import (
@@ -80,6 +87,8 @@ def balance_get(*, restaurant_id: str, currency: str, now: datetime | None = Non
 # The same read for the holder of an API token with a permission, in the same round trip (which
 # also records the token's last use, at most every few minutes: access/selectors.py).
 BALANCE_AS_TOKEN_HOLDER_SQL = prepared(as_token_holder(BALANCE_SQL))
+# On a replica, which refuses writes: the read, then the token's id and whether its last use is due.
+BALANCE_AS_TOKEN_HOLDER_ON_REPLICA_SQL = prepared(as_token_holder_on_replica(BALANCE_SQL))
 
 
 def balance_get_as_token_holder(*, token_key: str, address: str, permission: str, restaurant_id: str,
@@ -87,20 +96,35 @@ def balance_get_as_token_holder(*, token_key: str, address: str, permission: str
     """balance_get for the holder of `token_key`, calling from `address`, with `permission`, in one
     statement; None when the token, the address (locked out), its user or the permission does not
     allow it or the restaurant has no activity (the caller then lets the API view say which)."""
-    return _balance_read(BALANCE_AS_TOKEN_HOLDER_SQL, restaurant_id=restaurant_id, currency=currency,
-                         permission=permission, **token_holder_parameters(key=token_key, address=address))
+    parameters = {"permission": permission, **token_holder_parameters(key=token_key, address=address)}
+    alias = read_alias()
+    if alias == DEFAULT_DB_ALIAS:
+        return _balance_read(BALANCE_AS_TOKEN_HOLDER_SQL, restaurant_id=restaurant_id, currency=currency,
+                             **parameters)
+    now = timezone.now()
+
+    def last_use_record(token_id: int, last_used_stale: bool) -> None:
+        if last_used_stale:  # on the primary, as the statement's own write would have been
+            token_last_used_record(token_id=token_id, now=now)
+
+    return _balance_read(BALANCE_AS_TOKEN_HOLDER_ON_REPLICA_SQL, restaurant_id=restaurant_id, currency=currency,
+                         now=now, using=alias, on_token=last_use_record, **parameters)
 
 
 def _balance_read(sql: str, *, restaurant_id: str, currency: str, now: datetime | None = None,
+                  using: str = DEFAULT_DB_ALIAS, on_token: Callable[[int, bool], None] | None = None,
                   **parameters: str) -> Balance | None:
-    """A balance from BALANCE_SQL's row (or a statement around it); None when there is no row."""
-    with connection.cursor() as cursor:
+    """A balance from BALANCE_SQL's row (or a statement around it); None when there is no row.
+    `on_token(token_id, last_used_stale)` receives the columns a replica's statement adds."""
+    with connections[using].cursor() as cursor:
         cursor.execute(sql, {"restaurant_id": restaurant_id, "currency": currency, "now": now or timezone.now(),
                              **parameters})
         row = cursor.fetchone()
     if row is None:
         return None
-    reserved, last_event_at, pending, available, payouts_held = row
+    if on_token is not None:
+        on_token(*row[5:])
+    reserved, last_event_at, pending, available, payouts_held = row[:5]
     return balance_of(restaurant_id=restaurant_id, currency=currency, reserved=reserved,
                       last_event_at=last_event_at, pending=pending, available=available, payouts_held=payouts_held)
 

@@ -113,18 +113,43 @@ WSGI_APPLICATION = "mesa247.wsgi.application"
 # checked before reuse, so a restarted server costs one failed check, not a failed request. The
 # check asks the connection's socket, not the server (mesa247/postgresql): no round trip.
 DATABASE_URL = env.text("DATABASE_URL") or embedded_postgres.expected_url()
-DATABASES: dict[str, dict[str, Any]] = {
-    "default": dict(dj_database_url.parse(
-        DATABASE_URL, conn_max_age=env.integer("DB_CONN_MAX_AGE", 600, minimum=0), conn_health_checks=True
-    ))
-}
-# Parameters travel apart from the SQL (server-side binding): the ledger's bulk statements pass
-# arrays of thousands of values, which would otherwise be spelled out as SQL text and parsed
-# again. The hottest reads are prepared once per connection (mesa247/postgresql: `prepared()`).
-DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    raise ImproperlyConfigured(f"DATABASE_URL must name a PostgreSQL database (postgres://…), not {DATABASE_URL!r}.")
-DATABASES["default"]["ENGINE"] = "mesa247.postgresql"
+DB_CONN_MAX_AGE = env.integer("DB_CONN_MAX_AGE", 600, minimum=0)
+# `transaction` when DATABASE_URL (and the replicas) are reached through PgBouncer in transaction
+# pooling mode: no server-side prepared statements, no server-side cursors (docs/operations.md).
+DATABASE_POOL_MODE = env.text("DATABASE_POOL_MODE", "session").lower()
+if DATABASE_POOL_MODE not in ("session", "transaction"):
+    raise ImproperlyConfigured(f"DATABASE_POOL_MODE must be session or transaction, got {DATABASE_POOL_MODE!r}.")
+# Hot standbys the read-only endpoints and the admin's list pages may read from (mesa247/routers.py).
+DATABASE_REPLICA_URLS = env.items("DATABASE_REPLICA_URLS")
+REPLICA_MAX_LAG_SECONDS = env.integer("REPLICA_MAX_LAG_SECONDS", 5, minimum=0)
+
+
+def _database(url: str) -> dict[str, Any]:
+    database: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=DB_CONN_MAX_AGE,
+                                                           conn_health_checks=True))
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(f"A database URL must name a PostgreSQL database (postgres://…), not {url!r}.")
+    database["ENGINE"] = "mesa247.postgresql"
+    # Parameters travel apart from the SQL (server-side binding): the ledger's bulk statements pass
+    # arrays of thousands of values, which would otherwise be spelled out as SQL text and parsed
+    # again. The hottest reads are prepared once per connection (mesa247/postgresql: `prepared()`),
+    # except behind a transaction pooler, where a connection is not ours between transactions.
+    database["OPTIONS"] = {**database.get("OPTIONS", {}), "server_side_binding": True}
+    database["POOL_MODE"] = DATABASE_POOL_MODE
+    database["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_POOL_MODE == "transaction"
+    return database
+
+
+DATABASES: dict[str, dict[str, Any]] = {"default": _database(DATABASE_URL)}
+for _number, _replica_url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    _replica = _database(_replica_url)
+    # A replica that does not answer is skipped, not waited for.
+    _replica["OPTIONS"] = {**_replica["OPTIONS"], "connect_timeout": 2}
+    DATABASES[f"replica_{_number}"] = {**_replica, "REPLICA": True, "TEST": {"MIRROR": "default"}}
+if DATABASE_REPLICA_URLS:
+    DATABASE_ROUTERS = ["mesa247.routers.PrimaryReplicaRouter"]
+    # Last: it opens the read scope just before a read-only view runs (mesa247/routers.py).
+    MIDDLEWARE.append("mesa247.routers.ReplicaReadsMiddleware")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

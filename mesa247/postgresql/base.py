@@ -13,6 +13,9 @@ Django turns psycopg's automatic preparing off, and it stays off: measured, ever
 prepared served the writes worse (their generic plans, made once per connection, often while the
 tables were still small). A statement passed through `prepared()` is prepared on the first run on
 each connection and planned once there: the balance read, 0.11 ms a round trip instead of 0.42 ms.
+Behind a pooler in transaction mode (POOL_MODE "transaction", from DATABASE_POOL_MODE) a client's
+next transaction may run on another server connection, where its prepared statement does not
+exist: there nothing is prepared, and `prepared()` statements run as plain ones.
 """
 
 import select
@@ -45,6 +48,9 @@ class PreparingCursor(base.ServerBindingCursor):
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_connection_params(self):
         params = super().get_connection_params()
+        if self.settings_dict.get("POOL_MODE") == "transaction":
+            params["prepare_threshold"] = None  # psycopg prepares nothing, not even on request
+            return params
         if params["cursor_factory"] is base.ServerBindingCursor and params.get("prepare_threshold") is None:
             params["cursor_factory"] = PreparingCursor
             params["prepare_threshold"] = _PREPARED_ONLY_WHEN_ASKED

@@ -21,10 +21,12 @@ def command_text(service: dict) -> str:
     return command if isinstance(command, str) else " ".join(command)
 
 
-def test_the_services_are_db_web_worker_and_redis_only_under_a_profile():
+def test_the_services_are_db_web_worker_and_redis_and_pgbouncer_only_under_a_profile():
     services = compose()["services"]
-    assert set(services) == {"db", "web", "worker", "redis"}
+    assert set(services) == {"db", "web", "worker", "redis", "pgbouncer"}
     assert services["redis"]["profiles"] == ["redis"]
+    assert services["pgbouncer"]["profiles"] == ["pgbouncer"]
+    assert services["pgbouncer"]["environment"]["POOL_MODE"] == "transaction"
     assert all("profiles" not in services[name] for name in ("db", "web", "worker"))
 
 
@@ -64,9 +66,10 @@ def test_web_and_worker_get_every_documented_variable_and_the_database_of_db():
         assert set(SPEC_VARIABLES) <= set(environment), name
         assert set(environment) - {"WEB_CONCURRENCY", "DB_CONN_MAX_AGE", "Q_WORKERS"} <= documented | {
             "CSRF_TRUSTED_ORIGINS", "SECURE_COOKIES"}
-        # The app reaches the db service with db's own credentials.
+        # The app reaches the db service (or PgBouncer in front of it) with db's own credentials.
         assert environment["DATABASE_URL"] == (
-            "postgres://${POSTGRES_USER:-mesa247}:${POSTGRES_PASSWORD:-mesa247}@db:5432/${POSTGRES_DB:-mesa247}"
+            "postgres://${POSTGRES_USER:-mesa247}:${POSTGRES_PASSWORD:-mesa247}@${DATABASE_HOST:-db}:5432/"
+            "${POSTGRES_DB:-mesa247}"
         )
         assert db_env["POSTGRES_USER"] == "${POSTGRES_USER:-mesa247}"
         # No production secret has a default: compose refuses to start without them.
