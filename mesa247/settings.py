@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "ledger",
     "payouts",
     "access",
+    "reconciliation",
 ]
 
 MIDDLEWARE = [
@@ -164,6 +165,11 @@ PROCESSOR_BATCH_MAX_EVENTS = 1000
 PROCESSOR_BATCH_MAX_BYTES = 8 * 1024 * 1024
 # The batch endpoint needs more than Django's 2.5 MB default.
 DATA_UPLOAD_MAX_MEMORY_SIZE = PROCESSOR_BATCH_MAX_BYTES + 1024
+
+# --- Reconciliation with the processor's settlement reports (reconciliation/) ---
+# An event that no report has listed this many days after it occurred is missing from the reports.
+RECONCILIATION_GRACE_DAYS = env.integer("RECONCILIATION_GRACE_DAYS", 3, minimum=0)
+RECONCILIATION_REPORT_MAX_BYTES = 200 * 1024 * 1024
 
 # --- API tokens (access/) ---------------------------------------------------
 # A new token lives this many days unless its creator says otherwise.

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from ledger import urls as ledger_urls
 from payouts import urls as payouts_urls
 from processor import urls as processor_urls
+from reconciliation import urls as reconciliation_urls
 
 from . import errors, health, monitoring
 
@@ -20,6 +21,7 @@ v1 = [
     *processor_urls.urlpatterns,
     *ledger_urls.urlpatterns,
     *payouts_urls.urlpatterns,
+    *reconciliation_urls.urlpatterns,
     # Anything else under /v1/ answers a JSON 404, in DEBUG too.
     re_path(r"^.*$", errors.json_not_found),
 ]
