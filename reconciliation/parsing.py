@@ -6,7 +6,6 @@ numbers (the header is line 1), and nothing is staged. What one pass cannot see 
 `line_id`) the database finds after the COPY, before anything commits.
 """
 
-import codecs
 import csv
 import hashlib
 import re
@@ -105,10 +104,19 @@ def _instant(text: str) -> datetime | None:
         return None
 
 
+class _NotUtf8(Exception):
+    def __init__(self, line: int, reason: str):
+        self.line, self.reason = line, reason
+
+
 def _decoded(stream: IO[bytes]) -> Iterator[str]:
-    """UTF-8 text lines (a byte-order mark is dropped); UnicodeDecodeError on bytes that are not UTF-8."""
-    reader = codecs.getreader("utf-8-sig")(stream)
-    yield from reader
+    """The file's lines as text (a UTF-8 byte-order mark dropped); _NotUtf8 names the first line that is not."""
+    for number, raw in enumerate(stream, start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise _NotUtf8(number, error.reason) from None
+        yield text.removeprefix("\ufeff") if number == 1 else text
 
 
 def report_parse(stream: IO[bytes], *, supported_currencies: Iterable[str],
@@ -145,8 +153,8 @@ def report_parse(stream: IO[bytes], *, supported_currencies: Iterable[str],
             staged_line = _line_check(result, line, row, indexes, payment_index, currencies)
             if staged_line is not None and staged is not None and not result.error_count:
                 staged.write(staged_line)
-    except UnicodeDecodeError as error:
-        result.error(result.lines + 2, None, f"The file is not UTF-8 text: {error.reason}.")
+    except _NotUtf8 as error:
+        result.error(error.line, None, f"The file is not UTF-8 text: {error.reason}.")
     except csv.Error as error:
         result.error(result.lines + 2, None, f"Not valid CSV: {error}.")
     if result.lines == 0 and not result.error_count:
