@@ -225,6 +225,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PayoutRunStatusEnum": "payouts.models.PayoutRunStatus",
         "PayoutStatusEnum": "payouts.models.PayoutStatus",
+        "SettlementReportStatusEnum": "reconciliation.models.ReportStatus",
         "EventTypeEnum": "processor.models.EventType",
         "AdjustmentStatusEnum": "ledger.models.AdjustmentStatus",
         "AdjustmentReasonEnum": "ledger.models.AdjustmentReason",

@@ -1,5 +1,6 @@
 from datetime import UTC
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Category, Outcome, ReportStatus, ResolutionAction
@@ -34,13 +35,16 @@ class SettlementReportOutputSerializer(serializers.Serializer):
     reconciled_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
     error = serializers.CharField(allow_blank=True, help_text="Why a failed reconciliation failed; empty otherwise.")
 
-    def get_outcomes(self, report) -> ReportOutcomesOutputSerializer:
-        return {"matched": report.matched, "mismatched": report.mismatched,  # type: ignore[return-value]
+    @extend_schema_field(ReportOutcomesOutputSerializer)
+    def get_outcomes(self, report) -> dict:
+        return {"matched": report.matched, "mismatched": report.mismatched,
                 "missing_from_ledger": report.missing_from_ledger, "duplicate": report.duplicate}
 
-    def get_currencies(self, report) -> dict[str, ReportCurrencyOutputSerializer]:
-        return {total.currency: {"report_net": total.report_net,  # type: ignore[misc]
-                                 "matched_net": total.matched_net, "drift": total.drift}
+    @extend_schema_field(serializers.DictField(child=ReportCurrencyOutputSerializer(),
+                                               help_text="Per currency of the report's lines."))
+    def get_currencies(self, report) -> dict:
+        return {total.currency: {"report_net": total.report_net, "matched_net": total.matched_net,
+                                 "drift": total.drift}
                 for total in report.currency_totals.all()}
 
 
@@ -99,10 +103,11 @@ class ReconciliationExceptionOutputSerializer(serializers.Serializer):
     payout = ReconciliationPayoutOutputSerializer(allow_null=True)
     resolution = serializers.SerializerMethodField()
 
-    def get_resolution(self, exception) -> ResolutionOutputSerializer | None:
+    @extend_schema_field(ResolutionOutputSerializer(allow_null=True))
+    def get_resolution(self, exception) -> dict | None:
         if exception.resolved_at is None:
             return None
-        return {"action": exception.action, "note": exception.note,  # type: ignore[return-value]
+        return {"action": exception.action, "note": exception.note,
                 "resolved_by": exception.resolved_by.get_username() if exception.resolved_by else None,
                 "resolved_at": exception.resolved_at.astimezone(UTC).isoformat().replace("+00:00", "Z")}
 

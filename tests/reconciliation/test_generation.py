@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from django.core.management import call_command
 
 from reconciliation.models import ReconciliationException
