@@ -76,7 +76,7 @@ def main() -> None:
         if code != 0:
             sys.exit(f"manage.py reconcile failed ({code})")
         with psycopg.connect(bench_url) as connection:
-            outcomes = dict(connection.execute(
+            outcomes: dict[str, int] = dict(connection.execute(
                 "SELECT outcome, count(*) FROM reconciliation_settlementline GROUP BY outcome").fetchall())
     finally:
         stop_all()

@@ -13,13 +13,14 @@ reconciliation exceptions by outcome.
 
 import hmac
 import logging
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from ledger.integrity import ledger_check_last
 from mesa247.metrics import CONTENT_TYPE, GaugesCollector, exposition
@@ -53,7 +54,7 @@ LEDGER_CHECK = GaugesCollector(ledger_check_gauges)
 class OpenExceptionsCollector:
     """Open reconciliation exceptions by outcome, read from the database at scrape time."""
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         try:
             counts = open_exception_counts()
         except DatabaseError:

@@ -92,7 +92,8 @@ class ResolutionOutputSerializer(serializers.Serializer):
 class ReconciliationExceptionOutputSerializer(serializers.Serializer):
     exception_id = serializers.IntegerField(source="pk")
     outcome = serializers.ChoiceField(choices=Outcome.choices)
-    fields = serializers.ListField(child=serializers.CharField(), help_text="The fields that differ (mismatched).")
+    fields = serializers.ListField(  # type: ignore[assignment]  # a field named like Serializer.fields
+        child=serializers.CharField(), help_text="The fields that differ (mismatched).")
     report_id = serializers.CharField(allow_null=True)
     restaurant_id = serializers.CharField()
     currency = serializers.CharField()

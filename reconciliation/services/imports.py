@@ -80,6 +80,7 @@ def report_receive(*, stream: IO[bytes], uploaded_by=None, enqueue: bool = True)
 @transaction.atomic(durable=True)
 def _report_store(parse: ReportParse, staged: IO[str], *, uploaded_by, enqueue: bool) -> SettlementReport:
     # First: a concurrent upload of the same report waits here, and fails once this one commits.
+    assert parse.report_id is not None  # noqa: S101 (checked by the caller; for the type checker)
     report = SettlementReport.objects.create(report_id=parse.report_id, digest=parse.digest, lines=parse.lines,
                                              uploaded_by=uploaded_by)
     with connection.cursor() as cursor:

@@ -7,6 +7,7 @@ advisory lock, so they see each other's results whole (a duplicate line needs th
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -168,7 +169,7 @@ def _report_match(report_id: str) -> SettlementReport:
         if report.status == ReportStatus.RECONCILED:
             return report
         now = timezone.now()
-        params = {"report": report_id, "now": now, "payout_categories": list(PAYOUT_CATEGORIES)}
+        params: dict[str, Any] = {"report": report_id, "now": now, "payout_categories": list(PAYOUT_CATEGORIES)}
         for statement in (DUPLICATES_SQL, EVENT_LINES_SQL, PAYOUT_LINES_SQL, MISSING_FROM_LEDGER_SQL,
                           LINE_EXCEPTIONS_SQL, EVENT_STATES_SQL, LISTED_AGAIN_SQL):
             cursor.execute(statement, params)

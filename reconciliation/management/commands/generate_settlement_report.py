@@ -49,8 +49,9 @@ class Command(BaseCommand):
         sources = [line for event in Event.objects.filter(event_type__in=list(CATEGORY_OF_EVENT_TYPE))
                    .order_by("event_id").values("event_id", "event_type", "restaurant_id", "currency", "amount",
                                                 "fee", "occurred_at", "payment_id")
-                   if (line := event_line(event))]
+                   if (line := event_line(dict(event)))]
         for payout in Payout.objects.exclude(paid_at=None).order_by("id"):
+            assert payout.paid_at is not None  # noqa: S101 (filtered above; for the type checker)
             sources.append({"category": "payout", "source_id": payout.pk, "restaurant_id": payout.restaurant_id,
                             "currency": payout.currency, "amount": payout.amount, "fee": 0,
                             "occurred_at": payout.paid_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "payment_id": ""})
