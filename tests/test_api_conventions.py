@@ -110,7 +110,7 @@ def test_json_nested_too_deeply_is_a_400_not_a_crash(token_client):
 # --- query parameters ------------------------------------------------------------------
 
 _VALID_QUERY_VALUES = {"cursor": "0n", "page_size": "1", "from": "2025-12-01", "to": "2025-12-31",
-                       "as_of": "2025-12-30", "restaurant_id": "res_001"}
+                       "as_of": "2025-12-30", "restaurant_id": "res_001", "report_id": "stl_1"}
 
 
 def query_operations(client):
