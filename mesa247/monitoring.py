@@ -7,20 +7,24 @@
 
 The counters and histograms come from `mesa247.metrics` (every process's, in
 multiprocess mode); the last ledger check is read from the database at each
-scrape, so it is right whichever process or machine ran the check.
+scrape, so it is right whichever process or machine ran the check, and so are the open
+reconciliation exceptions by outcome.
 """
 
 import hmac
 import logging
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from ledger.integrity import ledger_check_last
 from mesa247.metrics import CONTENT_TYPE, GaugesCollector, exposition
+from reconciliation.selectors import open_exception_counts
 
 logger = logging.getLogger("mesa247.metrics")
 
@@ -47,6 +51,25 @@ def ledger_check_gauges() -> list[tuple[str, str, float | None]]:
 LEDGER_CHECK = GaugesCollector(ledger_check_gauges)
 
 
+class OpenExceptionsCollector:
+    """Open reconciliation exceptions by outcome, read from the database at scrape time."""
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            counts = open_exception_counts()
+        except DatabaseError:
+            logger.warning("metrics: the open reconciliation exceptions could not be read", exc_info=True)
+            return
+        family = GaugeMetricFamily("mesa247_reconciliation_open_exceptions",
+                                   "Reconciliation exceptions not resolved yet, by outcome.", labels=["outcome"])
+        for outcome, count in counts.items():
+            family.add_metric([outcome], count)
+        yield family
+
+
+OPEN_EXCEPTIONS = OpenExceptionsCollector()
+
+
 def _authorized(request: HttpRequest, token: str) -> bool:
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
@@ -63,4 +86,4 @@ def metrics(request: HttpRequest) -> HttpResponse:
                                 status=401, content_type="text/plain; charset=utf-8")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return HttpResponse(exposition(LEDGER_CHECK), content_type=CONTENT_TYPE)
+    return HttpResponse(exposition(LEDGER_CHECK, OPEN_EXCEPTIONS), content_type=CONTENT_TYPE)

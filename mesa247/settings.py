@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "payouts",
     "access",
     "audit",
+    "reconciliation",
 ]
 
 MIDDLEWARE = [
@@ -191,6 +192,11 @@ PROCESSOR_BATCH_MAX_BYTES = 8 * 1024 * 1024
 # The batch endpoint needs more than Django's 2.5 MB default.
 DATA_UPLOAD_MAX_MEMORY_SIZE = PROCESSOR_BATCH_MAX_BYTES + 1024
 
+# --- Reconciliation with the processor's settlement reports (reconciliation/) ---
+# An event that no report has listed this many days after it occurred is missing from the reports.
+RECONCILIATION_GRACE_DAYS = env.integer("RECONCILIATION_GRACE_DAYS", 3, minimum=0)
+RECONCILIATION_REPORT_MAX_BYTES = 200 * 1024 * 1024
+
 # --- API tokens (access/) ---------------------------------------------------
 # A new token lives this many days unless its creator says otherwise.
 API_TOKEN_TTL_DAYS = env.integer("API_TOKEN_TTL_DAYS", 90, minimum=1)
@@ -245,6 +251,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PayoutRunStatusEnum": "payouts.models.PayoutRunStatus",
         "PayoutStatusEnum": "payouts.models.PayoutStatus",
+        "SettlementReportStatusEnum": "reconciliation.models.ReportStatus",
         "EventTypeEnum": "processor.models.EventType",
         "AdjustmentStatusEnum": "ledger.models.AdjustmentStatus",
         "AdjustmentReasonEnum": "ledger.models.AdjustmentReason",

@@ -6,6 +6,7 @@ from audit import urls as audit_urls
 from ledger import urls as ledger_urls
 from payouts import urls as payouts_urls
 from processor import urls as processor_urls
+from reconciliation import urls as reconciliation_urls
 
 from . import errors, health, monitoring
 
@@ -22,6 +23,7 @@ v1 = [
     *ledger_urls.urlpatterns,
     *payouts_urls.urlpatterns,
     *audit_urls.urlpatterns,
+    *reconciliation_urls.urlpatterns,
     # Anything else under /v1/ answers a JSON 404, in DEBUG too.
     re_path(r"^.*$", errors.json_not_found),
 ]

@@ -40,14 +40,17 @@ def event_validate(*, payload) -> EventInput:
         raise InvalidInput("One or more fields are invalid.", errors=errors) from None
 
 
-def event_ingest(*, payload) -> IngestOutcome:
-    """Check a payload and record its event exactly once; an invalid one is counted as rejected for /metrics."""
+def event_ingest(*, payload, from_report: str | None = None) -> IngestOutcome:
+    """Check a payload and record its event exactly once; an invalid one is counted as rejected for /metrics.
+
+    `from_report` ("report_id/line_id"): the event comes from a settlement report's line, not a webhook.
+    """
     try:
         event = event_validate(payload=payload)
     except InvalidInput:
         event_counted(payload.get("event_type") if isinstance(payload, dict) else None, "rejected")
         raise
-    return event_record(event=event)
+    return event_record(event=event, from_report=from_report)
 
 
 def payload_event_id(payload) -> str | None:

@@ -204,7 +204,8 @@ def _events_record_set_based(valid: list[tuple[int, EventInput]]) -> dict[int, L
     stored: dict[str, InsertedEvent | Event] = dict(inserted)
     missing = [event_id for event_id in first_by_id if event_id not in stored]
     if missing:
-        stored.update({event.event_id: event for event in Event.objects.filter(event_id__in=missing)})
+        stored.update({event.event_id: event
+                       for event in Event.objects.select_related("from_report").filter(event_id__in=missing)})
 
     outcomes = {}
     for number, data in valid:
@@ -213,7 +214,10 @@ def _events_record_set_based(valid: list[tuple[int, EventInput]]) -> dict[int, L
             outcomes[number] = LineOutcome(number, event_id, CREATED)
             continue
         try:
-            event_ensure_same(existing=stored[event_id], data=data)
+            existing = stored[event_id]
+            # An event recorded from a settlement report is a replay of its webhook whatever metadata that adds.
+            event_ensure_same(existing=existing, data=data,
+                              compare_metadata=getattr(existing, "from_report", None) is None)
         except EventConflict as error:
             outcomes[number] = LineOutcome(number, event_id, CONFLICT, problem_reason(error))
         else:

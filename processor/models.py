@@ -168,3 +168,20 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return self.dispute_id
+
+
+class EventFromReport(models.Model):
+    """An event recorded from a line of the processor's settlement report, its webhook lost.
+
+    A webhook that arrives later with the same business fields is a replay of it whatever metadata it
+    adds (processor/services.py); the first such webhook's metadata is kept here, beside the event.
+    """
+
+    event = models.OneToOneField(Event, primary_key=True, on_delete=models.PROTECT, related_name="from_report")
+    report_line = models.CharField(max_length=300, help_text="report_id/line_id of the line it came from.")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    webhook_metadata = models.JSONField(null=True, blank=True)
+    webhook_received_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.event_id} from {self.report_line}"

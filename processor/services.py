@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, TypedDict, get_args
 
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from ledger.services import (
@@ -33,7 +34,7 @@ from payouts.services import payout_mark_failed, payout_mark_paid
 
 from .disputes import dispute_event_apply
 from .exceptions import EventConflict
-from .models import DISPUTE_EVENT_TYPES, Event, EventType
+from .models import DISPUTE_EVENT_TYPES, Event, EventFromReport, EventType
 
 logger = logging.getLogger("mesa247.processor")
 
@@ -91,10 +92,13 @@ class IngestOutcome:
     ledger_transaction_id: int | None
 
 
-def event_record(*, event: EventInput) -> IngestOutcome:
-    """Record a validated event and its ledger transaction exactly once; count the outcome for /metrics."""
+def event_record(*, event: EventInput, from_report: str | None = None) -> IngestOutcome:
+    """Record a validated event and its ledger transaction exactly once; count the outcome for /metrics.
+
+    `from_report` ("report_id/line_id") marks an event recorded from a settlement report's line.
+    """
     try:
-        outcome = _event_record_once(event)
+        outcome = _event_record_once(event, from_report)
     except EventConflict:
         event_counted(event["event_type"], "conflict")
         raise
@@ -105,15 +109,19 @@ def event_record(*, event: EventInput) -> IngestOutcome:
     return outcome
 
 
-def _event_record_once(data: EventInput) -> IngestOutcome:
+def _event_record_once(data: EventInput, from_report: str | None) -> IngestOutcome:
     with log_context(event_id=data["event_id"], restaurant_id=data["restaurant_id"]):
         try:
-            recorded = _event_record(data)
+            recorded = _event_record(data, from_report)
         except IntegrityError:
             existing = event_get_recorded(event_id=data["event_id"])
             if existing is None:
                 raise
-            event_ensure_same(existing=existing, data=data)
+            reported = getattr(existing, "from_report", None)
+            # An event from a report carries little metadata: it and its webhook are compared without it.
+            event_ensure_same(existing=existing, data=data, compare_metadata=reported is None and from_report is None)
+            if reported is not None and from_report is None:
+                _webhook_metadata_keep(reported=reported, metadata=data["metadata"])
             logger.info("event replayed", extra={"event_type": existing.event_type})
             ledger_transaction = getattr(existing, "ledger_transaction", None)
             return IngestOutcome(existing, False, ledger_transaction.pk if ledger_transaction else None)
@@ -123,8 +131,16 @@ def _event_record_once(data: EventInput) -> IngestOutcome:
 
 
 def event_get_recorded(*, event_id: str) -> Event | None:
-    """The stored event with its ledger transaction: a replay answers the original body, which names it."""
-    return Event.objects.select_related("ledger_transaction").filter(event_id=event_id).first()
+    """The stored event with its ledger transaction (a replay answers the original body, which names it) and,
+    for an event recorded from a settlement report, that record (in the same statement)."""
+    return Event.objects.select_related("ledger_transaction", "from_report").filter(event_id=event_id).first()
+
+
+def _webhook_metadata_keep(*, reported: EventFromReport, metadata: dict) -> None:
+    """The first webhook of an event recorded from a report: its metadata is kept beside the event."""
+    if reported.webhook_received_at is None:
+        EventFromReport.objects.filter(pk=reported.pk, webhook_received_at__isnull=True).update(
+            webhook_metadata=metadata, webhook_received_at=timezone.now())
 
 
 def event_columns(data: EventInput) -> dict:
@@ -174,11 +190,13 @@ def event_insert(data: EventInput) -> Event:
 
 
 @transaction.atomic(durable=True)
-def _event_record(data: EventInput) -> tuple[Event, int | None]:
+def _event_record(data: EventInput, from_report: str | None = None) -> tuple[Event, int | None]:
     """The stored event and its ledger transaction's id (None for a lost dispute, which posts nothing)."""
     # The insert comes first: a concurrent duplicate waits here on the unique
     # index and fails once the winner commits, before touching anything else.
     event = event_insert(data)
+    if from_report is not None:
+        EventFromReport.objects.create(event=event, report_line=from_report)
     if event.event_type in POSTED_TYPES:
         return event, event_post(event=event)
     if event.event_type in DISPUTE_EVENT_TYPES:
@@ -208,12 +226,15 @@ def _json_equal(left, right) -> bool:
     return left == right
 
 
-def event_ensure_same(*, existing: StoredEvent, data: EventInput) -> None:
-    """Raise EventConflict naming every business field in which `data` differs from the stored event."""
+def event_ensure_same(*, existing: StoredEvent, data: EventInput, compare_metadata: bool = True) -> None:
+    """Raise EventConflict naming every business field in which `data` differs from the stored event.
+
+    An event recorded from a settlement report is compared without its metadata (the report carries little).
+    """
     differing = [
         field
         for field in BUSINESS_FIELDS
-        if not (
+        if (compare_metadata or field != "metadata") and not (
             _json_equal(existing.metadata, data[field])
             if field == "metadata"
             else getattr(existing, field) == data[field]

@@ -43,7 +43,7 @@ def refund(*, amount: int, at: datetime | str, fee: int = 0, restaurant_id: str 
                    restaurant_id=restaurant_id, currency=currency, **fields)
 
 
-PROJECT_APPS = ("processor", "ledger", "payouts", "audit")
+PROJECT_APPS = ("processor", "ledger", "payouts", "audit", "reconciliation")
 
 
 def migration_data_ensure() -> None:

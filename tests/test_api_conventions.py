@@ -112,7 +112,7 @@ def test_json_nested_too_deeply_is_a_400_not_a_crash(token_client):
 _VALID_QUERY_VALUES = {"cursor": "0n", "page_size": "1", "from": "2025-12-01", "to": "2025-12-31",
                        "as_of": "2025-12-30", "restaurant_id": "res_001", "actor": "mario.manager",
                        "object_type": "payouts.payoutrun", "object_id": "1", "occurred_after": "2025-12-01T00:00:00Z",
-                       "occurred_before": "2025-12-31T00:00:00Z"}
+                       "occurred_before": "2025-12-31T00:00:00Z", "report_id": "stl_1"}
 
 
 def query_operations(client):

@@ -20,6 +20,11 @@ MONEY_VIEW = {
     "payouts.view_payouthold",
     "payouts.view_payoutholdrelease",
     "payouts.view_payoutschedule",
+    "reconciliation.view_settlementreport",
+    "reconciliation.view_settlementline",
+    "reconciliation.view_reportcurrencytotal",
+    "reconciliation.view_reconciliationexception",
+    "reconciliation.view_eventreconciliation",
 }
 
 
@@ -36,7 +41,8 @@ def test_finance_manager_can_also_run_payouts_and_export_them(db):
     assert group_permissions("Finance manager") == MONEY_VIEW | {
         "payouts.add_payoutrun", "payouts.export_payout", "django_q.view_schedule", "django_q.change_schedule",
         "ledger.add_adjustment", "payouts.add_payouthold", "payouts.add_payoutholdrelease",
-        "payouts.add_payoutschedule", "audit.view_auditevent"}
+        "payouts.add_payoutschedule", "audit.view_auditevent", "reconciliation.add_settlementreport",
+        "reconciliation.change_reconciliationexception"}
 
 
 def test_finance_approver_can_view_every_money_model_and_decide_adjustments_only(db):
