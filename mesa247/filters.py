@@ -24,7 +24,10 @@ def refuse_repeated_parameters(query_params, names) -> None:
 
 def filters_from_query(filterset_class, query_params) -> dict:
     """The filters of a list endpoint, validated; an empty or invalid value is a 400, never ignored."""
-    errors = {name: [EMPTY_FILTER] for name in filterset_class.base_filters if "" in query_params.getlist(name)}
+    # Blank counts as empty: the form fields strip whitespace (control characters such as \x1e included),
+    # and a value stripped to nothing would otherwise be no filter at all.
+    errors = {name: [EMPTY_FILTER] for name in filterset_class.base_filters
+              if any(not value.strip() for value in query_params.getlist(name))}
     errors.update(repeated_parameters(query_params, filterset_class.base_filters))
     filters = filterset_class(query_params, queryset=filterset_class._meta.model.objects.none())
     if not filters.is_valid():

@@ -15,6 +15,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from mesa247.domain_errors import ApplicationError, InvalidInput
 from mesa247.observability import log_context
 from payouts.models import Payout, PayoutStatus
@@ -174,6 +176,9 @@ def _resolved(exception: ReconciliationException, *, action: str, note: str, use
     now = timezone.now()
     exception.action, exception.note, exception.resolved_by, exception.resolved_at = action, note, user, now
     exception.save(update_fields=["action", "note", "resolved_by", "resolved_at"])
+    audit_record(action=AuditAction.RECONCILIATION_EXCEPTION_RESOLVED, actor=user, obj=exception,
+                 before={"resolved": False}, after={"resolved": True, "action": action, "note": note},
+                 detail={"outcome": exception.outcome, "line_id": exception.line_id})
     line = exception.line
     if action == ResolutionAction.RECORD_FROM_REPORT and line is not None:
         event_pk = Event.objects.values_list("pk", flat=True).get(event_id=line.source_id)

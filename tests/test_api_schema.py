@@ -237,6 +237,11 @@ def test_chained_operations_answer_as_the_schema_says():
         deadline=None, suppress_health_check=list(hypothesis.HealthCheck),
     ))
     # The links were followed: only a restaurant an event created has a balance, only a run requested has a status.
-    assert {"GET /v1/restaurants/{restaurant_id}/balance 200", "GET /v1/restaurants/{restaurant_id}/ledger 200",
-            "GET /v1/payouts/runs/{run_id} 200"} <= ClientWorkflow.answered, " | ".join(sorted(ClientWorkflow.answered))
+    # (Which of a restaurant's reads a scenario reaches with a valid query varies as operations are added; one
+    # of them answering 200 shows the event's restaurant was followed.)
+    restaurant_reads = {f"GET /v1/restaurants/{{restaurant_id}}/{read} 200" for read in ("ledger", "statement")}
+    answered = ClientWorkflow.answered
+    assert {"GET /v1/restaurants/{restaurant_id}/balance 200", "GET /v1/payouts/runs/{run_id} 200"} <= answered, \
+        " | ".join(sorted(answered))
+    assert restaurant_reads & answered, " | ".join(sorted(answered))
 

@@ -14,6 +14,8 @@ from django.db import IntegrityError, connection, transaction
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from mesa247.observability import log_context
 
 from ..exceptions import ReportConflict, ReportRefused
@@ -83,6 +85,9 @@ def _report_store(parse: ReportParse, staged: IO[str], *, uploaded_by, enqueue: 
     assert parse.report_id is not None  # noqa: S101 (checked by the caller; for the type checker)
     report = SettlementReport.objects.create(report_id=parse.report_id, digest=parse.digest, lines=parse.lines,
                                              uploaded_by=uploaded_by)
+    audit_record(action=AuditAction.RECONCILIATION_REPORT_UPLOADED, actor=uploaded_by,
+                 actor_label=None if uploaded_by is not None else "system:reconcile", obj=report,
+                 after={"report_id": report.pk, "lines": parse.lines, "digest": parse.digest})
     with connection.cursor() as cursor:
         # A temporary table dropped at commit: nothing outlives the transaction (fine behind PgBouncer).
         cursor.execute(f"CREATE TEMPORARY TABLE reconciliation_staged ({_STAGING_COLUMNS_SQL}) ON COMMIT DROP")

@@ -2,6 +2,7 @@
 
 import json
 
+from audit.models import AuditAction, AuditEvent
 from ledger.models import Transaction
 from ledger.selectors import balance_get
 from payouts.models import Payout
@@ -188,3 +189,22 @@ def test_the_exception_list_filters_and_refuses_bad_parameters(reconciled, manag
     for query in ("resolved=yes", "outcome=matched", "currency=EUR", "resolved="):
         assert_problem(manager_client.get(f"/v1/reconciliation/exceptions?{query}"), 400, "validation_error")
     assert json.loads(manager_client.get("/v1/reconciliation/reports/stl_404").content)["code"] == "report_not_found"
+
+
+def test_an_upload_and_a_resolution_are_one_audit_row_each_naming_the_manager(reconciled, manager_client, manager):
+    reconciled(report_csv("stl_audit", [line("ln_1", "charge", "evt_lost", amount=8000, fee=400)]))
+    exception = only_exception(manager_client, outcome="missing_from_ledger")
+    resolve(manager_client, exception["exception_id"], "explain", "A test charge, voided.")
+
+    uploaded = AuditEvent.objects.get(action=AuditAction.RECONCILIATION_REPORT_UPLOADED)
+    assert (uploaded.actor_id, uploaded.object_type, uploaded.object_id) == (
+        manager.pk, "reconciliation.settlementreport", "stl_audit")
+    assert uploaded.after["lines"] == 1
+    resolved = AuditEvent.objects.get(action=AuditAction.RECONCILIATION_EXCEPTION_RESOLVED)
+    assert (resolved.actor_id, resolved.object_id) == (manager.pk, str(exception["exception_id"]))
+    assert resolved.after == {"resolved": True, "action": "explain", "note": "A test charge, voided."}
+    assert resolved.detail["outcome"] == "missing_from_ledger"
+    # Refused resolutions write nothing.
+    assert_problem(resolve(manager_client, exception["exception_id"], "record_from_report"), 409,
+                   "exception_resolved")
+    assert AuditEvent.objects.filter(action=AuditAction.RECONCILIATION_EXCEPTION_RESOLVED).count() == 1
