@@ -134,18 +134,22 @@ def currency_totals(*, now: datetime) -> dict[str, dict[str, int]]:
 
 
 # Restaurant-facing sign of each payable entry type in the dashboard's figures: gross sales are
-# credits (we owe more), fees and refunds debits; a fee returned on a refund lowers the fees.
+# credits (we owe more), fees, refunds and disputes debits; a fee returned on a refund lowers the
+# fees, and what a won dispute reinstates (a credit) lowers the disputes of the day it was won.
 # By the stored entry_type (a str; an EntryType is one).
 FLOW_FIGURES: dict[str, tuple[str, int]] = {
     EntryType.GROSS: ("gross_sales", -1),
     EntryType.FEE: ("fees", 1),
     EntryType.FEE_REFUND: ("fees", 1),
     EntryType.REFUND: ("refunds", 1),
+    EntryType.DISPUTE: ("disputes", 1),
+    EntryType.DISPUTE_REVERSAL: ("disputes", 1),
 }
 
 
 def daily_flows(*, first_day: date, last_day: date) -> dict[str, dict[str, dict[date, int]]]:
-    """Per currency, figure (gross_sales, fees net of fees returned, refunds) and local day in
+    """Per currency, figure (gross_sales, fees net of fees returned, refunds, disputes net of what won
+    disputes reinstated) and local day in
     TIME_ZONE of the event that caused them, the sums of every restaurant's payable entries.
 
     One grouped query; the grouping by local day is PostgreSQL's (`AT TIME ZONE`)."""

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from payouts.admin_selectors import dashboard_get
 from payouts.admin_views import RUN_PAYOUTS_PERMISSION
+from processor.selectors import disputes_open_totals
 from staff.admin_views import two_factor_view
 from staff.signin import StaffSignInForm
 
@@ -45,6 +46,6 @@ class FinanceAdminSite(admin.AdminSite):
     def index(self, request, extra_context=None):
         extra_context = dict(extra_context or {})
         if request.user.has_perm(DASHBOARD_PERMISSION):
-            extra_context["dashboard"] = dashboard_get(now=timezone.now())
+            extra_context["dashboard"] = dashboard_get(now=timezone.now(), open_disputes=disputes_open_totals())
         extra_context["can_run_payouts"] = request.user.has_perm(RUN_PAYOUTS_PERMISSION)
         return super().index(request, extra_context)

@@ -4,7 +4,7 @@ Each function runs a fixed number of queries, whatever the number of
 restaurants, payouts or runs.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -30,6 +30,7 @@ CHART_FIGURES = [
     ("gross_sales", "Gross sales"),
     ("fees", "Processor fees (net of fees returned)"),
     ("refunds", "Refunds"),
+    ("disputes", "Disputes: withdrawn with their fees, net of what won disputes reinstated"),
     ("payouts", "Payouts paid"),
 ]
 
@@ -43,6 +44,8 @@ class CurrencySummary:
     paid_recently: int = 0
     paid_recently_count: int = 0
     restaurants_owing: int = 0
+    open_disputes: int = 0
+    open_disputes_amount: int = 0
     charts: tuple[Chart, ...] = ()
 
 
@@ -87,7 +90,7 @@ def payouts_paid_daily(*, first_day: date, last_day: date) -> dict[str, dict[dat
 
 def dashboard_charts(*, currency: str, days: list[date], flows: dict[str, dict[date, int]],
                      paid: dict[date, int]) -> tuple[Chart, ...]:
-    """The four daily bar charts of one currency, a bar for every day (zero on quiet days)."""
+    """The daily bar charts of one currency, a bar for every day (zero on quiet days)."""
     series = {**flows, "payouts": paid}
     return tuple(
         bar_chart(
@@ -104,8 +107,12 @@ def payout_runs_latest(*, limit: int = LATEST_RUNS) -> list[PayoutRun]:
     return list(PayoutRun.objects.select_related("requested_by").order_by("-requested_at")[:limit])
 
 
-def dashboard_get(*, now: datetime) -> Dashboard:
-    """Per currency what we owe restaurants and what we paid lately; the latest runs; the last ledger check."""
+def dashboard_get(*, now: datetime, open_disputes: Mapping[str, tuple[int, int]] | None = None) -> Dashboard:
+    """Per currency what we owe restaurants and what we paid lately; the latest runs; the last ledger check.
+
+    `open_disputes` (currency → count, disputed amount) comes from the processor, an app above this one,
+    so the caller reads it (processor.selectors.disputes_open_totals) and hands it in."""
+    open_disputes = open_disputes or {}
     totals = currency_totals(now=now)
     paid = payouts_paid_since(since=now - timedelta(days=PAID_WINDOW_DAYS))
     last_day = timezone.localdate(now)
@@ -113,12 +120,13 @@ def dashboard_get(*, now: datetime) -> Dashboard:
     flows = daily_flows(first_day=days[0], last_day=last_day)
     paid_daily = payouts_paid_daily(first_day=days[0], last_day=last_day)
     codes = list(settings.SUPPORTED_CURRENCIES) + sorted(
-        (set(totals) | set(paid)) - set(settings.SUPPORTED_CURRENCIES)
+        (set(totals) | set(paid) | set(open_disputes)) - set(settings.SUPPORTED_CURRENCIES)
     )
     currencies = []
     for code in codes:
         figures = totals.get(code, {})
         paid_amount, paid_count = paid.get(code, (0, 0))
+        disputes_open, disputed_open = open_disputes.get(code, (0, 0))
         currencies.append(
             CurrencySummary(
                 currency=code,
@@ -128,6 +136,8 @@ def dashboard_get(*, now: datetime) -> Dashboard:
                 paid_recently=paid_amount,
                 paid_recently_count=paid_count,
                 restaurants_owing=figures.get("restaurants_owing", 0),
+                open_disputes=disputes_open,
+                open_disputes_amount=disputed_open,
                 charts=dashboard_charts(currency=code, days=days, flows=flows.get(code, {}),
                                         paid=paid_daily.get(code, {})),
             )

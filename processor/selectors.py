@@ -1,9 +1,9 @@
 """Reads of what the processor told us: its disputes."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 
 from .exceptions import DisputeNotFound
-from .models import Dispute
+from .models import Dispute, DisputeStatus
 
 
 def dispute_list(*, restaurant_id: str | None = None, status: str | None = None,
@@ -24,3 +24,14 @@ def dispute_get(*, dispute_id: str) -> Dispute:
     if dispute is None:
         raise DisputeNotFound(f"No dispute {dispute_id!r} exists.", dispute_id=dispute_id)
     return dispute
+
+
+def disputes_open_totals() -> dict[str, tuple[int, int]]:
+    """Per currency, (how many disputes are open, the amount they dispute, fees apart). One grouped query."""
+    rows = (
+        Dispute.objects.filter(status=DisputeStatus.OPEN)
+        .order_by()
+        .values("currency")
+        .annotate(disputes=Count("id"), disputed=Sum("amount"))
+    )
+    return {row["currency"]: (row["disputes"], row["disputed"]) for row in rows}

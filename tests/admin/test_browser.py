@@ -238,11 +238,11 @@ def test_a_finance_viewer_reads_the_charts_and_downloads_a_statement(page):
     log_in(page, "fiona.viewer")
     ARTIFACTS.mkdir(exist_ok=True)
 
-    # The dashboard: per currency, four charts of one bar per day for the last 30 days.
+    # The dashboard: per currency, five charts of one bar per day for the last 30 days.
     charts = page.locator("#dashboard-charts figure.finance-chart")
-    assert charts.count() == 12
+    assert charts.count() == 15
     for currency in ("PEN", "USD", "MXN"):
-        for figure in ("gross_sales", "fees", "refunds", "payouts"):
+        for figure in ("gross_sales", "fees", "refunds", "disputes", "payouts"):
             chart = page.locator(f"#chart-{currency}-{figure}")
             assert chart.locator("svg").is_visible()
             assert chart.locator("svg rect.chart-bar").count() == 30

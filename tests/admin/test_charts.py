@@ -39,7 +39,7 @@ def test_dashboard_charts_show_thirty_days_of_sales_fees_refunds_and_payouts(mon
               for row in dashboard.currencies}
     assert list(charts) == ["PEN", "USD", "MXN"]
     for by_figure in charts.values():
-        assert list(by_figure) == ["gross_sales", "fees", "refunds", "payouts"]
+        assert list(by_figure) == ["gross_sales", "fees", "refunds", "disputes", "payouts"]
         assert {len(chart.points) for chart in by_figure.values()} == {30}
         assert by_figure["gross_sales"].points[-1].label == timezone.localdate().isoformat()
 
@@ -58,6 +58,7 @@ def test_dashboard_charts_show_thirty_days_of_sales_fees_refunds_and_payouts(mon
     assert (pen["gross_sales"].total, pen["fees"].total, pen["refunds"].total, pen["payouts"].total) == (
         80000, 3500, 5000, 48000)
 
+    assert pen["disputes"].total == 0
     usd = charts["USD"]
     assert (usd["gross_sales"].total, usd["fees"].total, usd["refunds"].total, usd["payouts"].total) == (
         5000, 250, 5000, 0)
@@ -116,12 +117,12 @@ def test_restaurant_balance_page_shows_the_chart_latest_lines_and_statement_link
     assert len(captured.captured_queries) <= 10
 
 
-def test_dashboard_renders_twelve_charts_of_thirty_bars(money_world, viewer_client):
+def test_dashboard_renders_fifteen_charts_of_thirty_bars(money_world, viewer_client):
     response = viewer_client.get(reverse("admin:index"))
     html = response.content.decode()
-    assert html.count('<figure class="finance-chart"') == 12
-    assert html.count('class="chart-bar') == 12 * 30
-    assert html.count("<details class=\"chart-data\">") == 12
+    assert html.count('<figure class="finance-chart"') == 15
+    assert html.count('class="chart-bar') == 15 * 30
+    assert html.count("<details class=\"chart-data\">") == 15
 
 
 def test_the_statement_downloads_from_the_restaurant_balance_page(money_world, viewer_client):

@@ -23,12 +23,14 @@ def test_dashboard_totals_per_currency(money_world, viewer_client):
         "pending": "PEN 95.00",
         "reserved": "PEN 140.00",
         "paid": "PEN 480.00",
+        "open_disputes": "PEN 0.00",
     }
     assert currency_row(page, "USD") == {
         "available": "USD -2.50",
         "pending": "USD 0.00",
         "reserved": "USD 0.00",
         "paid": "USD 0.00",
+        "open_disputes": "USD 0.00",
     }
     assert currency_row(page, "MXN")["available"] == "MXN 0.00"
 
