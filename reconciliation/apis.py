@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mesa247.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from mesa247.identifiers import RESTAURANT_ID_PATTERN
+from mesa247.identifiers import EVENT_ID_PATTERN, RESTAURANT_ID_PATTERN
 from mesa247.pagination import StrictCursorPagination
 from mesa247.permissions import require_perms
 from mesa247.schema import PROBLEM_RESPONSES, auth_examples, currency_parameter, pagination_parameters, problem_example
@@ -163,7 +163,7 @@ class ReconciliationExceptionListApi(APIView):
         summary="Reconciliation exceptions, newest first",
         description="Cursor-paginated; follow `next` until it is null.",
         parameters=[
-            OpenApiParameter("report_id", str, required=False, pattern="^[A-Za-z0-9_.:-]{1,128}$"),
+            OpenApiParameter("report_id", str, required=False, pattern=f"^{EVENT_ID_PATTERN}$"),
             OpenApiParameter("outcome", str, required=False, enum=[outcome.value for outcome in EXCEPTION_OUTCOMES]),
             OpenApiParameter("resolved", str, required=False, enum=["true", "false"]),
             currency_parameter(),

@@ -1,14 +1,17 @@
 import django_filters
+from django.core.validators import RegexValidator
 
 from mesa247.filters import filters_from_query
-from mesa247.identifiers import restaurant_id_valid
+from mesa247.identifiers import EVENT_ID_PATTERN, restaurant_id_valid
 from mesa247.money import supported_currency
 
 from .models import EXCEPTION_OUTCOMES, ReconciliationException
 
 
 class ReconciliationExceptionFilter(django_filters.FilterSet):
-    report_id = django_filters.CharFilter(max_length=128)
+    # A report_id is written like an event id (reconciliation/parsing.py), as the schema's pattern says.
+    report_id = django_filters.CharFilter(
+        validators=[RegexValidator(rf"\A{EVENT_ID_PATTERN}\Z", "Must be 1–128 characters of [A-Za-z0-9_.:-].")])
     outcome = django_filters.ChoiceFilter(choices=[(outcome.value, outcome.label) for outcome in EXCEPTION_OUTCOMES])
     resolved = django_filters.ChoiceFilter(choices=[("true", "true"), ("false", "false")], method="_unused")
     currency = django_filters.CharFilter(validators=[supported_currency])
