@@ -106,6 +106,13 @@ def rows(results: dict) -> list[tuple[str, str, str, str, str]]:
         add(phase, "worker started → finished", payout["worker_seconds"], "s")
         add(phase, "payouts/s", payout["payouts_per_second"])
         out.append((phase, "status", payout["status"], "succeeded", "" if payout["status"] == "succeeded" else "MISS"))
+    reconciliation = results.get("reconciliation")
+    if reconciliation:
+        phase = f"reconcile {reconciliation['lines']:,} lines"
+        add(phase, "wall time", reconciliation["seconds"], "s", ("<=", 60), "≤ 60 s (1M lines)")
+        add(phase, "peak RSS", reconciliation["max_rss_mb"], "MB", ("<=", 300), "≤ 300 MB")
+        out.append((phase, "outcomes", ", ".join(f"{name} {count:,}" for name, count in
+                                                 sorted(reconciliation["outcomes"].items())), "", ""))
     if results.get("server_rss_mb"):
         add("server", "max gunicorn worker RSS", max(results["server_rss_mb"].values()), "MB")
     return out

@@ -1,6 +1,7 @@
 """`make bench`: the service's speed over HTTP against the production configuration (SPEC §9). Asserts nothing.
 
     python -m bench.run [--restaurants 1000] [--events 200000] [--ingest-seconds 20] [--read-seconds 15]
+                        [--report-lines 1000000]
                         [--ingest-concurrency 16] [--read-concurrency 8] [--warmup 2] [--port 8247]
                         [--output bench/results/latest.json]
 
@@ -22,7 +23,9 @@ endpoints' own statements, as a second gunicorn on the same gunicorn.conf.py), a
 3. loader: `manage.py load_events FILE` of the E generated events (wall time, peak RSS);
 4. balance reads after growth: phase 2 again; ratio of the p50s;
 5. payout run: POST /v1/payouts/run (PEN, as_of yesterday in TIME_ZONE, min_amount 1), then
-   GET /v1/payouts/runs/{id} until it succeeds or fails.
+   GET /v1/payouts/runs/{id} until it succeeds or fails;
+6. reconciliation: `manage.py reconcile` of a settlement report of --report-lines lines against as
+   many events, in a database of its own (bench/reconcile.py).
 
 HTTP load comes from `python -m bench.load` (asyncio + aiohttp), a process of its own. The table
 lists each figure next to its target; every figure also goes to --output (git-ignored). Server
@@ -49,6 +52,7 @@ from zoneinfo import ZoneInfo
 from mesa247 import embedded_postgres
 
 from . import report
+from .reconcile import reconcile_measured
 from .server import (
     ROOT,
     backends_of,
@@ -192,6 +196,8 @@ def main() -> None:
     parser.add_argument("--reference-seconds", type=float, default=10.0,
                         help="seconds of each side's load in the rounds beside the floor")
     parser.add_argument("--reference-rounds", type=int, default=3, help="rounds of floor, then service, per endpoint")
+    parser.add_argument("--report-lines", type=int, default=1_000_000,
+                        help="lines of the settlement report reconciled in the last phase (0: no such phase)")
     parser.add_argument("--port", type=int, default=8247)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     options = parser.parse_args()
@@ -232,11 +238,15 @@ def run(options, url: str, logs: Path) -> dict:
 
     scratch = Path(tempfile.mkdtemp(prefix="mesa247-bench-"))
     try:
-        return phases(options, env, base_url, bench_url, token, scratch, logs, results)
+        phases(options, env, base_url, bench_url, token, scratch, logs, results)
     finally:
         for path in scratch.iterdir():
             path.unlink()
         scratch.rmdir()
+    if options.report_lines:
+        print(f"reconciliation: a settlement report of {options.report_lines:,} lines", flush=True)
+        results["reconciliation"] = reconcile_measured(url, lines=options.report_lines)
+    return results
 
 
 def phases(options, env, base_url, bench_url, token, scratch: Path, logs: Path, results: dict) -> dict:

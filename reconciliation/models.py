@@ -105,9 +105,16 @@ class ReportCurrencyTotal(models.Model):
 
 
 class SettlementLine(models.Model):
-    """One line of a report, as the processor wrote it, with its outcome once matched (NULL while staged)."""
+    """One line of a report, as the processor wrote it, with its outcome once matched (NULL while staged).
 
-    report = models.ForeignKey(SettlementReport, on_delete=models.PROTECT, related_name="report_lines")
+    A report's lines are written by the million, so the table carries only the indexes its statements use,
+    leaves room in each page for the matching's update of every line (reconciliation/sql/ and the 0003
+    migration), and its references are checked once per statement by triggers, not per row by foreign keys.
+    """
+
+    # Its index is the unique (report, line_id) one's leading column; its existence is checked per statement.
+    report = models.ForeignKey(SettlementReport, on_delete=models.PROTECT, related_name="report_lines",
+                               db_constraint=False, db_index=False)
     line_number = models.IntegerField(help_text="Its line in the file (the header is line 1).")
     line_id = models.CharField(max_length=128)
     category = models.CharField(max_length=16, choices=Category.choices)
@@ -121,10 +128,11 @@ class SettlementLine(models.Model):
     payment_id = models.CharField(max_length=128, null=True, blank=True)
     outcome = models.CharField(max_length=24, choices=Outcome.choices, null=True, blank=True)
     fields = models.JSONField(default=list, blank=True, help_text="The fields that differ, for a mismatched line.")
+    # Set by the matching, unindexed: an update that touches no indexed column stays in its page (HOT).
     event = models.ForeignKey("processor.Event", null=True, blank=True, on_delete=models.PROTECT,
-                              db_constraint=False, related_name="settlement_lines")
+                              db_constraint=False, db_index=False, related_name="settlement_lines")
     payout = models.ForeignKey("payouts.Payout", null=True, blank=True, on_delete=models.PROTECT,
-                               db_constraint=False, related_name="settlement_lines")
+                               db_constraint=False, db_index=False, related_name="settlement_lines")
 
     class Meta:
         ordering = ["report", "line_number"]
@@ -134,10 +142,8 @@ class SettlementLine(models.Model):
                                    name="line_category_known"),
             models.CheckConstraint(condition=Q(amount__gte=0) & Q(fee__gte=0), name="line_amounts_not_negative"),
         ]
-        indexes = [
-            models.Index(fields=["line_id"], name="line_line_id_idx"),
-            models.Index(fields=["source_id"], name="line_source_idx"),
-        ]
+        # A line_id listed by an earlier report (the matching's duplicates).
+        indexes = [models.Index(fields=["line_id"], name="line_line_id_idx")]
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.line_id}"
@@ -214,10 +220,13 @@ class EventReconciliation(models.Model):
     "Which of this restaurant's money is confirmed" is one join of processor_event to this table.
     """
 
+    # Both references are checked per statement (reconciliation/sql/references.sql): a report writes a
+    # state for each of its million events.
     event = models.OneToOneField("processor.Event", primary_key=True, on_delete=models.PROTECT,
-                                 related_name="reconciliation")
+                                 db_constraint=False, related_name="reconciliation")
     state = models.CharField(max_length=24, choices=EventState.choices)
-    line = models.ForeignKey(SettlementLine, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    line = models.ForeignKey(SettlementLine, null=True, blank=True, on_delete=models.PROTECT, db_constraint=False,
+                             db_index=False, related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -9,7 +9,7 @@ from django.db import connection
 from mesa247.migration_sql import rule_triggers
 
 ROOT = Path(__file__).resolve().parent.parent
-RULE_DIRECTORIES = [ROOT / app / "sql" for app in ("ledger", "payouts", "processor", "audit")]
+RULE_DIRECTORIES = [ROOT / app / "sql" for app in ("ledger", "payouts", "processor", "audit", "reconciliation")]
 FUNCTION = re.compile(r"CREATE\s+OR\s+REPLACE\s+FUNCTION\s+(\w+)\s*\(.*?\$\$(.*?)\$\$", re.IGNORECASE | re.DOTALL)
 
 pytestmark = pytest.mark.django_db

@@ -108,7 +108,7 @@ def test_processor_events_cannot_be_updated_or_deleted(posted):
 
 MONEY_TABLES = sorted(
     model._meta.db_table
-    for label in ("processor", "ledger", "payouts")
+    for label in ("processor", "ledger", "payouts", "reconciliation")
     for model in apps.get_app_config(label).get_models(include_auto_created=True)
 )
 
