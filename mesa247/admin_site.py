@@ -14,11 +14,14 @@ from django.utils import timezone
 from payouts.admin_selectors import dashboard_get
 from payouts.admin_views import RUN_PAYOUTS_PERMISSION
 from processor.selectors import disputes_open_totals
+from reconciliation.selectors import open_exceptions_summary
 from staff.admin_views import two_factor_view
 from staff.signin import StaffSignInForm
 
 # Who may see the dashboard's figures: anyone who may view the balances.
 DASHBOARD_PERMISSION = "ledger.view_restaurantbalance"
+# Who may see its reconciliation panel: anyone who may read the exceptions queue it links to.
+RECONCILIATION_PANEL_PERMISSION = "reconciliation.view_reconciliationexception"
 
 
 class FinanceAdminSite(admin.AdminSite):
@@ -45,7 +48,10 @@ class FinanceAdminSite(admin.AdminSite):
 
     def index(self, request, extra_context=None):
         extra_context = dict(extra_context or {})
+        now = timezone.now()
         if request.user.has_perm(DASHBOARD_PERMISSION):
-            extra_context["dashboard"] = dashboard_get(now=timezone.now(), open_disputes=disputes_open_totals())
+            extra_context["dashboard"] = dashboard_get(now=now, open_disputes=disputes_open_totals())
+        if request.user.has_perm(RECONCILIATION_PANEL_PERMISSION):
+            extra_context["reconciliation"] = open_exceptions_summary(now=now)
         extra_context["can_run_payouts"] = request.user.has_perm(RUN_PAYOUTS_PERMISSION)
         return super().index(request, extra_context)

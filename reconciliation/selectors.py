@@ -1,7 +1,9 @@
 """Reads of reconciliation: reports with their totals, exceptions with their line, event or payout."""
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Min, QuerySet, Sum
 from django.utils import timezone
 
@@ -41,12 +43,49 @@ def open_exception_counts() -> dict[str, int]:
     return counts
 
 
-def open_exceptions_summary() -> list[dict]:
-    """The dashboard's panel: per currency, the open exceptions' count, amount and oldest age."""
-    now = timezone.now()
-    rows = (ReconciliationException.objects.filter(resolved_at__isnull=True).values("currency")
-            .annotate(count=Count("id"), amount=Sum("amount"), oldest=Min("opened_at")).order_by("currency"))
-    return [{**row, "oldest_age": (now - row["oldest"]) if row["oldest"] else timedelta(0)} for row in rows]
+@dataclass(frozen=True)
+class OpenExceptionsOfCurrency:
+    currency: str
+    count: int
+    amount: int  # the sum of the exceptions' amounts (each its line's or event's amount), minor units
+    oldest_opened_at: datetime
+    oldest_age: timedelta
+
+
+@dataclass(frozen=True)
+class OpenExceptionsSummary:
+    """The dashboard's reconciliation panel: the open exceptions per currency and in all.
+
+    `overdue` is the panel's warning: the oldest open exception has been open longer than
+    RECONCILIATION_GRACE_DAYS (`grace`), the time a report is given to list an event."""
+
+    now: datetime
+    currencies: list[OpenExceptionsOfCurrency]
+    count: int
+    oldest_opened_at: datetime | None
+    oldest_age: timedelta | None
+    grace: timedelta
+    overdue: bool
+
+
+def open_exceptions_summary(*, now: datetime | None = None) -> OpenExceptionsSummary:
+    """Open exceptions per currency (count, amount, oldest) and in all, from one grouped query."""
+    now = now or timezone.now()
+    rows = (ReconciliationException.objects.filter(resolved_at__isnull=True).order_by().values("currency")
+            .annotate(count=Count("id"), amount=Sum("amount"), oldest=Min("opened_at")))
+    supported = list(settings.SUPPORTED_CURRENCIES)
+    currencies = sorted(
+        (OpenExceptionsOfCurrency(currency=row["currency"], count=row["count"], amount=int(row["amount"]),
+                                  oldest_opened_at=row["oldest"], oldest_age=now - row["oldest"])
+         for row in rows),
+        key=lambda row: (supported.index(row.currency) if row.currency in supported else len(supported),
+                         row.currency))
+    oldest = min((row.oldest_opened_at for row in currencies), default=None)
+    oldest_age = now - oldest if oldest is not None else None
+    grace = timedelta(days=settings.RECONCILIATION_GRACE_DAYS)
+    return OpenExceptionsSummary(now=now, currencies=currencies, count=sum(row.count for row in currencies),
+                                 oldest_opened_at=oldest, oldest_age=oldest_age, grace=grace,
+                                 overdue=oldest_age is not None and oldest_age > grace)
 
 
 def restaurant_confirmed_events(*, restaurant_id: str, currency: str) -> QuerySet[EventReconciliation]:
