@@ -21,7 +21,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # Local demo (DEBUG on, demo signing secret): embedded PostgreSQL, migrate, load the
-# sample, finance login and API token, web on :8000 and a worker. Ctrl-C stops all three.
+# sample and reconcile its settlement report, finance login and API token, web on :8000
+# and a worker. Ctrl-C stops all three.
 run: setup
 	DEBUG=true PROCESSOR_WEBHOOK_SECRETS=$${PROCESSOR_WEBHOOK_SECRETS:-whsec_local_demo} bin/demo
 

@@ -182,6 +182,10 @@ def test_bin_demo_serves_with_the_ledger_triggers_and_ctrl_c_stops_web_worker_an
             pytest.fail(f"bin/demo did not serve on port {port}:\n{log.read_text()}")
         text = log.read_text()
         assert "read 1062 · created 1037 · duplicate 24 · conflict 1 · rejected 0" in text
+        # The sample's settlement report, reconciled: its planted differences fill the exceptions queue.
+        assert ("Report stl_sample_2025_12: 1034 lines, 1030 matched, 2 mismatched, 2 missing from ledger, "
+                "0 duplicate.\n") in text
+        assert "Open exceptions from this report: 6." in text
         assert "Ledger OK: 17 checks passed" in text
         login = re.search(r"username\s+(finance)\n\s+password\s+(\S{12,})", text)
         assert login

@@ -38,3 +38,9 @@ def test_the_sample_report_reconciles_with_the_planted_exceptions(db, capsys):
     assert outcomes == ["mismatched"] * 2 + ["missing_from_ledger"] * 2 + ["missing_from_report"] * 2
     (pen,) = [total for total in report.currency_totals.all() if total.currency == "PEN"]
     assert pen.drift == sum(line.net for line in report.report_lines.filter(currency="PEN").exclude(outcome="matched"))
+
+    # `make run` reconciles it on every start: the second time it is received before, and the command succeeds.
+    capsys.readouterr()
+    call_command("reconcile", str(SAMPLE_REPORT))
+    assert "Report stl_sample_2025_12 was received before: nothing new was written." in capsys.readouterr().out
+    assert ReconciliationException.objects.count() == 6
