@@ -4,6 +4,7 @@ Every money record is read-only in the admin, for superusers too: corrections
 are new events or reversing transactions, never edits.
 """
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -66,6 +67,35 @@ def change_link(model, pk, text=None):
 
 def changelist_link(model, text, **filters):
     return format_html('<a href="{}">{}</a>', admin_changelist_url(model, **filters), text)
+
+
+class PageRows:
+    """Rows that apps above a page's own app add to its change page: display callables of the page's object,
+    each labelled with `@admin.display(description=…)`. The lower app names no app above it, and the rows
+    are read on every page view (never at import time), whatever order the apps' admins are imported in.
+
+    `rows.add` is a decorator; `@rows.add(section="…")` puts the row in a section of its own on a page with
+    fieldsets (rows without one share a section with no title)."""
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[str | None, Callable]] = []
+
+    def add(self, row: Callable | None = None, *, section: str | None = None):
+        if row is None:
+            return lambda row: self.add(row, section=section)
+        if all(row is not added for _, added in self._rows):
+            self._rows.append((section, row))
+        return row
+
+    def __iter__(self):
+        return iter([row for _, row in self._rows])
+
+    def fieldsets(self, fieldsets) -> list:
+        """`fieldsets` followed by the added rows, one fieldset per section in the order they were added."""
+        sections: dict[str | None, list[Callable]] = {}
+        for section, row in self._rows:
+            sections.setdefault(section, []).append(row)
+        return [*fieldsets, *((section, {"fields": rows}) for section, rows in sections.items())]
 
 
 class LargeTablePaginator(Paginator):
@@ -218,9 +248,9 @@ class ReadOnlyModelAdmin(ReadOnlyAdminMixin, FinanceChangelistMixin, admin.Model
     """The one base of the read-only admins: every ledger, payout and event page."""
 
     def get_readonly_fields(self, request, obj=None):
-        # Every field on the page is read-only; with fieldsets, they are the list.
+        # Every field on the page is read-only; with fieldsets (rows other apps add included), they are the list.
         if self.fieldsets:
-            return flatten_fieldsets(self.fieldsets)
+            return flatten_fieldsets(self.get_fieldsets(request, obj))
         return super().get_readonly_fields(request, obj)
 
 

@@ -2,7 +2,9 @@
 
 Read-only like every money record. Finance managers (payouts.add_payoutrun)
 start runs from the "Run payouts" page, which queues the same task as the API;
-holders of payouts.export_payout download payouts as CSV.
+holders of payouts.export_payout download payouts as CSV. A payout's page shows
+what apps above payouts know about it through `payout_page_rows` (reconciliation:
+the settlement report lines that name it).
 """
 
 from django.contrib import admin, messages
@@ -20,6 +22,7 @@ from audit.edge import request_address
 from ledger.admin import CurrencyFilter, balance_page_row_add
 from ledger.models import Entry, RestaurantBalance, Transaction
 from mesa247.admin_display import (
+    PageRows,
     ReadOnlyModelAdmin,
     ReadOnlyTabularInline,
     admin_changelist_url,
@@ -42,6 +45,8 @@ SETTLED_EVENTS_SHOWN = 50
 # The processor's event pages, linked by label (payouts does not import the processor).
 EVENT = "processor.event"
 SETTLED_EVENTS_LOOKUP = "ledger_transaction__entries__settlement__payout__id__exact"
+# Rows that apps above payouts add to a payout's page: callables taking the Payout.
+payout_page_rows = PageRows()
 
 
 class PayoutItemInline(ReadOnlyTabularInline):
@@ -116,6 +121,9 @@ class PayoutAdmin(ReadOnlyModelAdmin):
         ),
         ("Why: the ledger behind this payout", {"fields": ["postings", "settled_events", "settled_entries"]}),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        return payout_page_rows.fieldsets(self.fieldsets)
 
     def get_urls(self):
         export = path(

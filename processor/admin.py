@@ -1,4 +1,8 @@
-"""Processor events in the finance back office: the facts as received, read-only."""
+"""Processor events in the finance back office: the facts as received, read-only.
+
+An event's page shows what apps above the processor know about it through `event_page_rows`
+(reconciliation: where the processor's settlement reports stand on it).
+"""
 
 import json
 
@@ -8,11 +12,14 @@ from django.utils.html import format_html
 
 from ledger.admin import CurrencyFilter
 from ledger.models import Transaction
-from mesa247.admin_display import ReadOnlyModelAdmin, change_link, money_display
+from mesa247.admin_display import PageRows, ReadOnlyModelAdmin, change_link, money_display
 from payouts.models import Payout
 
 from . import dispute_admin  # noqa: F401 - registers the dispute admin
 from .models import PAYOUT_EVENT_TYPES, Event
+
+# Rows that apps above the processor add to an event's page: callables taking the Event.
+event_page_rows = PageRows()
 
 
 @admin.register(Event)
@@ -55,6 +62,9 @@ class EventAdmin(ReadOnlyModelAdmin):
         ("Effect", {"fields": ["ledger_link", "payout_link"]}),
         ("Payload", {"fields": ["payload"]}),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        return event_page_rows.fieldsets(self.fieldsets)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("ledger_transaction")

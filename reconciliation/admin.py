@@ -1,24 +1,31 @@
 """Reconciliation in the finance back office: the reports (and their upload), and the exceptions queue,
-open first, with the resolutions as bulk actions calling the same services as the API."""
+open first, with the resolutions as bulk actions calling the same services as the API; and, on the event,
+payout, restaurant and balance pages of the apps below, where the processor's reports stand on them."""
 
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from ledger.admin import CurrencyFilter
+from ledger.admin import CurrencyFilter, balance_page_row_add, restaurant_page_rows
 from mesa247.admin_display import ReadOnlyModelAdmin, ReadOnlyTabularInline, money_display
+from payouts.admin import payout_page_rows
+from processor.admin import event_page_rows
+from processor.models import PAYOUT_EVENT_TYPES
 
 from .exceptions import ReportConflict, ReportRefused
 from .models import ReconciliationException, ReportCurrencyTotal, ResolutionAction, SettlementReport
 from .resolutions import exceptions_resolve
+from .selectors import event_reconciliation_get, open_exceptions_summary, payout_reconciliation_get
 from .services import report_receive
 
 UPLOAD_PERMISSION = "reconciliation.add_settlementreport"
@@ -159,3 +166,44 @@ class ReconciliationExceptionAdmin(ReadOnlyModelAdmin):
 
     def has_resolve_permission(self, request) -> bool:
         return request.user.has_perm(RESOLVE_PERMISSION)
+
+
+# Where the processor's reports stand, on the pages of the apps below (which import nothing of this app).
+SECTION = "Reconciliation with the processor's settlement reports"
+
+
+def _queue_url() -> str:
+    return reverse("admin:reconciliation_reconciliationexception_changelist")
+
+
+@event_page_rows.add(section=SECTION)
+@admin.display(description="Reports")
+def event_reconciliation(event):
+    return render_to_string("admin/reconciliation/event_state.html", {
+        "summary": event_reconciliation_get(event=event), "grace_days": settings.RECONCILIATION_GRACE_DAYS,
+        "is_payout_event": event.event_type in PAYOUT_EVENT_TYPES})
+
+
+@payout_page_rows.add(section=SECTION)
+@admin.display(description="Reports")
+def payout_reconciliation(payout):
+    return render_to_string("admin/reconciliation/payout_state.html", {
+        "summary": payout_reconciliation_get(payout=payout), "payout": payout})
+
+
+def _restaurant_state(restaurant_id: str, currency: str | None = None) -> str:
+    return render_to_string("admin/reconciliation/restaurant_state.html", {
+        "summary": open_exceptions_summary(restaurant_id=restaurant_id, currency=currency),
+        "restaurant_id": restaurant_id, "currency": currency, "queue_url": _queue_url()})
+
+
+@restaurant_page_rows.add
+@admin.display(description="Reconciliation")
+def restaurant_reconciliation(restaurant):
+    return _restaurant_state(restaurant.pk)
+
+
+@balance_page_row_add
+@admin.display(description="Reconciliation")
+def balance_reconciliation(balance):
+    return _restaurant_state(balance.restaurant_id, balance.currency)

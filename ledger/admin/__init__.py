@@ -5,8 +5,8 @@ proposed and decided through theirs; nothing here changes or deletes a ledger re
 """
 
 from . import adjustments, balances, transactions
-from .balances import RestaurantBalanceAdmin, balance_page_row_add
+from .balances import RestaurantBalanceAdmin, balance_page_row_add, restaurant_page_rows
 from .common import CurrencyFilter
 
 __all__ = ["CurrencyFilter", "RestaurantBalanceAdmin", "adjustments", "balance_page_row_add", "balances",
-           "transactions"]
+           "restaurant_page_rows", "transactions"]

@@ -1,11 +1,11 @@
 """Restaurants, their balances and the ledger's accounts, read-only.
 
-A balance's page shows what other apps know about that balance through `balance_page_rows`:
-the ledger names no app above it, so an app adds its row here (payouts: the open payouts that
-hold the reserved money) whatever order the apps' admins are imported in.
+A restaurant's page and a balance's page show what other apps know about them through
+`restaurant_page_rows` and `balance_page_rows` (mesa247.admin_display.PageRows): the ledger names
+no app above it, so an app adds its row here (payouts: the open payouts that hold the reserved
+money) whatever order the apps' admins are imported in.
 """
 
-from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -17,7 +17,13 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from mesa247.admin_display import ReadOnlyModelAdmin, admin_changelist_url, changelist_link, money_display
+from mesa247.admin_display import (
+    PageRows,
+    ReadOnlyModelAdmin,
+    admin_changelist_url,
+    changelist_link,
+    money_display,
+)
 from mesa247.money import money
 from mesa247.svg_charts import line_chart
 
@@ -37,16 +43,11 @@ BALANCE_CHART_DAYS = 90
 LATEST_LINES = 10
 STATEMENT_PERMISSION = "ledger.view_entry"
 
-# Rows that apps above the ledger add to a balance's page: callables taking the balance row, each
-# labelled with `@admin.display(description=…)`. Read on every page view, never at import time.
-balance_page_rows: list[Callable] = []
-
-
-def balance_page_row_add(row: Callable) -> Callable:
-    """Add `row` (a display callable of a RestaurantBalance) to the balance page; usable as a decorator."""
-    if row not in balance_page_rows:
-        balance_page_rows.append(row)
-    return row
+# Rows that apps above the ledger add to a restaurant's page (callables taking the Restaurant) and to a
+# balance's page (callables taking the RestaurantBalance row); `balance_page_row_add` is a decorator.
+restaurant_page_rows = PageRows()
+balance_page_rows = PageRows()
+balance_page_row_add = balance_page_rows.add
 
 
 @admin.register(Restaurant)
@@ -55,7 +56,12 @@ class RestaurantAdmin(ReadOnlyModelAdmin):
     search_fields = ["^id"]
     search_help_text = "Restaurant id, or its beginning."
     readonly_fields = ("id", "created_at", "balances", "figures")
-    fields = readonly_fields
+
+    def get_fields(self, request, obj=None):
+        return [*self.readonly_fields, *restaurant_page_rows]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
 
     @admin.display(description="Records")
     def figures(self, obj):
