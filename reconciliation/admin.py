@@ -23,7 +23,13 @@ from processor.admin import event_page_rows
 from processor.models import PAYOUT_EVENT_TYPES
 
 from .exceptions import ReportConflict, ReportRefused
-from .models import ReconciliationException, ReportCurrencyTotal, ResolutionAction, SettlementReport
+from .models import (
+    EXCEPTION_OUTCOMES,
+    ReconciliationException,
+    ReportCurrencyTotal,
+    ResolutionAction,
+    SettlementReport,
+)
 from .resolutions import exceptions_resolve
 from .selectors import event_reconciliation_get, open_exceptions_summary, payout_reconciliation_get
 from .services import report_receive
@@ -104,6 +110,20 @@ class OpenFilter(admin.SimpleListFilter):
         return queryset
 
 
+class OutcomeFilter(admin.SimpleListFilter):
+    """The outcomes an exception can have (a matched or duplicate line raises none)."""
+
+    title = "outcome"
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        return [(outcome.value, outcome.label) for outcome in EXCEPTION_OUTCOMES]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(outcome=value) if value else queryset
+
+
 class AgeFilter(admin.SimpleListFilter):
     title = "age"
     parameter_name = "age"
@@ -147,7 +167,7 @@ def _resolution_action(action: str, description: str):
 class ReconciliationExceptionAdmin(ReadOnlyModelAdmin):
     list_display = ("id", "outcome", "fields", "restaurant_id", "currency", "amount_display", "report",
                     "opened_at", "action", "resolved_by", "resolved_at")
-    list_filter = (OpenFilter, "outcome", CurrencyFilter, AgeFilter)
+    list_filter = (OpenFilter, OutcomeFilter, CurrencyFilter, AgeFilter)
     exact_search_fields = ("restaurant_id", "report__report_id")
     search_help_text = "Exact restaurant id or report id."
     action_form = ResolutionActionForm

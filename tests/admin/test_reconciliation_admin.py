@@ -76,3 +76,13 @@ def test_the_queue_lists_open_exceptions_first_and_resolves_in_bulk_with_a_note(
     assert page.index(f"/{second.pk}/change/") < page.index(
         f"/{first.pk}/change/")  # the open one first
     assert manager_client.get(QUEUE + "?state=open&outcome=missing_from_ledger&currency=PEN&age=1").status_code == 200
+
+
+def test_the_queue_filters_by_the_outcomes_an_exception_can_have(manager_client, django_capture_on_commit_callbacks):
+    upload(manager_client, report_csv("stl_admin", LINES), django_capture_on_commit_callbacks)
+    response = manager_client.get(QUEUE)
+    (outcomes,) = [spec for spec in response.context["cl"].filter_specs if spec.title == "outcome"]
+    assert [choice["display"] for choice in outcomes.choices(response.context["cl"])] == [
+        "All", "Mismatched", "Missing from ledger", "Missing from report"]
+    assert len(manager_client.get(QUEUE, {"outcome": "missing_from_ledger"}).context["cl"].result_list) == 2
+    assert len(manager_client.get(QUEUE, {"outcome": "mismatched"}).context["cl"].result_list) == 0
