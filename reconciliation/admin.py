@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from audit.edge import request_address
 from ledger.admin import CurrencyFilter, balance_page_row_add, restaurant_page_rows
 from mesa247.admin_display import ReadOnlyModelAdmin, ReadOnlyTabularInline, money_display
 from payouts.admin import payout_page_rows
@@ -80,7 +81,8 @@ class SettlementReportAdmin(ReadOnlyModelAdmin):
                    "opts": self.model._meta, "form": form}
         if request.method == "POST" and form.is_valid():
             try:
-                receipt = report_receive(stream=form.cleaned_data["report"], uploaded_by=request.user)
+                receipt = report_receive(stream=form.cleaned_data["report"], uploaded_by=request.user,
+                                         address=request_address(request))
             except ReportRefused as error:
                 context.update(refused=error.detail, problems=error.extra["lines"])
             except ReportConflict as error:
@@ -151,7 +153,7 @@ def _resolution_action(action: str, description: str):
             model_admin.message_user(request, "Write a note saying why: nothing was resolved.", messages.ERROR)
             return
         outcome = exceptions_resolve(exception_ids=list(queryset.values_list("pk", flat=True)), action=action,
-                                     note=note, user=request.user)
+                                     note=note, user=request.user, address=request_address(request))
         done = [pk for pk, error in outcome.items() if error is None]
         if done:
             model_admin.message_user(request, f"{len(done)} exception(s) resolved ({action}).", messages.SUCCESS)

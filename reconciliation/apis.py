@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.edge import audit_origin
 from mesa247.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from mesa247.identifiers import EVENT_ID_PATTERN, RESTAURANT_ID_PATTERN
 from mesa247.pagination import StrictCursorPagination
@@ -124,7 +125,9 @@ class SettlementReportCreateApi(APIView):
         if (request.content_type or "").split(";")[0].strip().lower() != CSV_CONTENT_TYPE:
             raise UnsupportedMediaType("The report must be sent as text/csv.")
         with _body_to_file(request) as body:
-            receipt = report_receive(stream=body, uploaded_by=request.user)
+            origin = audit_origin(request)
+            receipt = report_receive(stream=body, uploaded_by=request.user, actor_label=origin["actor_label"],
+                                     address=origin["address"])
         if not receipt.created:
             return Response(SettlementReportOutputSerializer(report_get(report_id=receipt.report.pk)).data,
                             headers={"Idempotent-Replayed": "true"})
@@ -236,6 +239,9 @@ class ReconciliationExceptionResolveApi(APIView):
         serializer.is_valid(raise_exception=True)
         if not (exception_id.isascii() and exception_id.isdigit() and len(exception_id) <= 18):
             raise ExceptionNotFound(f"No reconciliation exception {exception_id!r} exists.", exception_id=exception_id)
-        exception = exception_resolve(exception_id=int(exception_id), user=request.user, **serializer.validated_data)
+        origin = audit_origin(request)
+        exception = exception_resolve(exception_id=int(exception_id), user=request.user,
+                                      actor_label=origin["actor_label"], address=origin["address"],
+                                      **serializer.validated_data)
         return Response(ReconciliationExceptionOutputSerializer(
             exception_list().get(pk=exception.pk)).data)

@@ -60,8 +60,11 @@ class ReportedPayoutStatus:
     metadata: dict | None = None
 
 
-def exception_resolve(*, exception_id: int, action: str, note: str, user) -> ReconciliationException:
-    """Resolve one open exception with `action`; 409 if it is resolved already, 422 if the action does not fit."""
+def exception_resolve(*, exception_id: int, action: str, note: str, user, actor_label: str | None = None,
+                      address: str | None = None) -> ReconciliationException:
+    """Resolve one open exception with `action`; 409 if it is resolved already, 422 if the action does not fit.
+
+    `actor_label` (e.g. "token:<name>") and `address` are the resolver's, for the audit trail."""
     if action not in PERSON_ACTIONS:
         raise InvalidInput("The resolution is invalid.",
                            errors={"action": [f"Must be one of {', '.join(PERSON_ACTIONS)}."]})
@@ -77,16 +80,19 @@ def exception_resolve(*, exception_id: int, action: str, note: str, user) -> Rec
         if action == ResolutionAction.RECORD_FROM_REPORT:
             _record_from_report(exception)
         elif action == ResolutionAction.APPLY_PAYOUT_STATUS:
-            return _apply_payout_status(exception, note=note, user=user)
-        return _resolution_save(exception_id, action=action, note=note, user=user)
+            return _apply_payout_status(exception, note=note, user=user, actor_label=actor_label, address=address)
+        return _resolution_save(exception_id, action=action, note=note, user=user, actor_label=actor_label,
+                                address=address)
 
 
-def exceptions_resolve(*, exception_ids: list[int], action: str, note: str, user) -> dict[int, str | None]:
+def exceptions_resolve(*, exception_ids: list[int], action: str, note: str, user, actor_label: str | None = None,
+                       address: str | None = None) -> dict[int, str | None]:
     """Resolve several (the admin's bulk actions): each on its own, the error of each that could not be."""
     outcome: dict[int, str | None] = {}
     for exception_id in exception_ids:
         try:
-            exception_resolve(exception_id=exception_id, action=action, note=note, user=user)
+            exception_resolve(exception_id=exception_id, action=action, note=note, user=user,
+                              actor_label=actor_label, address=address)
         except ApplicationError as error:
             outcome[exception_id] = error.detail
         else:
@@ -137,7 +143,8 @@ def _record_from_report(exception: ReconciliationException) -> None:
             errors=error.errors) from None
 
 
-def _apply_payout_status(exception: ReconciliationException, *, note: str, user) -> ReconciliationException:
+def _apply_payout_status(exception: ReconciliationException, *, note: str, user, actor_label: str | None,
+                         address: str | None) -> ReconciliationException:
     line = exception.line
     payout = exception.payout
     if (exception.outcome != Outcome.MISMATCHED or exception.fields != ["status"] or line is None
@@ -161,22 +168,26 @@ def _apply_payout_status(exception: ReconciliationException, *, note: str, user)
             raise ResolutionNotApplicable(
                 f"Payout {payout.pk} is {status}: a {line.category} line cannot be applied to it.",
                 exception_id=exception.pk, payout_status=status)
-        return _resolved(locked, action=ResolutionAction.APPLY_PAYOUT_STATUS, note=note, user=user)
+        return _resolved(locked, action=ResolutionAction.APPLY_PAYOUT_STATUS, note=note, user=user,
+                         actor_label=actor_label, address=address)
 
 
 @transaction.atomic(durable=True)
-def _resolution_save(exception_id: int, *, action: str, note: str, user) -> ReconciliationException:
+def _resolution_save(exception_id: int, *, action: str, note: str, user, actor_label: str | None,
+                     address: str | None) -> ReconciliationException:
     locked = ReconciliationException.objects.select_for_update().get(pk=exception_id)
     _ensure_open(locked)
-    return _resolved(locked, action=action, note=note, user=user)
+    return _resolved(locked, action=action, note=note, user=user, actor_label=actor_label, address=address)
 
 
-def _resolved(exception: ReconciliationException, *, action: str, note: str, user) -> ReconciliationException:
+def _resolved(exception: ReconciliationException, *, action: str, note: str, user, actor_label: str | None,
+              address: str | None) -> ReconciliationException:
     """Record the resolution; a line the ledger now agrees with becomes matched, and its report's counts say so."""
     now = timezone.now()
     exception.action, exception.note, exception.resolved_by, exception.resolved_at = action, note, user, now
     exception.save(update_fields=["action", "note", "resolved_by", "resolved_at"])
-    audit_record(action=AuditAction.RECONCILIATION_EXCEPTION_RESOLVED, actor=user, obj=exception,
+    audit_record(action=AuditAction.RECONCILIATION_EXCEPTION_RESOLVED, actor=user, actor_label=actor_label,
+                 address=address, obj=exception,
                  before={"resolved": False}, after={"resolved": True, "action": action, "note": note},
                  detail={"outcome": exception.outcome, "line_id": exception.line_id})
     line = exception.line

@@ -49,12 +49,14 @@ def report_refused(parse: ReportParse) -> ReportRefused:
     )
 
 
-def report_receive(*, stream: IO[bytes], uploaded_by=None, enqueue: bool = True) -> ReportReceipt:
+def report_receive(*, stream: IO[bytes], uploaded_by=None, actor_label: str | None = None,
+                   address: str | None = None, enqueue: bool = True) -> ReportReceipt:
     """Check the whole report in `stream` and store it with its lines, queued for reconciliation.
 
     Raises ReportRefused (nothing written) for a file that breaks any rule, and ReportConflict when its
     report_id was received with other content. `enqueue=False` leaves the reconciliation to the caller
-    (the `reconcile` command runs it in-process).
+    (the `reconcile` command runs it in-process). `actor_label` (e.g. "token:<name>") and `address` are
+    the uploader's, for the audit trail.
     """
     with tempfile.TemporaryFile("w+", encoding="utf-8") as staged:
         parse = report_parse(stream, supported_currencies=settings.SUPPORTED_CURRENCIES, staged=staged)
@@ -64,7 +66,8 @@ def report_receive(*, stream: IO[bytes], uploaded_by=None, enqueue: bool = True)
         staged.seek(0)
         with log_context(report_id=parse.report_id):
             try:
-                report = _report_store(parse, staged, uploaded_by=uploaded_by, enqueue=enqueue)
+                report = _report_store(parse, staged, uploaded_by=uploaded_by, actor_label=actor_label,
+                                       address=address, enqueue=enqueue)
             except IntegrityError:
                 existing = SettlementReport.objects.filter(pk=parse.report_id).first()
                 if existing is None:
@@ -80,13 +83,14 @@ def report_receive(*, stream: IO[bytes], uploaded_by=None, enqueue: bool = True)
 
 
 @transaction.atomic(durable=True)
-def _report_store(parse: ReportParse, staged: IO[str], *, uploaded_by, enqueue: bool) -> SettlementReport:
+def _report_store(parse: ReportParse, staged: IO[str], *, uploaded_by, actor_label: str | None,
+                  address: str | None, enqueue: bool) -> SettlementReport:
     # First: a concurrent upload of the same report waits here, and fails once this one commits.
     assert parse.report_id is not None  # noqa: S101 (checked by the caller; for the type checker)
     report = SettlementReport.objects.create(report_id=parse.report_id, digest=parse.digest, lines=parse.lines,
                                              uploaded_by=uploaded_by)
-    audit_record(action=AuditAction.RECONCILIATION_REPORT_UPLOADED, actor=uploaded_by,
-                 actor_label=None if uploaded_by is not None else "system:reconcile", obj=report,
+    audit_record(action=AuditAction.RECONCILIATION_REPORT_UPLOADED, actor=uploaded_by, address=address,
+                 actor_label=actor_label or (None if uploaded_by is not None else "system:reconcile"), obj=report,
                  after={"report_id": report.pk, "lines": parse.lines, "digest": parse.digest})
     with connection.cursor() as cursor:
         # A temporary table dropped at commit: nothing outlives the transaction (fine behind PgBouncer).

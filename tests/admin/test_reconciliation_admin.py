@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
+from audit.models import AuditEvent
 from processor.models import Event
 from reconciliation.models import ReconciliationException, SettlementReport
 from tests.reconciliation.conftest import line, report_csv
@@ -13,21 +14,26 @@ QUEUE = "/admin/reconciliation/reconciliationexception/"
 LINES = [line("ln_1", "charge", "evt_lost", amount=8000, fee=400), line("ln_2", "charge", "evt_gone", amount=100)]
 
 
-def upload(client, body: bytes, django_capture_on_commit_callbacks):
+def upload(client, body: bytes, django_capture_on_commit_callbacks, **headers):
     with override_settings(Q_CLUSTER={**settings.Q_CLUSTER, "sync": True}), \
             django_capture_on_commit_callbacks(execute=True):
-        return client.post(UPLOAD, {"report": SimpleUploadedFile("report.csv", body, content_type="text/csv")})
+        return client.post(UPLOAD, {"report": SimpleUploadedFile("report.csv", body, content_type="text/csv")},
+                           **headers)
 
 
-def test_a_manager_uploads_a_report_and_it_is_reconciled(manager_client, django_capture_on_commit_callbacks):
+def test_a_manager_uploads_a_report_and_it_is_reconciled(manager_client, manager,
+                                                          django_capture_on_commit_callbacks):
     assert b"upload-report-link" in manager_client.get("/admin/reconciliation/settlementreport/").content
 
-    response = upload(manager_client, report_csv("stl_admin", LINES), django_capture_on_commit_callbacks)
+    response = upload(manager_client, report_csv("stl_admin", LINES), django_capture_on_commit_callbacks,
+                      REMOTE_ADDR="198.51.100.21")
 
     assert response.status_code == 302
     assert response["Location"] == "/admin/reconciliation/settlementreport/stl_admin/change/"
     report = SettlementReport.objects.get()
     assert (report.status, report.missing_from_ledger) == ("reconciled", 2)
+    audit = AuditEvent.objects.get(action="reconciliation_report_uploaded")
+    assert (audit.actor, audit.address, audit.object_id) == (manager, "198.51.100.21", "stl_admin")
     page = manager_client.get(response["Location"])
     assert page.status_code == 200
 
@@ -67,9 +73,12 @@ def test_the_queue_lists_open_exceptions_first_and_resolves_in_bulk_with_a_note(
     assert not Event.objects.exists()
 
     manager_client.post(QUEUE, {"action": "record_from_report", "_selected_action": [first.pk],
-                                "note": "Webhook lost."})
+                                "note": "Webhook lost."}, REMOTE_ADDR="198.51.100.20")
     first.refresh_from_db()
     assert (first.action, first.note, first.resolved_by) == ("record_from_report", "Webhook lost.", manager)
+    audit = AuditEvent.objects.get(action="reconciliation_exception_resolved")
+    assert (audit.actor, audit.actor_label, audit.address, audit.object_id) == (
+        manager, "mario.manager", "198.51.100.20", str(first.pk))
     assert Event.objects.get().event_id == "evt_lost"
 
     page = manager_client.get(QUEUE).content.decode()

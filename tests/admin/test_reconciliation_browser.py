@@ -114,10 +114,11 @@ def test_a_finance_manager_explains_exceptions_from_the_queue_and_no_money_moves
     still_open = ReconciliationException.objects.filter(resolved_at__isnull=True).order_by("pk")
     assert [row.pk for row in still_open] == sorted([exceptions["evt_a1"].pk, exceptions["evt_c1"].pk])
     audit = AuditEvent.objects.filter(action="reconciliation_exception_resolved").order_by("object_id")
-    assert [(row.actor_id, row.actor_label, row.object_type, row.object_id, row.before, row.after)
+    assert [(row.actor_id, row.actor_label, row.address, row.object_type, row.object_id, row.before, row.after)
             for row in audit] == [
-        (manager.pk, "mario.manager", "reconciliation.reconciliationexception", str(pk), {"resolved": False},
-         {"resolved": True, "action": "explain", "note": NOTE}) for pk in sorted(explained, key=str)]
+        (manager.pk, "mario.manager", "127.0.0.1", "reconciliation.reconciliationexception", str(pk),
+         {"resolved": False}, {"resolved": True, "action": "explain", "note": NOTE})
+        for pk in sorted(explained, key=str)]
     assert [row.detail["outcome"] for row in audit] == ["missing_from_ledger"] * 2
 
     # Explaining moves no money: every balance, to the cent, and not one posting more.
