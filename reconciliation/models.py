@@ -142,8 +142,14 @@ class SettlementLine(models.Model):
                                    name="line_category_known"),
             models.CheckConstraint(condition=Q(amount__gte=0) & Q(fee__gte=0), name="line_amounts_not_negative"),
         ]
-        # A line_id listed by an earlier report (the matching's duplicates).
-        indexes = [models.Index(fields=["line_id"], name="line_line_id_idx")]
+        indexes = [
+            # A line_id listed by an earlier report (the matching's duplicates).
+            models.Index(fields=["line_id"], name="line_line_id_idx"),
+            # A payout's page finds the lines naming it. Partial: only payout lines (a handful per report)
+            # are indexed, and the matching never updates source_id or category, so its updates stay HOT.
+            models.Index(fields=["source_id"], condition=Q(category__in=PAYOUT_CATEGORIES),
+                         name="line_payout_source_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.line_id}"

@@ -14,6 +14,7 @@ from .exceptions import ReportNotFound
 from .models import (
     EVENT_TYPE_OF_CATEGORY,
     EXCEPTION_OUTCOMES,
+    PAYOUT_CATEGORIES,
     EventReconciliation,
     Outcome,
     ReconciliationException,
@@ -158,15 +159,16 @@ def event_reconciliation_get(*, event: Event) -> EventReconciliationSummary:
 class PayoutReconciliationSummary:
     """A payout against the processor's reports: the lines naming it (newest report first), its exceptions."""
 
-    state: str  # matched (every line agrees), mismatched (a line disagrees) or NOT_LISTED
+    state: str  # matched (every line agrees: duplicates repeat one), mismatched (a line disagrees) or NOT_LISTED
     lines: list[SettlementLine]
     exceptions: list[ReconciliationException]
 
 
 def payout_reconciliation_get(*, payout: Payout) -> PayoutReconciliationSummary:
-    """The payout's page: the report lines that name it and its exceptions (two small queries)."""
-    lines = list(SettlementLine.objects.filter(payout=payout).select_related("report")
-                 .order_by("-report__received_at", "-id")[:PAGE_LINES_SHOWN])
+    """The payout's page: the report lines that name it (duplicates included) and its exceptions (two small
+    queries; the lines through the partial index of payout lines' source_id, `line_payout_source_idx`)."""
+    lines = list(SettlementLine.objects.filter(category__in=PAYOUT_CATEGORIES, source_id=payout.pk)
+                 .select_related("report").order_by("-report__received_at", "-id")[:PAGE_LINES_SHOWN])
     exceptions = _exceptions_open_first(ReconciliationException.objects.filter(payout=payout))
     if not lines:
         state = NOT_LISTED

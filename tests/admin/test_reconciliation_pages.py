@@ -168,3 +168,19 @@ def test_the_restaurants_link_opens_the_queue_on_its_open_exceptions(reported, v
     response = viewer_client.get(QUEUE, {"state": "open", "restaurant_id": "res_a", "currency": "PEN"})
     assert response.status_code == 200
     assert sorted(exception.line.line_id for exception in response.context["cl"].result_list) == ["ln_a1", "ln_pa"]
+
+
+def test_a_payouts_lines_are_found_through_the_partial_index_of_payout_lines(reported):
+    """The lines' table holds millions of rows and no index of payout_id: the page reads the payout lines' own."""
+    from django.db import connection, transaction
+
+    from reconciliation.models import SettlementLine
+
+    query = SettlementLine.objects.filter(category__in=("payout", "payout_return"), source_id=reported.payout_a.pk)
+    sql, params = query.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "line_payout_source_idx" in plan, plan
+    assert [line.line_id for line in payout_reconciliation_get(payout=reported.payout_a).lines] == ["ln_pa"]
