@@ -7,6 +7,8 @@ use. Only a refused key costs more: one or two statements saying why, and counti
 address's lockout when it is no token of ours (access/services.py: token_refusal_record).
 """
 
+from dataclasses import dataclass
+
 from django.utils import timezone
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
@@ -22,6 +24,14 @@ _REFUSAL_DETAILS = {
     "revoked": "Token revoked.",
     "inactive": "User inactive or deleted.",
 }
+
+
+@dataclass(frozen=True)
+class ApiTokenCredentials:
+    """`request.auth` of a call authenticated by an API token: which token (the audit trail names it)."""
+
+    id: int
+    name: str
 
 
 class ApiTokenAuthentication(TokenAuthentication):
@@ -43,4 +53,4 @@ class ApiTokenAuthentication(TokenAuthentication):
         if not user.is_active:
             raise AuthenticationFailed(_REFUSAL_DETAILS["inactive"])
         user.loaded_permissions = set(user.permission_names)
-        return user, user.token_id
+        return user, ApiTokenCredentials(user.token_id, user.token_name)

@@ -65,6 +65,7 @@ SELECT account.*,
                                        JOIN auth_group_permissions AS granted ON granted.group_id = membership.group_id
                                       WHERE membership.user_id = account.id)) AS permission_names,
        token.id AS token_id,
+       token.name AS token_name,
        {_LAST_USED_STALE} AS last_used_stale
   FROM access_apitoken AS token
   JOIN auth_user AS account ON account.id = token.user_id
@@ -128,8 +129,8 @@ def token_holder_parameters(*, key: str, address: str) -> dict:
 
 
 def token_user_get(*, key: str, address: str, now: datetime) -> User | None:
-    """The user of a live token from an address not locked out, with `permission_names` and
-    `token_id` loaded; None otherwise. One statement, which also records the token's last use."""
+    """The user of a live token from an address not locked out, with `permission_names`, `token_id` and
+    `token_name` loaded; None otherwise. One statement, which also records the token's last use."""
     parameters = {**token_holder_parameters(key=key, address=address), "now": now}
     alias = read_alias()
     if alias == DEFAULT_DB_ALIAS:

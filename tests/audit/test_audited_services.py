@@ -22,7 +22,7 @@ def recorded(action: str) -> list[tuple]:
         "actor_id", "actor_label", "address", "object_type", "object_id", "before", "after", "detail"))
 
 
-def test_a_run_requested_by_the_api_names_its_requester_and_address(token_client):
+def test_a_run_requested_by_the_api_names_its_requester_their_token_and_address(token_client):
     client = token_client("payouts.add_payoutrun")
     today = timezone.localdate().isoformat()
     response = client.post("/v1/payouts/run", {"currency": "PEN", "as_of": today, "min_amount": 5000},
@@ -31,7 +31,7 @@ def test_a_run_requested_by_the_api_names_its_requester_and_address(token_client
     run = PayoutRun.objects.get()
     user = run.requested_by
     assert recorded(AuditAction.PAYOUT_RUN_REQUESTED) == [(
-        user.pk, user.username, "203.0.113.9", "payouts.payoutrun", str(run.pk), None,
+        user.pk, "token:default", "203.0.113.9", "payouts.payoutrun", str(run.pk), None,
         {"currency": "PEN", "as_of": today, "min_amount": 5000, "status": "queued"}, {"via": "api"},
     )]
     # Besides the requester's token being made (the test's setup), the request is the one row.

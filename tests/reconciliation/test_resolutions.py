@@ -191,7 +191,8 @@ def test_the_exception_list_filters_and_refuses_bad_parameters(reconciled, manag
     assert json.loads(manager_client.get("/v1/reconciliation/reports/stl_404").content)["code"] == "report_not_found"
 
 
-def test_an_upload_and_a_resolution_are_one_audit_row_each_naming_the_manager(reconciled, manager_client, manager):
+def test_an_upload_and_a_resolution_are_one_audit_row_each_naming_the_manager_and_their_token(
+        reconciled, manager_client, manager):
     reconciled(report_csv("stl_audit", [line("ln_1", "charge", "evt_lost", amount=8000, fee=400)]))
     exception = only_exception(manager_client, outcome="missing_from_ledger")
     manager_client.post(f"/v1/reconciliation/exceptions/{exception['exception_id']}/resolve",
@@ -200,11 +201,11 @@ def test_an_upload_and_a_resolution_are_one_audit_row_each_naming_the_manager(re
 
     uploaded = AuditEvent.objects.get(action=AuditAction.RECONCILIATION_REPORT_UPLOADED)
     assert (uploaded.actor_id, uploaded.actor_label, uploaded.address, uploaded.object_type, uploaded.object_id) == (
-        manager.pk, manager.username, "127.0.0.1", "reconciliation.settlementreport", "stl_audit")
+        manager.pk, "token:default", "127.0.0.1", "reconciliation.settlementreport", "stl_audit")
     assert uploaded.after["lines"] == 1
     resolved = AuditEvent.objects.get(action=AuditAction.RECONCILIATION_EXCEPTION_RESOLVED)
     assert (resolved.actor_id, resolved.actor_label, resolved.address, resolved.object_id) == (
-        manager.pk, manager.username, "203.0.113.7", str(exception["exception_id"]))
+        manager.pk, "token:default", "203.0.113.7", str(exception["exception_id"]))
     assert resolved.after == {"resolved": True, "action": "explain", "note": "A test charge, voided."}
     assert resolved.detail["outcome"] == "missing_from_ledger"
     # Refused resolutions write nothing.
