@@ -14,7 +14,7 @@ from django.db import connection
 # Rows that never change once written: no UPDATE, no DELETE.
 APPEND_ONLY_TABLES = (
     "audit_auditevent", "ledger_account", "ledger_adjustmentdecision", "ledger_entry", "ledger_transaction",
-    "payouts_payoutitem", "payouts_payoutsettlement", "processor_event",
+    "payouts_payoutitem", "payouts_payoutsettlement", "processor_event", "processor_payouteventconfirmation",
 )
 # Rows that change (an adjustment is locked while it is decided, a payout's status moves) but stay.
 PERMANENT_TABLES = ("ledger_adjustment", "payouts_payout")

@@ -118,7 +118,8 @@ EVENTS = Counter(
     "Processor events received by the ingestion service, by type and outcome.",
     ["event_type", "outcome"],
 )
-EVENT_OUTCOMES = ("created", "replay", "conflict", "rejected")
+# confirmed: a payout event for a status a settlement report already applied (stored, nothing posted).
+EVENT_OUTCOMES = ("created", "replay", "confirmed", "conflict", "rejected")
 # An event type outside this set (a rejected payload's) is counted as "invalid".
 EVENT_TYPES = ("charge_succeeded", "refund_succeeded", "payout_paid", "payout_failed")
 INVALID_EVENT_TYPE = "invalid"
@@ -129,7 +130,7 @@ _event_children = {
 
 
 def event_counted(event_type: object, outcome: str) -> None:
-    """One event ingested with `outcome` (created, replay, conflict or rejected)."""
+    """One event ingested with `outcome` (created, replay, confirmed, conflict or rejected)."""
     # Any JSON value may arrive as a rejected payload's type (an object is not even hashable).
     children = (isinstance(event_type, str) and _event_children.get(event_type)) or _event_children[INVALID_EVENT_TYPE]
     children[outcome].inc()

@@ -67,7 +67,7 @@ class EventAdmin(ReadOnlyModelAdmin):
         return event_page_rows.fieldsets(self.fieldsets)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("ledger_transaction")
+        return super().get_queryset(request).select_related("ledger_transaction", "confirmation")
 
     amount_display = money_display("amount", "Amount")
     fee_display = money_display("fee", "Fee")
@@ -75,9 +75,14 @@ class EventAdmin(ReadOnlyModelAdmin):
     @admin.display(description="Ledger transaction")
     def ledger_link(self, obj):
         ledger_transaction = getattr(obj, "ledger_transaction", None)
-        if ledger_transaction is None:
-            return "—"
-        return change_link(Transaction, ledger_transaction.pk, f"#{ledger_transaction.pk}")
+        if ledger_transaction is not None:
+            return change_link(Transaction, ledger_transaction.pk, f"#{ledger_transaction.pk}")
+        confirmation = getattr(obj, "confirmation", None)
+        if confirmation is not None:  # a payout event that came after a settlement report applied its status
+            posted = confirmation.ledger_transaction_id
+            return format_html("{} (posted from the settlement report; this event confirmed it)",
+                               change_link(Transaction, posted, f"#{posted}"))
+        return "—"
 
     @admin.display(description="Payout")
     def payout_link(self, obj):

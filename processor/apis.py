@@ -107,8 +107,9 @@ def _read_verified_body(request, *, max_bytes: int) -> object:
 
 
 def event_status(outcome: IngestOutcome) -> int:
-    """201 the first time, 200 for a replay that wrote nothing."""
-    return 201 if outcome.created else 200
+    """201 the first time; 200 for a replay that wrote nothing, and for a payout event that confirms the status a
+    settlement report's line already gave its payout (stored, but nothing posted)."""
+    return 201 if outcome.created and not outcome.confirmed else 200
 
 
 def outcome_body(outcome: IngestOutcome) -> dict:
@@ -162,7 +163,10 @@ class ProcessorEventIngestApi(APIView):
         description=(
             "Stores the event and posts its ledger transaction atomically. A resend with the same "
             "`event_id` and the same business fields answers 200 with the original body and "
-            "`Idempotent-Replayed: true`; with other fields, 409 naming them."
+            "`Idempotent-Replayed: true`; with other fields, 409 naming them. A `payout_paid` or "
+            "`payout_failed` for a payout that a settlement report's line already put in that status "
+            "(with the payout's restaurant, currency and amount) is stored and answers 200 without "
+            "posting: its `ledger_transaction_id` is the report's posting, which it confirms."
         ),
         parameters=[
             SIGNATURE_PARAMETER,
@@ -176,7 +180,10 @@ class ProcessorEventIngestApi(APIView):
         request=ProcessorEventInputSerializer,
         responses={
             201: OpenApiResponse(ProcessorEventOutputSerializer, description="Recorded for the first time."),
-            200: OpenApiResponse(ProcessorEventOutputSerializer, description="A replay: nothing new written."),
+            200: OpenApiResponse(ProcessorEventOutputSerializer,
+                                 description="A replay: nothing new written (`Idempotent-Replayed: true`). Or a "
+                                             "payout event confirming a status a settlement report already "
+                                             "applied: stored, nothing posted."),
             **PROBLEM_RESPONSES(400, 401, 409, 413, 415, 422),
         },
         examples=[

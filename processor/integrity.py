@@ -1,4 +1,5 @@
-"""What `ledger_check` verifies of processor events: each stored event posted once (a lost dispute never),
+"""What `ledger_check` verifies of processor events: each stored event has exactly one ledger transaction (a
+lost dispute none), its own or the settlement report's posting it confirms, each confirmation fits its event,
 every dispute's postings match its events, and the balances' last_event_at. Registered with the ledger's
 check in ProcessorConfig.ready, with the directory of the processor rules whose triggers must be present
 and enabled."""
@@ -10,14 +11,39 @@ from ledger.integrity import Check, ledger_checks_register
 EVENT_CHECKS = [
     Check(
         "event_not_posted",
-        "Every stored event has exactly one ledger transaction (a lost dispute, none)",
-        """SELECT ev.event_id, COUNT(t.id) AS transactions,
+        "Every stored event has exactly one ledger transaction, its own or a report's it confirms (a lost "
+        "dispute, none)",
+        # Both joins find at most one row (ledger_transaction.event_id is unique, and so is a confirmation's
+        # event), so the counts add up without multiplying.
+        """SELECT ev.event_id, COUNT(t.id) AS transactions, COUNT(c.event_id) AS confirmed,
                   CASE WHEN ev.event_type = 'dispute_lost' THEN 0 ELSE 1 END AS expected
-             FROM processor_event ev LEFT JOIN ledger_transaction t ON t.event_id = ev.id
+             FROM processor_event ev
+             LEFT JOIN ledger_transaction t ON t.event_id = ev.id
+             LEFT JOIN processor_payouteventconfirmation c ON c.event_id = ev.id
             GROUP BY ev.id, ev.event_id, ev.event_type
-           HAVING COUNT(t.id) <> CASE WHEN ev.event_type = 'dispute_lost' THEN 0 ELSE 1 END
+           HAVING COUNT(t.id) + COUNT(c.event_id)
+                  <> CASE WHEN ev.event_type = 'dispute_lost' THEN 0 ELSE 1 END
             ORDER BY ev.event_id""",
-        "has {transactions} ledger transactions, not {expected}",
+        "has {transactions} ledger transactions of its own and confirms {confirmed}, not {expected} in all",
+    ),
+    Check(
+        "payout_event_confirmations",
+        "An event that confirms a posting is a payout event of the payout a report's line moved, as that line "
+        "moved it, in its restaurant, currency and amount",
+        """SELECT ev.event_id, ev.event_type, t.id AS posting, t.kind, t.payout_id
+             FROM processor_payouteventconfirmation c
+             JOIN processor_event ev ON ev.id = c.event_id
+             JOIN ledger_transaction t ON t.id = c.ledger_transaction_id
+             LEFT JOIN payouts_payout p ON p.id = t.payout_id
+            WHERE t.event_id IS NOT NULL
+               OR p.id IS NULL
+               OR ev.payout_ref IS DISTINCT FROM t.payout_id
+               OR NOT ((ev.event_type = 'payout_paid' AND t.kind = 'payout_paid')
+                       OR (ev.event_type = 'payout_failed' AND t.kind IN ('payout_failed', 'payout_returned')))
+               OR (ev.restaurant_id, ev.currency, ev.amount) IS DISTINCT FROM (p.restaurant_id, p.currency, p.amount)
+            ORDER BY ev.event_id""",
+        "({event_type}) confirms ledger transaction {posting} ({kind} of payout {payout_id}), which it "
+        "does not fit",
     ),
     Check(
         "last_event_at",

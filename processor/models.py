@@ -185,3 +185,22 @@ class EventFromReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} from {self.report_line}"
+
+
+class PayoutEventConfirmation(models.Model):
+    """A payout_paid / payout_failed webhook that came after a settlement report's line had set its payout's
+    status (reconciliation's apply_payout_status): it posts nothing and confirms the line's posting.
+
+    That posting names the payout and no event; this row makes it the event's ledger transaction, so every
+    event still has exactly one, and one webhook at most confirms a posting (its unique key). The database
+    holds the rest (processor/sql/payout_event_confirmation.sql); rows never change or go away.
+    """
+
+    event = models.OneToOneField(Event, primary_key=True, on_delete=models.PROTECT, related_name="confirmation")
+    ledger_transaction = models.OneToOneField("ledger.Transaction", on_delete=models.PROTECT,
+                                              related_name="confirmation",
+                                              help_text="The report's posting of the payout's status.")
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.event_id} confirms ledger transaction {self.ledger_transaction_id}"

@@ -23,6 +23,7 @@ from ledger.services import (
     Posting,
     RestaurantAccounts,
     accounts_ensure,
+    balance_event_seen,
     charge_posting,
     refund_posting,
     transactions_post,
@@ -30,11 +31,12 @@ from ledger.services import (
 from mesa247.domain_errors import ApplicationError
 from mesa247.metrics import event_counted
 from mesa247.observability import log_context
-from payouts.services import payout_mark_failed, payout_mark_paid
+from payouts.models import PayoutStatus
+from payouts.services import payout_status_apply
 
 from .disputes import dispute_event_apply
 from .exceptions import EventConflict
-from .models import DISPUTE_EVENT_TYPES, Event, EventFromReport, EventType
+from .models import DISPUTE_EVENT_TYPES, Event, EventFromReport, EventType, PayoutEventConfirmation
 
 logger = logging.getLogger("mesa247.processor")
 
@@ -50,9 +52,10 @@ POSTING_RECIPES: dict[str, Callable[..., Posting]] = {
 }
 POSTED_TYPES = tuple(POSTING_RECIPES)
 # Dispute events open or decide a dispute (processor/disputes.py), which posts what it moves.
-# Payout events apply to a payout instead, which posts its own transaction.
-PAYOUT_TRANSITIONS: dict[str, Callable[..., int]] = {
-    EventType.PAYOUT_PAID: payout_mark_paid, EventType.PAYOUT_FAILED: payout_mark_failed,
+# Payout events move a payout to a status instead, which posts its own transaction, or confirm the status
+# a settlement report's line gave it, which posts nothing (`_payout_event_apply`).
+PAYOUT_TARGETS: dict[str, str] = {
+    EventType.PAYOUT_PAID: PayoutStatus.PAID, EventType.PAYOUT_FAILED: PayoutStatus.FAILED,
 }
 
 
@@ -90,6 +93,9 @@ class IngestOutcome:
     event: Event
     created: bool  # False: a replay of an identical event, which wrote nothing
     ledger_transaction_id: int | None
+    # True: a payout event stored now that confirms the posting a settlement report's line made for the
+    # same status (`ledger_transaction_id`): nothing was posted, no money moved.
+    confirmed: bool = False
 
 
 def event_record(*, event: EventInput, from_report: str | None = None) -> IngestOutcome:
@@ -105,7 +111,8 @@ def event_record(*, event: EventInput, from_report: str | None = None) -> Ingest
     except ApplicationError:  # impossible (an unknown payout, an illegal transition): nothing written
         event_counted(event["event_type"], "rejected")
         raise
-    event_counted(outcome.event.event_type, "created" if outcome.created else "replay")
+    event_counted(outcome.event.event_type,
+                  "confirmed" if outcome.confirmed else "created" if outcome.created else "replay")
     return outcome
 
 
@@ -123,17 +130,28 @@ def _event_record_once(data: EventInput, from_report: str | None) -> IngestOutco
             if reported is not None and from_report is None:
                 _webhook_metadata_keep(reported=reported, metadata=data["metadata"])
             logger.info("event replayed", extra={"event_type": existing.event_type})
-            ledger_transaction = getattr(existing, "ledger_transaction", None)
-            return IngestOutcome(existing, False, ledger_transaction.pk if ledger_transaction else None)
-        event, ledger_transaction_id = recorded
-        logger.info("event recorded", extra={"event_type": event.event_type, "amount": event.amount})
-        return IngestOutcome(event, True, ledger_transaction_id)
+            return IngestOutcome(existing, False, event_ledger_transaction_id(existing))
+        event, ledger_transaction_id, confirmed = recorded
+        logger.info("event recorded", extra={"event_type": event.event_type, "amount": event.amount,
+                                             "confirms_report": confirmed})
+        return IngestOutcome(event, True, ledger_transaction_id, confirmed)
 
 
 def event_get_recorded(*, event_id: str) -> Event | None:
     """The stored event with its ledger transaction (a replay answers the original body, which names it) and,
-    for an event recorded from a settlement report, that record (in the same statement)."""
-    return Event.objects.select_related("ledger_transaction", "from_report").filter(event_id=event_id).first()
+    for an event recorded from a settlement report or confirming a report's posting, that record (in the
+    same statement)."""
+    return (Event.objects.select_related("ledger_transaction", "from_report", "confirmation")
+            .filter(event_id=event_id).first())
+
+
+def event_ledger_transaction_id(event: Event) -> int | None:
+    """The id of the event's ledger transaction: the one it posted, or the report's posting it confirmed."""
+    ledger_transaction = getattr(event, "ledger_transaction", None)
+    if ledger_transaction is not None:
+        return ledger_transaction.pk
+    confirmation = getattr(event, "confirmation", None)
+    return confirmation.ledger_transaction_id if confirmation is not None else None
 
 
 def _webhook_metadata_keep(*, reported: EventFromReport, metadata: dict) -> None:
@@ -190,18 +208,41 @@ def event_insert(data: EventInput) -> Event:
 
 
 @transaction.atomic(durable=True)
-def _event_record(data: EventInput, from_report: str | None = None) -> tuple[Event, int | None]:
-    """The stored event and its ledger transaction's id (None for a lost dispute, which posts nothing)."""
+def _event_record(data: EventInput, from_report: str | None = None) -> tuple[Event, int | None, bool]:
+    """The stored event, its ledger transaction's id (None for a lost dispute, which posts nothing) and whether
+    that transaction is a settlement report's posting the event confirms (True: nothing posted)."""
     # The insert comes first: a concurrent duplicate waits here on the unique
     # index and fails once the winner commits, before touching anything else.
     event = event_insert(data)
     if from_report is not None:
         EventFromReport.objects.create(event=event, report_line=from_report)
     if event.event_type in POSTED_TYPES:
-        return event, event_post(event=event)
+        return event, event_post(event=event), False
     if event.event_type in DISPUTE_EVENT_TYPES:
-        return event, dispute_event_apply(event=event)
-    return event, PAYOUT_TRANSITIONS[event.event_type](event=event)
+        return event, dispute_event_apply(event=event), False
+    return (event, *_payout_event_apply(event))
+
+
+def _payout_event_apply(event: Event) -> tuple[int, bool]:
+    """A payout event moves its payout (and posts), or confirms the status a report's line gave it.
+
+    The confirmation: the payout is already in the event's status by a posting that names no event (reconciliation's
+    apply_payout_status) and no other event confirmed that posting yet. The event is stored, marked as confirming
+    that posting, and moves no money; its balance's last_event_at moves, as for every event. A second payout event
+    with another id for that status finds the posting confirmed: 422, as for any repeated status.
+    """
+    applied = payout_status_apply(event=event, target=PAYOUT_TARGETS[event.event_type],
+                                  confirmable=_report_posting_unconfirmed)
+    if not applied.posted:
+        PayoutEventConfirmation.objects.create(event=event, ledger_transaction_id=applied.ledger_transaction_id)
+        balance_event_seen(restaurant_id=event.restaurant_id, currency=event.currency, occurred_at=event.occurred_at)
+    return applied.ledger_transaction_id, not applied.posted
+
+
+def _report_posting_unconfirmed(ledger_transaction_id: int) -> bool:
+    # Read under the payout's row lock, which every payout event takes first: a concurrent confirmation of
+    # the same posting has committed by now, or waits behind this one (and the unique key backs this).
+    return not PayoutEventConfirmation.objects.filter(ledger_transaction_id=ledger_transaction_id).exists()
 
 
 def event_posting(*, event: PostedEvent, accounts: RestaurantAccounts) -> Posting:

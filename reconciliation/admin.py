@@ -18,10 +18,11 @@ from django.utils import timezone
 
 from audit.edge import request_address
 from ledger.admin import CurrencyFilter, balance_page_row_add, restaurant_page_rows
-from mesa247.admin_display import ReadOnlyModelAdmin, ReadOnlyTabularInline, money_display
+from ledger.models import Transaction
+from mesa247.admin_display import ReadOnlyModelAdmin, ReadOnlyTabularInline, change_link, money_display
 from payouts.admin import payout_page_rows
 from processor.admin import event_page_rows
-from processor.models import PAYOUT_EVENT_TYPES
+from processor.models import PAYOUT_EVENT_TYPES, Event
 
 from .exceptions import ReportConflict, ReportRefused
 from .models import (
@@ -32,7 +33,12 @@ from .models import (
     SettlementReport,
 )
 from .resolutions import exceptions_resolve
-from .selectors import event_reconciliation_get, open_exceptions_summary, payout_reconciliation_get
+from .selectors import (
+    event_reconciliation_get,
+    exception_confirming_event,
+    open_exceptions_summary,
+    payout_reconciliation_get,
+)
 from .services import report_receive
 
 UPLOAD_PERMISSION = "reconciliation.add_settlementreport"
@@ -177,11 +183,26 @@ class ReconciliationExceptionAdmin(ReadOnlyModelAdmin):
                _resolution_action(ResolutionAction.APPLY_PAYOUT_STATUS, "Apply the report's payout status"),
                _resolution_action(ResolutionAction.EXPLAIN, "Explain (close with the note; moves no money)")]
     fields = ("outcome", "fields", "report", "line", "event", "payout", "restaurant_id", "currency",
-              "amount_display", "opened_at", "action", "note", "resolved_by", "resolved_at")
+              "amount_display", "opened_at", "action", "note", "resolved_by", "resolved_at", "posting_link",
+              "confirmed_by_display")
     amount_display = money_display("amount", "amount")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("report", "resolved_by")
+        return super().get_queryset(request).select_related("report", "resolved_by",
+                                                            "ledger_transaction__confirmation__event")
+
+    @admin.display(description="posted")
+    def posting_link(self, obj):
+        return change_link(Transaction, obj.ledger_transaction_id, f"#{obj.ledger_transaction_id}")
+
+    @admin.display(description="confirmed by the processor's webhook")
+    def confirmed_by_display(self, obj):
+        if obj.ledger_transaction_id is None:
+            return "—"
+        event = exception_confirming_event(exception=obj)
+        if event is None:
+            return "not yet: no payout webhook for this status has come"
+        return change_link(Event, event.pk, f"{event.event_id}, received {event.received_at:%Y-%m-%d %H:%M:%S %Z}")
 
     def get_ordering(self, request):
         return [F("resolved_at").asc(nulls_first=True), "-opened_at", "-id"]

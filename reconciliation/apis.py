@@ -214,7 +214,8 @@ class ReconciliationExceptionResolveApi(APIView):
             OpenApiExample("Resolved", response_only=True, value={
                 **EXCEPTION_EXAMPLE, "resolution": {"action": "record_from_report",
                                                     "note": "Webhook lost; the report has it.", "resolved_by": "ana",
-                                                    "resolved_at": "2025-12-31T09:00:00Z"}}),
+                                                    "resolved_at": "2025-12-31T09:00:00Z",
+                                                    "ledger_transaction_id": None, "confirmed_by": None}}),
             problem_example(400, "validation_error", "One or more fields are invalid.",
                             errors={"note": ["This field is required."]}),
             *auth_examples("reconciliation.change_reconciliationexception"),

@@ -182,6 +182,11 @@ class ReconciliationException(models.Model):
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # apply_payout_status: the posting it made (naming the payout, no event). The processor's webhook for that
+    # status, when it comes later, confirms this posting (processor.PayoutEventConfirmation) instead of posting.
+    ledger_transaction = models.OneToOneField(
+        "ledger.Transaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The ledger transaction the resolution posted (apply_payout_status).")
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -200,6 +205,9 @@ class ReconciliationException(models.Model):
                 name="exception_resolution_whole"),
             models.UniqueConstraint(fields=["event"], condition=Q(outcome="missing_from_report"),
                                     name="event_missing_from_report_once"),
+            # Only apply_payout_status posts by itself (record_from_report posts through the event it records).
+            models.CheckConstraint(condition=Q(ledger_transaction__isnull=True) | Q(action="apply_payout_status"),
+                                   name="exception_posting_is_a_payout_status"),
         ]
         indexes = [
             models.Index(fields=["opened_at"], condition=Q(resolved_at__isnull=True), name="exception_open_idx"),

@@ -161,13 +161,15 @@ def _apply_payout_status(exception: ReconciliationException, *, note: str, user,
         _ensure_open(locked)
         status = Payout.objects.select_for_update().values_list("status", flat=True).get(pk=payout.pk)
         if line.category == Category.PAYOUT and status == PayoutStatus.CREATED:
-            payout_mark_paid(event=cause)
+            posted = payout_mark_paid(event=cause)
         elif line.category == Category.PAYOUT_RETURN and status == PayoutStatus.PAID:
-            payout_mark_failed(event=cause)
+            posted = payout_mark_failed(event=cause)
         else:
             raise ResolutionNotApplicable(
                 f"Payout {payout.pk} is {status}: a {line.category} line cannot be applied to it.",
                 exception_id=exception.pk, payout_status=status)
+        # The posting names no event: the processor's webhook for this status, if it comes later, confirms it.
+        locked.ledger_transaction_id = posted
         return _resolved(locked, action=ResolutionAction.APPLY_PAYOUT_STATUS, note=note, user=user,
                          actor_label=actor_label, address=address)
 
@@ -185,7 +187,7 @@ def _resolved(exception: ReconciliationException, *, action: str, note: str, use
     """Record the resolution; a line the ledger now agrees with becomes matched, and its report's counts say so."""
     now = timezone.now()
     exception.action, exception.note, exception.resolved_by, exception.resolved_at = action, note, user, now
-    exception.save(update_fields=["action", "note", "resolved_by", "resolved_at"])
+    exception.save(update_fields=["action", "note", "resolved_by", "resolved_at", "ledger_transaction"])
     audit_record(action=AuditAction.RECONCILIATION_EXCEPTION_RESOLVED, actor=user, actor_label=actor_label,
                  address=address, obj=exception,
                  before={"resolved": False}, after={"resolved": True, "action": action, "note": note},

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, F, Min, QuerySet, Sum
 from django.utils import timezone
 
@@ -32,7 +33,8 @@ def report_get(*, report_id: str) -> SettlementReport:
 
 def exception_list(*, report_id: str | None = None, outcome: str | None = None, resolved: bool | None = None,
                    currency: str | None = None, restaurant_id: str | None = None) -> QuerySet[ReconciliationException]:
-    exceptions = ReconciliationException.objects.select_related("line", "event", "payout", "resolved_by")
+    exceptions = ReconciliationException.objects.select_related("line", "event", "payout", "resolved_by",
+                                                                "ledger_transaction__confirmation__event")
     if report_id is not None:
         exceptions = exceptions.filter(report_id=report_id)
     if outcome is not None:
@@ -44,6 +46,19 @@ def exception_list(*, report_id: str | None = None, outcome: str | None = None, 
     if restaurant_id is not None:
         exceptions = exceptions.filter(restaurant_id=restaurant_id)
     return exceptions
+
+
+def exception_confirming_event(*, exception: ReconciliationException) -> Event | None:
+    """apply_payout_status: the processor's webhook that came after it and confirmed its posting, if one did.
+
+    Read through the posting the resolution made (select_related by `exception_list`, so no query more)."""
+    posted = exception.ledger_transaction if exception.ledger_transaction_id is not None else None
+    if posted is None:
+        return None
+    try:
+        return posted.confirmation.event
+    except ObjectDoesNotExist:
+        return None
 
 
 def open_exception_counts() -> dict[str, int]:

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from .models import Category, Outcome, ReportStatus, ResolutionAction
 from .resolutions import NOTE_MAX_CHARS, PERSON_ACTIONS
+from .selectors import exception_confirming_event
 
 
 class SettlementReportCreateOutputSerializer(serializers.Serializer):
@@ -82,11 +83,21 @@ class ReconciliationPayoutOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
+class ResolutionConfirmationOutputSerializer(serializers.Serializer):
+    event_id = serializers.CharField(help_text="The processor's payout_paid / payout_failed webhook.")
+    received_at = serializers.DateTimeField(default_timezone=UTC)
+
+
 class ResolutionOutputSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=ResolutionAction.choices)
     note = serializers.CharField()
     resolved_by = serializers.CharField(allow_null=True, help_text="null: a later report listed the event.")
     resolved_at = serializers.DateTimeField(default_timezone=UTC)
+    ledger_transaction_id = serializers.IntegerField(
+        allow_null=True, help_text="apply_payout_status: the ledger transaction it posted; null otherwise.")
+    confirmed_by = ResolutionConfirmationOutputSerializer(
+        allow_null=True, help_text="apply_payout_status: the processor's webhook for the same status that came "
+                                   "later and confirmed the posting (it moved no money); null until it comes.")
 
 
 class ReconciliationExceptionOutputSerializer(serializers.Serializer):
@@ -108,9 +119,17 @@ class ReconciliationExceptionOutputSerializer(serializers.Serializer):
     def get_resolution(self, exception) -> dict | None:
         if exception.resolved_at is None:
             return None
+        confirming = exception_confirming_event(exception=exception)
         return {"action": exception.action, "note": exception.note,
                 "resolved_by": exception.resolved_by.get_username() if exception.resolved_by else None,
-                "resolved_at": exception.resolved_at.astimezone(UTC).isoformat().replace("+00:00", "Z")}
+                "resolved_at": _instant(exception.resolved_at),
+                "ledger_transaction_id": exception.ledger_transaction_id,
+                "confirmed_by": None if confirming is None else {"event_id": confirming.event_id,
+                                                                 "received_at": _instant(confirming.received_at)}}
+
+
+def _instant(moment) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class ReconciliationExceptionPageOutputSerializer(serializers.Serializer):

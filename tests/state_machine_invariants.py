@@ -2,7 +2,9 @@
 
 The database agrees with the in-test model (tests/state_machine_model.py) and with the
 ledger's own invariants: every transaction balances, every balance equals the model's to the
-cent, money is conserved, payouts are the model's, and `ledger_check` finds nothing.
+cent, money is conserved, payouts are the model's, and `ledger_check` finds nothing; and the
+settlement reports' lines, exceptions, counts and nets and the events' reconciliation states
+are what the model predicts.
 """
 
 from datetime import datetime
@@ -16,7 +18,8 @@ from ledger.models import RestaurantBalance
 from ledger.selectors import balance_get
 from payouts.models import Payout
 from processor.models import Event
-from tests.state_machine_model import SEEN, AccountModel, PayoutModel
+from reconciliation.models import EventReconciliation, ReconciliationException, SettlementLine, SettlementReport
+from tests.state_machine_model import SEEN, AccountModel, PayoutModel, ReconciliationModel
 
 
 class LedgerInvariants:
@@ -75,3 +78,36 @@ class LedgerInvariants:
     def ledger_check_is_clean(self):
         report = ledger_check_run(store=False)
         assert report.ok, [str(problem) for problem in report.problems]
+
+
+class ReconciliationInvariants:
+    """Invariants of the settlement reports, checked after every step."""
+
+    recon: ReconciliationModel
+
+    @invariant()
+    def report_lines_and_exceptions_match_the_model(self):
+        lines = {(report_id, line_id): (outcome, fields) for report_id, line_id, outcome, fields
+                 in SettlementLine.objects.values_list("report_id", "line_id", "outcome", "fields")}
+        assert lines == {key: (line.outcome, line.fields) for key, line in self.recon.lines.items()}
+        exceptions = {}
+        for outcome, fields, report_id, line_id, event_id, action in ReconciliationException.objects.values_list(
+                "outcome", "fields", "line__report_id", "line__line_id", "event__event_id", "action"):
+            key = ("event", event_id) if outcome == "missing_from_report" else ("line", report_id, line_id)
+            exceptions[key] = (outcome, fields, action)
+        assert exceptions == {key: (exception.outcome, exception.fields, exception.action)
+                              for key, exception in self.recon.exceptions.items()}
+        states = dict(EventReconciliation.objects.values_list("event__event_id", "state"))
+        assert states == self.recon.states
+
+    @invariant()
+    def report_counts_and_nets_match_the_model(self):
+        reports = list(SettlementReport.objects.prefetch_related("currency_totals"))
+        assert sorted(report.pk for report in reports) == sorted(self.recon.reports)
+        for report in reports:
+            counts, nets = self.recon.report_figures(report.pk)
+            assert report.status == "reconciled", report.error
+            assert {"matched": report.matched, "mismatched": report.mismatched,
+                    "missing_from_ledger": report.missing_from_ledger, "duplicate": report.duplicate} == counts
+            assert {total.currency: (total.report_net, total.matched_net)
+                    for total in report.currency_totals.all()} == nets

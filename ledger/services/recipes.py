@@ -149,12 +149,14 @@ def _payout_posting(kind: str, debit: Account, credit: Account, *, payout: Payou
                     event: EventCause | None = None) -> Posting:
     amount = payout.amount
     lines = [Line(debit, amount, EntryType.PAYOUT, at), Line(credit, -amount, EntryType.PAYOUT, at)]
+    # A cause that is no stored processor event (a settlement report's line: no pk) is named in the memo only
+    # and leaves the projection's last_event_at, which follows the processor's events.
     return Posting(
         kind, payout.restaurant_id, payout.currency, lines,
         event_id=event.pk if event is not None else None,
         payout_id=payout.pk,
         memo=event.event_id if event is not None else payout.pk,
-        occurred_at=event.occurred_at if event is not None else None,
+        occurred_at=event.occurred_at if event is not None and event.pk is not None else None,
     )
 
 

@@ -6,13 +6,21 @@
 
 `failed` is terminal. Anything else is refused with PayoutEventRejected (422)
 and the event's transaction rolls back: nothing is written.
+
+A status can also come from the processor's settlement report (reconciliation's apply_payout_status):
+its posting names the payout but no event. The processor's own webhook for that status, arriving later,
+is then no transition but a confirmation: `payout_status_apply` answers with the report's posting and
+posts nothing (`posted` False), if the caller says that posting may still be confirmed.
 """
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
+from ledger.models import Transaction, TransactionKind
 from ledger.services import (
     accounts_ensure,
     payout_failed_posting,
@@ -35,17 +43,44 @@ ALLOWED_TRANSITIONS = {
 }
 
 
+# The postings that put a payout in each status it can be confirmed in.
+KINDS_OF_STATUS = {
+    PayoutStatus.PAID: (TransactionKind.PAYOUT_PAID,),
+    PayoutStatus.FAILED: (TransactionKind.PAYOUT_FAILED, TransactionKind.PAYOUT_RETURNED),
+}
+
+
+@dataclass(frozen=True)
+class PayoutStatusApplied:
+    ledger_transaction_id: int
+    # False: the payout already had this status from a settlement report's line; the id is that line's
+    # posting, which the event confirms, and nothing was posted.
+    posted: bool
+
+
 def payout_mark_paid(*, event) -> int:
     """A payout_paid event: created → paid. The id of the ledger transaction it posts."""
-    return _payout_status_change(event=event, target=PayoutStatus.PAID)
+    return _payout_status_change(event=event, target=PayoutStatus.PAID).ledger_transaction_id
 
 
 def payout_mark_failed(*, event) -> int:
     """A payout_failed event: created → failed, or paid → failed when the bank returned it. Its transaction's id."""
-    return _payout_status_change(event=event, target=PayoutStatus.FAILED)
+    return _payout_status_change(event=event, target=PayoutStatus.FAILED).ledger_transaction_id
 
 
-def _payout_status_change(*, event, target: str) -> int:
+def payout_status_apply(*, event, target: str, confirmable: Callable[[int], bool]) -> PayoutStatusApplied:
+    """A payout event (the processor's webhook) that moves its payout to `target`, or confirms that status.
+
+    When the payout already is in `target` by a posting that names no event (a settlement report's line,
+    applied by reconciliation) and `confirmable(that posting's id)` — the caller keeps which postings an
+    event confirmed, one event each — the event confirms it: nothing is posted or changed. Otherwise as
+    `payout_mark_paid` / `payout_mark_failed`, with the same 422s.
+    """
+    return _payout_status_change(event=event, target=target, confirmable=confirmable)
+
+
+def _payout_status_change(*, event, target: str,
+                          confirmable: Callable[[int], bool] | None = None) -> PayoutStatusApplied:
     """Apply a payout event inside the ingestion's transaction.
 
     Raises PayoutEventRejected (422) for an unknown payout, a restaurant,
@@ -77,6 +112,12 @@ def _payout_status_change(*, event, target: str) -> int:
                 field: [f"Payout {payout.pk} has {getattr(payout, field)!r}."] for field in mismatched
             },
         )
+    if payout.status == target and confirmable is not None:
+        reported = _posting_without_event(payout=payout)
+        if reported is not None and confirmable(reported):
+            with log_context(payout_id=payout.pk):
+                logger.info("payout status confirmed", extra={"status": target, "ledger_transaction_id": reported})
+            return PayoutStatusApplied(reported, posted=False)
     if (payout.status, target) not in ALLOWED_TRANSITIONS:
         raise PayoutEventRejected(
             f"Payout {payout.pk} is {payout.status}; it cannot become {target}.",
@@ -102,4 +143,11 @@ def _payout_status_change(*, event, target: str) -> int:
     transaction.on_commit(lambda: payout_counted(currency=currency, status=target))
     with log_context(payout_id=payout.pk):
         logger.info("payout status changed", extra={"status": target, "ledger_kind": posting.kind})
-    return ledger_transaction_id
+    return PayoutStatusApplied(ledger_transaction_id, posted=True)
+
+
+def _posting_without_event(*, payout: Payout) -> int | None:
+    """The id of the posting that put the payout in its current status, if no event caused it (a report's line)."""
+    kinds = KINDS_OF_STATUS.get(PayoutStatus(payout.status), ())
+    return (Transaction.objects.filter(payout_id=payout.pk, kind__in=kinds, event_id__isnull=True)
+            .values_list("pk", flat=True).first())

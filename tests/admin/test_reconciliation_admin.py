@@ -5,9 +5,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
 from audit.models import AuditEvent
+from payouts.models import Payout
+from processor.ingestion import event_ingest
 from processor.models import Event
 from reconciliation.models import ReconciliationException, SettlementReport
-from tests.reconciliation.conftest import line, report_csv
+from tests.helpers import charge
+from tests.payouts.helpers import payout_paid_payload, run
+from tests.reconciliation.conftest import line, payout_line, report_csv
 
 UPLOAD = "/admin/reconciliation/settlementreport/upload/"
 QUEUE = "/admin/reconciliation/reconciliationexception/"
@@ -95,3 +99,30 @@ def test_the_queue_filters_by_the_outcomes_an_exception_can_have(manager_client,
         "All", "Mismatched", "Missing from ledger", "Missing from report"]
     assert len(manager_client.get(QUEUE, {"outcome": "missing_from_ledger"}).context["cl"].result_list) == 2
     assert len(manager_client.get(QUEUE, {"outcome": "mismatched"}).context["cl"].result_list) == 0
+
+
+def test_a_payout_status_applied_from_the_report_shows_the_webhook_that_later_confirmed_it(
+        manager_client, django_capture_on_commit_callbacks):
+    charge(amount=10000, at="2025-12-01T15:00:00Z", restaurant_id="res_po")
+    run("2025-12-20")
+    payout = Payout.objects.get()
+    upload(manager_client, report_csv("stl_po", [payout_line("ln_1", payout, restaurant_id="res_po")]),
+           django_capture_on_commit_callbacks)
+    exception = ReconciliationException.objects.get(outcome="mismatched")
+    manager_client.post(QUEUE, {"action": "apply_payout_status", "_selected_action": [exception.pk],
+                                "note": "Paid at the bank on Jan 5."})
+    exception.refresh_from_db()
+    posted = exception.ledger_transaction_id
+    assert posted is not None
+
+    page = manager_client.get(f"{QUEUE}{exception.pk}/change/").content.decode()
+    assert f"#{posted}" in page
+    assert "not yet: no payout webhook for this status has come" in page
+
+    event_ingest(payload=payout_paid_payload(payout, event_id="evt_po_paid"))
+
+    page = manager_client.get(f"{QUEUE}{exception.pk}/change/").content.decode()
+    assert "evt_po_paid, received" in page
+    event = Event.objects.get(event_id="evt_po_paid")
+    event_page = manager_client.get(f"/admin/processor/event/{event.pk}/change/").content.decode()
+    assert f"#{posted}</a> (posted from the settlement report; this event confirmed it)" in event_page

@@ -27,7 +27,7 @@ def test_ledger_check_passes_with_won_and_lost_disputes(disputed):
     status, lines = check()
 
     assert (status, lines) == (0, [
-        "Ledger OK: 17 checks passed over 4 transactions, 14 entries, 5 events, 1 balances, 0 payouts."])
+        "Ledger OK: 18 checks passed over 4 transactions, 14 entries, 5 events, 1 balances, 0 payouts."])
 
 
 def test_ledger_check_reports_a_dispute_posting_changed_behind_the_services_back(disputed):

@@ -11,6 +11,7 @@ from ledger.models import Account, AccountKind, RestaurantBalance, Transaction
 from payouts.models import Payout, PayoutSettlement
 from payouts.services import payout_run_execute, payout_run_request
 from processor.ingestion import event_ingest
+from processor.models import Event
 from tests.factories import EventPayloadFactory, RefundPayloadFactory
 
 from .conftest import run_command
@@ -67,7 +68,7 @@ def processor_account() -> Account:
 def test_a_healthy_ledger_passes_with_one_line_and_the_result_is_stored(ledger):
     status, lines = check()
     assert status == 0
-    assert lines == ["Ledger OK: 17 checks passed over 6 transactions, 16 entries, 4 events, 2 balances, 2 payouts."]
+    assert lines == ["Ledger OK: 18 checks passed over 6 transactions, 16 entries, 4 events, 2 balances, 2 payouts."]
     stored = ledger_check_last()
     assert stored.ok is True
     assert stored.summary == lines[0]
@@ -144,7 +145,24 @@ def test_an_event_without_its_transaction_is_reported(ledger):
         )
     status, lines = check()
     assert status == 1
-    assert lines[1:] == ["  [event_not_posted] event evt_orphan: has 0 ledger transactions, not 1"]
+    assert lines[1:] == [
+        "  [event_not_posted] event evt_orphan: has 0 ledger transactions of its own and confirms 0, not 1 in all"]
+
+
+def test_an_event_confirming_a_posting_it_does_not_fit_is_reported(ledger):
+    """A charge made to confirm payout b's payout_paid posting, which its webhook made: two rules broken."""
+    paid = transaction_of("evt_b_paid")
+    charge = Event.objects.get(event_id="evt_a1")
+    with behind_the_services_back("processor_payouteventconfirmation") as cursor:
+        cursor.execute("INSERT INTO processor_payouteventconfirmation (event_id, ledger_transaction_id, confirmed_at) "
+                       "VALUES (%s, %s, now())", [charge.pk, paid.pk])
+    status, lines = check()
+    assert status == 1
+    assert lines[1:] == [
+        "  [event_not_posted] event evt_a1: has 1 ledger transactions of its own and confirms 1, not 1 in all",
+        f"  [payout_event_confirmations] event evt_a1: (charge_succeeded) confirms ledger transaction {paid.pk} "
+        f"(payout_paid of payout {ledger['b'].pk}), which it does not fit",
+    ]
 
 
 def test_a_transaction_without_entries_is_reported(ledger):
@@ -272,8 +290,8 @@ def test_list_checks_names_every_check():
     assert [line.split()[0] for line in out.splitlines()] == [
         # The ledger's own checks, then those processor and payouts register, then the triggers.
         "unbalanced_transaction", "too_few_entries", "entry_currency", "payout_change_repeated", "payable_projection",
-        "reserved_projection", "adjustment_postings", "adjustment_four_eyes", "event_not_posted", "last_event_at",
-        "dispute_postings",
+        "reserved_projection", "adjustment_postings", "adjustment_four_eyes", "event_not_posted",
+        "payout_event_confirmations", "last_event_at", "dispute_postings",
         "payout_postings", "reserved_open_payouts", "payout_items_sum", "entry_settled_twice", "open_entries",
         "protecting_triggers",
     ]

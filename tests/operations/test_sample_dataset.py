@@ -56,7 +56,7 @@ def test_ledger_check_passes_on_the_sample_and_stores_its_result(sample_loaded):
     # 931 charges × 4 entries, 92 refunds × 2, and 15 of them returned their fee (× 2 more); 8 disputes
     # opened × 4 (amount and fee), 3 won × 2, and one of them returned its fee (× 2 more).
     assert out.strip() == (
-        "Ledger OK: 17 checks passed over 1034 transactions, 3978 entries, 1037 events, 15 balances, 0 payouts."
+        "Ledger OK: 18 checks passed over 1034 transactions, 3978 entries, 1037 events, 15 balances, 0 payouts."
     )
     stored = ledger_check_last()
     assert (stored.ok, stored.summary, stored.problems) == (True, out.strip(), [])

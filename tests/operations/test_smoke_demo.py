@@ -89,7 +89,7 @@ def test_the_demo_flow_serves_the_readme_numbers(demo_env, tmp_path):
     pen_total = sum(figures["available"] for (_, currency), figures in expected_sample_balances().items()
                     if currency == "PEN")
     assert f"succeeded: 6 eligible, 6 paid, 0 skipped, total {pen_total} PEN" in run
-    assert manage(demo_env, "ledger_check").startswith("Ledger OK: 17 checks passed over 1040 transactions")
+    assert manage(demo_env, "ledger_check").startswith("Ledger OK: 18 checks passed over 1040 transactions")
     setup = manage(demo_env, "demo_setup", "--base-url", BASE, "--event-file", str(tmp_path / "event.json"))
     token = re.search(r"API token\s+(m247_[A-Za-z0-9_-]{43})\s", setup).group(1)
     assert re.search(r"password\s+\S{12,}", setup)
@@ -186,7 +186,7 @@ def test_bin_demo_serves_with_the_ledger_triggers_and_ctrl_c_stops_web_worker_an
         assert ("Report stl_sample_2025_12: 1034 lines, 1030 matched, 2 mismatched, 2 missing from ledger, "
                 "0 duplicate.\n") in text
         assert "Open exceptions from this report: 6." in text
-        assert "Ledger OK: 17 checks passed" in text
+        assert "Ledger OK: 18 checks passed" in text
         login = re.search(r"username\s+(finance)\n\s+password\s+(\S{12,})", text)
         assert login
 

@@ -1,6 +1,9 @@
 """Resolving exceptions through the API: the money moves as a webhook would move it, exactly once."""
 
+import io
 import json
+
+from django.core.management import call_command
 
 from audit.models import AuditAction, AuditEvent
 from ledger.models import Transaction
@@ -23,6 +26,16 @@ LOST = {"event_id": "evt_lost", "event_type": "charge_succeeded", "occurred_at":
 def resolve(client, exception_id, action, note="Checked with the processor."):
     return client.post(f"/v1/reconciliation/exceptions/{exception_id}/resolve", {"action": action, "note": note},
                        format="json")
+
+
+def assert_ledger_check_clean() -> None:
+    """`manage.py ledger_check` finds nothing (it exits 1 and lists each problem otherwise)."""
+    out = io.StringIO()
+    try:
+        call_command("ledger_check", "--no-store", stdout=out)
+    except SystemExit:
+        raise AssertionError(out.getvalue()) from None
+    assert out.getvalue().startswith("Ledger OK"), out.getvalue()
 
 
 def only_exception(client, **query):
@@ -106,6 +119,9 @@ def test_a_payout_paid_at_the_processor_whose_payout_paid_never_came_is_marked_p
     assert_problem(resolve(manager_client, exception["exception_id"], "apply_payout_status"), 409,
                    "exception_resolved")
     assert Transaction.objects.filter(payout_id=payout.pk).count() == 2  # reserve, paid
+    # The line is no processor event: the restaurant's last event is still the charge of December 1.
+    assert balance.last_event_at.isoformat() == "2025-12-01T15:00:00+00:00"
+    assert_ledger_check_clean()
 
 
 def test_a_payout_returned_at_the_processor_is_marked_failed_and_its_money_owed_again(reconciled, manager_client):
@@ -122,6 +138,7 @@ def test_a_payout_returned_at_the_processor_is_marked_failed_and_its_money_owed_
     payout.refresh_from_db()
     assert (payout.status, payout.failure_reason) == ("failed", "returned (settlement report)")
     assert balance_get(restaurant_id="res_po", currency="PEN").available == 10000
+    assert_ledger_check_clean()
 
 
 def test_explain_closes_any_exception_and_moves_no_money(reconciled, manager_client):
