@@ -60,23 +60,33 @@ EVENT_CHECKS = [
     Check(
         "dispute_postings",
         "Every dispute event's payable postings are its amount plus fee, and every dispute has its events",
-        """SELECT ev.event_id, ev.event_type,
-                  CASE WHEN ev.event_type = 'dispute_lost' THEN 0 ELSE ev.amount + ev.fee END AS expected,
-                  COALESCE(posted.owed_less, 0) AS posted, dispute.dispute_id
-             FROM processor_event ev
-             LEFT JOIN processor_dispute dispute
-                    ON dispute.opened_event_id = ev.id OR dispute.decision_event_id = ev.id
-             LEFT JOIN LATERAL (
-                  SELECT SUM(CASE WHEN e.entry_type = 'dispute' THEN e.amount ELSE -e.amount END) AS owed_less
-                    FROM ledger_transaction t
-                    JOIN ledger_entry e ON e.transaction_id = t.id
-                    JOIN ledger_account a ON a.id = e.account_id AND a.kind = 'restaurant_payable'
-                   WHERE t.event_id = ev.id) posted ON true
-            WHERE ev.event_type IN ('dispute_opened', 'dispute_won', 'dispute_lost')
-              AND (dispute.id IS NULL
-                   OR COALESCE(posted.owed_less, 0)
-                      <> CASE WHEN ev.event_type = 'dispute_lost' THEN 0 ELSE ev.amount + ev.fee END)
-            ORDER BY ev.event_id""",
+        # Each part is computed once and joined by key: no subquery per event, whatever the statistics.
+        """WITH dispute_events AS MATERIALIZED (
+                SELECT id, event_id, event_type, amount, fee FROM processor_event
+                 WHERE event_type IN ('dispute_opened', 'dispute_won', 'dispute_lost')
+            ), posted AS MATERIALIZED (
+                SELECT t.event_id,
+                       SUM(CASE WHEN e.entry_type = 'dispute' THEN e.amount ELSE -e.amount END) AS owed_less
+                  FROM ledger_transaction t
+                  JOIN ledger_entry e ON e.transaction_id = t.id
+                  JOIN ledger_account a ON a.id = e.account_id AND a.kind = 'restaurant_payable'
+                 WHERE t.event_id IN (SELECT id FROM dispute_events)
+                 GROUP BY t.event_id
+            ), named AS MATERIALIZED (
+                SELECT opened_event_id AS event_id, dispute_id FROM processor_dispute
+                 UNION ALL
+                SELECT decision_event_id, dispute_id FROM processor_dispute WHERE decision_event_id IS NOT NULL
+            )
+            SELECT ev.event_id, ev.event_type,
+                   CASE WHEN ev.event_type = 'dispute_lost' THEN 0 ELSE ev.amount + ev.fee END AS expected,
+                   COALESCE(posted.owed_less, 0) AS posted, named.dispute_id
+              FROM dispute_events ev
+              LEFT JOIN named ON named.event_id = ev.id
+              LEFT JOIN posted ON posted.event_id = ev.id
+             WHERE named.dispute_id IS NULL
+                OR COALESCE(posted.owed_less, 0)
+                   <> CASE WHEN ev.event_type = 'dispute_lost' THEN 0 ELSE ev.amount + ev.fee END
+             ORDER BY ev.event_id""",
         "{event_type} of dispute {dispute_id}: payable postings {posted}, expected {expected} (or no dispute)",
     ),
 ]
