@@ -72,3 +72,36 @@ class RequestIdMiddleware:
             )
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+def logging_config(level: str) -> dict:
+    """Django's LOGGING: one JSON object per line on stdout, with the request's context, at `level`."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": "mesa247.observability.LogContextFilter"}},
+        "formatters": {
+            "json": {
+                "()": "mesa247.observability.JsonLogFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            }
+        },
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "json",
+                "filters": ["context"],
+            }
+        },
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": {
+            "django": {"handlers": ["stdout"], "level": level, "propagate": False},
+            # Request lines come from our own middleware, with the request id.
+            # (CRITICAL: runserver's 4xx/5xx lines would otherwise reach Python's plain-text last resort.)
+            "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
+            "django.request": {"handlers": ["stdout"], "level": "ERROR", "propagate": False},
+            "django-q": {"handlers": ["stdout"], "level": level, "propagate": False},
+        },
+    }

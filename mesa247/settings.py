@@ -20,6 +20,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from mesa247 import embedded_postgres
 from mesa247.environment import Environment
+from mesa247.observability import logging_config
+from mesa247.openapi_settings import OPENAPI_SETTINGS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Environment()
@@ -236,34 +238,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Mesa 24/7 Payments API",
-    "DESCRIPTION": (
-        "Processor webhooks, restaurant balances and statements, and payouts. "
-        "Amounts are integers in minor units; errors are RFC 9457 problem details."
-    ),
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {
-        "PayoutRunStatusEnum": "payouts.models.PayoutRunStatus",
-        "PayoutStatusEnum": "payouts.models.PayoutStatus",
-        "SettlementReportStatusEnum": "reconciliation.models.ReportStatus",
-        "EventTypeEnum": "processor.models.EventType",
-        "AdjustmentStatusEnum": "ledger.models.AdjustmentStatus",
-        "AdjustmentReasonEnum": "ledger.models.AdjustmentReason",
-        # The two kinds of processor events, which the event schema tells apart (processor.serializers).
-        "MoneyEventTypeEnum": "processor.models.MONEY_EVENT_TYPES",
-        "PayoutEventTypeEnum": "processor.models.PAYOUT_EVENT_TYPES",
-        # Each dispute event has its own rules, so its own branch of the event schema.
-        "DisputeOpenedEventTypeEnum": ["dispute_opened"],
-        "DisputeWonEventTypeEnum": ["dispute_won"],
-        "DisputeLostEventTypeEnum": ["dispute_lost"],
-    },
-}
+# The OpenAPI document's title, description and enum names (mesa247/openapi_settings.py).
+SPECTACULAR_SETTINGS = OPENAPI_SETTINGS
 
 # --- Background work (django-q2) ------------------------------------------
 # Payout runs execute in `manage.py qcluster`, never in a request.
@@ -324,35 +300,7 @@ else:
 
 # --- Logging: one JSON object per line on stdout --------------------------
 LOG_LEVEL = env.text("LOG_LEVEL", "INFO").upper()
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"context": {"()": "mesa247.observability.LogContextFilter"}},
-    "formatters": {
-        "json": {
-            "()": "mesa247.observability.JsonLogFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        }
-    },
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
-            "formatter": "json",
-            "filters": ["context"],
-        }
-    },
-    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {
-        "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
-        # Request lines come from our own middleware, with the request id.
-        # (CRITICAL: runserver's 4xx/5xx lines would otherwise reach Python's plain-text last resort.)
-        "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
-        "django.request": {"handlers": ["stdout"], "level": "ERROR", "propagate": False},
-        "django-q": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
-    },
-}
+LOGGING = logging_config(LOG_LEVEL)
 
 # --- Security when served without DEBUG -----------------------------------
 # With DEBUG off the service is reached over HTTPS, usually through a proxy that
