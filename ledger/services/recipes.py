@@ -79,48 +79,37 @@ def immediate_effect(occurred_at: datetime) -> datetime:
     return min(occurred_at, timezone.now())
 
 
+def _transfer(to: Account, source: Account, amount: int, entry_type: str, at: datetime) -> list[Line]:
+    """`amount` moved from `source` to `to`: a debit and its credit, summing to zero by construction."""
+    return [Line(to, amount, entry_type, at), Line(source, -amount, entry_type, at)]
+
+
 def charge_lines(*, accounts: RestaurantAccounts, amount: int, fee: int, occurred_at: datetime) -> list[Line]:
     """Charge A with fee F: gross and fee both mature together."""
     matures_at = maturity_of(occurred_at)
-    return [
-        Line(accounts.processor, amount, EntryType.GROSS, matures_at),
-        Line(accounts.payable, -amount, EntryType.GROSS, matures_at),
-        Line(accounts.payable, fee, EntryType.FEE, matures_at),
-        Line(accounts.processor, -fee, EntryType.FEE, matures_at),
-    ]
+    return [*_transfer(accounts.processor, accounts.payable, amount, EntryType.GROSS, matures_at),
+            *_transfer(accounts.payable, accounts.processor, fee, EntryType.FEE, matures_at)]
 
 
 def refund_lines(*, accounts: RestaurantAccounts, amount: int, fee: int, occurred_at: datetime) -> list[Line]:
     """Refund A with fee R returned: both count at once."""
     effective_at = immediate_effect(occurred_at)
-    return [
-        Line(accounts.payable, amount, EntryType.REFUND, effective_at),
-        Line(accounts.processor, -amount, EntryType.REFUND, effective_at),
-        Line(accounts.processor, fee, EntryType.FEE_REFUND, effective_at),
-        Line(accounts.payable, -fee, EntryType.FEE_REFUND, effective_at),
-    ]
+    return [*_transfer(accounts.payable, accounts.processor, amount, EntryType.REFUND, effective_at),
+            *_transfer(accounts.processor, accounts.payable, fee, EntryType.FEE_REFUND, effective_at)]
 
 
 def dispute_opened_lines(*, accounts: RestaurantAccounts, amount: int, fee: int, occurred_at: datetime) -> list[Line]:
     """The processor withdrew A and charged the dispute fee F: both count at once, against the restaurant."""
     effective_at = immediate_effect(occurred_at)
-    return [
-        Line(accounts.payable, amount, EntryType.DISPUTE, effective_at),
-        Line(accounts.processor, -amount, EntryType.DISPUTE, effective_at),
-        Line(accounts.payable, fee, EntryType.DISPUTE, effective_at),
-        Line(accounts.processor, -fee, EntryType.DISPUTE, effective_at),
-    ]
+    return [*_transfer(accounts.payable, accounts.processor, amount, EntryType.DISPUTE, effective_at),
+            *_transfer(accounts.payable, accounts.processor, fee, EntryType.DISPUTE, effective_at)]
 
 
 def dispute_won_lines(*, accounts: RestaurantAccounts, amount: int, fee: int, occurred_at: datetime) -> list[Line]:
     """Decided for the restaurant: A reinstated and R of the dispute fee returned, at once."""
     effective_at = immediate_effect(occurred_at)
-    return [
-        Line(accounts.processor, amount, EntryType.DISPUTE_REVERSAL, effective_at),
-        Line(accounts.payable, -amount, EntryType.DISPUTE_REVERSAL, effective_at),
-        Line(accounts.processor, fee, EntryType.DISPUTE_REVERSAL, effective_at),
-        Line(accounts.payable, -fee, EntryType.DISPUTE_REVERSAL, effective_at),
-    ]
+    return [*_transfer(accounts.processor, accounts.payable, amount, EntryType.DISPUTE_REVERSAL, effective_at),
+            *_transfer(accounts.processor, accounts.payable, fee, EntryType.DISPUTE_REVERSAL, effective_at)]
 
 
 def _event_posting(kind: str, lines_of: LinesRecipe, *, event: EventCause, accounts: RestaurantAccounts) -> Posting:
@@ -148,7 +137,7 @@ def dispute_won_posting(*, event: EventCause, accounts: RestaurantAccounts) -> P
 def _payout_posting(kind: str, debit: Account, credit: Account, *, payout: PayoutCause, at: datetime,
                     event: EventCause | None = None) -> Posting:
     amount = payout.amount
-    lines = [Line(debit, amount, EntryType.PAYOUT, at), Line(credit, -amount, EntryType.PAYOUT, at)]
+    lines = _transfer(debit, credit, amount, EntryType.PAYOUT, at)
     # A cause that is no stored processor event (a settlement report's line: no pk) is named in the memo only
     # and leaves the projection's last_event_at, which follows the processor's events.
     return Posting(
@@ -194,7 +183,7 @@ def adjustment_posting(*, adjustment: Adjustment, accounts: RestaurantAccounts, 
     no processor event, so the projection's last_event_at does not move.
     """
     amount = adjustment.amount
-    lines = [Line(house, amount, EntryType.ADJUSTMENT, at), Line(accounts.payable, -amount, EntryType.ADJUSTMENT, at)]
+    lines = _transfer(house, accounts.payable, amount, EntryType.ADJUSTMENT, at)
     memo = f"adjustment {adjustment.pk}" + (f" · {adjustment.reference}" if adjustment.reference else "")
     return Posting(TransactionKind.ADJUSTMENT, adjustment.restaurant_id, adjustment.currency, lines,
                    memo=memo[:255], adjustment_id=adjustment.pk)
