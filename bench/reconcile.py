@@ -18,7 +18,7 @@ import psycopg
 
 from mesa247 import embedded_postgres
 
-from .server import ROOT, manage, run_measured, stop_all
+from .server import ROOT, fresh_database, manage, run_measured, stop_all
 
 TARGET_SECONDS = 60.0
 TARGET_RSS_MB = 300.0
@@ -29,16 +29,6 @@ SELECT 'evt_' || n, 'charge_succeeded', timestamptz '2025-12-01T12:00:00Z' + n *
        'res_' || (n %% 1000), 'PEN', 1000 + n %% 50000, (1000 + n %% 50000) / 25, '{}'::jsonb, 'pay_' || n, now()
   FROM generate_series(0, %s - 1) AS n
 """
-
-
-def fresh_database(url: str) -> str:
-    base, name = url.rsplit("/", 1)
-    name, _, query = name.partition("?")
-    bench_name = f"{name}_bench_recon"
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{bench_name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{bench_name}"')
-    return f"{base}/{bench_name}" + (f"?{query}" if query else "")
 
 
 def report_write(path: Path, lines: int, *, altered: int, invented: int) -> None:
@@ -56,7 +46,7 @@ def report_write(path: Path, lines: int, *, altered: int, invented: int) -> None
 def reconcile_measured(url: str, *, lines: int, altered: int = 10, invented: int = 10) -> dict:
     """Reconcile a report of `lines` lines (`altered` of them mismatched, `invented` naming no event) in a
     fresh database on the server of `url`; the figures, next to their targets."""
-    bench_url = fresh_database(url)
+    bench_url = fresh_database(url, suffix="_bench_recon")
     env = {**os.environ, "DATABASE_URL": bench_url, "DJANGO_SETTINGS_MODULE": "mesa247.settings", "DEBUG": "false",
            "SECRET_KEY": "bench-only-secret-key-not-for-production", "PROCESSOR_WEBHOOK_SECRETS": "whsec_bench",
            "LOG_LEVEL": "WARNING"}

@@ -20,11 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PROCESSES: list[subprocess.Popen] = []
 
 
-def fresh_database(url: str) -> str:
-    """Drop and create `<database>_bench` on the server of `url`; return its URL."""
+def fresh_database(url: str, suffix: str = "_bench") -> str:
+    """Drop and create `<database><suffix>` on the server of `url`; return its URL."""
     base, name = url.rsplit("/", 1)
     name, _, query = name.partition("?")
-    bench_name = f"{name}_bench"
+    bench_name = f"{name}{suffix}"
     with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{bench_name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{bench_name}"')

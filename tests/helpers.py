@@ -64,3 +64,10 @@ def migration_data_ensure() -> None:
                 state = executor.loader.project_state((migration.app_label, migration.name))
                 for operation in operations:
                     operation.code(state.apps, editor)
+
+
+def net_of(event: dict) -> int:
+    """What a charge or refund payload moves into its restaurant's payable balance (amount less fee, or back)."""
+    if event["event_type"] == "charge_succeeded":
+        return event["amount"] - event["fee"]
+    return -event["amount"] + event["fee"]

@@ -28,7 +28,7 @@ from processor.models import Event
 from processor.signature import signature_header
 from tests.conftest import SECRET
 from tests.factories import UserFactory
-from tests.helpers import charge
+from tests.helpers import charge, net_of
 from tests.processes import (
     free_port,
     gunicorn_command,
@@ -77,12 +77,6 @@ def client_events(client: int) -> list[dict]:
                            "restaurant_id": restaurant_id, "currency": "PEN", "amount": amount,
                            "fee": amount * 3 // 100, "metadata": {"payment_id": f"pay_{event_id}"}})
     return events
-
-
-def net_of(event: dict) -> int:
-    if event["event_type"] == "charge_succeeded":
-        return event["amount"] - event["fee"]
-    return -event["amount"] + event["fee"]
 
 
 @pytest.mark.worker

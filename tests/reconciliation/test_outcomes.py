@@ -6,6 +6,7 @@ import time_machine
 from django.utils import timezone
 
 from reconciliation.models import EventReconciliation, ReconciliationException, SettlementLine
+from reconciliation.selectors import restaurant_confirmed_events
 from tests.helpers import charge, iso, refund
 from tests.payouts.helpers import run
 
@@ -44,6 +45,10 @@ def test_matched_mismatched_and_missing_lines_get_their_outcomes_and_the_report_
     assert mismatched["resolution"] is None
     states = dict(EventReconciliation.objects.values_list("event__event_id", "state"))
     assert states == {"evt_a": "matched", "evt_b": "mismatched", "evt_c": "matched"}
+    # The restaurant's money the report confirms: the two matched events, not the mismatched one.
+    confirmed = restaurant_confirmed_events(restaurant_id="res_001", currency="PEN").select_related("event")
+    assert sorted((state.event.event_id, state.event.amount) for state in confirmed) == [
+        ("evt_a", 12000), ("evt_c", 2000)]
 
 
 def test_a_line_whose_category_does_not_fit_its_event_is_mismatched_naming_category(reconciled, manager_client):
