@@ -8,10 +8,10 @@ transaction, so an event or payout, its postings and the projection commit or
 roll back together. Accounts live in `accounts`, settlement in `settlement`.
 """
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
@@ -89,8 +89,8 @@ def transactions_post(*, postings: list[Posting]) -> list[int]:
         return []
     rows = PostingRows.of(postings=postings, checked=checked)
     with connection.cursor() as cursor:
-        if len(postings) <= ARRAY_POSTINGS_MAX:
-            cursor.execute(POST_FROM_ARRAYS_SQL, rows.as_arrays(now=timezone.now()))
+        if len(postings) <= INLINE_POSTINGS_MAX:
+            cursor.execute(POST_FROM_JSON_SQL, rows.as_json(now=timezone.now()))
         else:
             rows.copy_to_input_tables(cursor)
             cursor.execute(POST_FROM_TABLES_SQL, {"now": timezone.now()})
@@ -103,8 +103,8 @@ def transactions_post(*, postings: list[Posting]) -> list[int]:
     return [row[0] for row in result]
 
 
-# Up to this many postings go as array parameters (one round trip); more are copied first.
-ARRAY_POSTINGS_MAX = 20
+# Up to this many postings go as parameters (one round trip); more are copied first.
+INLINE_POSTINGS_MAX = 20
 
 
 @dataclass
@@ -130,13 +130,14 @@ def projection_moves(*, postings: list[Posting], checked: list[list[Line]]) -> d
 
 
 POSTING_COLUMNS = ("n", "kind", "restaurant_id", "currency", "event_id", "payout_id", "memo", "adjustment_id")
-LINE_COLUMNS = ("n", "account_id", "amount", "entry_type", "effective_at", "open")
+# line_no: the line's place in the statement; entry ids follow it, so a transaction's entries keep its lines' order.
+LINE_COLUMNS = ("n", "line_no", "account_id", "amount", "entry_type", "effective_at", "open")
 MOVE_COLUMNS = ("restaurant_id", "currency", "payable", "reserved", "last_event_at")
 
 
 # One row of each input, its values in the order of POSTING_COLUMNS, LINE_COLUMNS and MOVE_COLUMNS.
 PostingRow = tuple[int, str, str, str, int | None, str | None, str, int | None]
-LineRow = tuple[int, int, int, str, datetime, bool]
+LineRow = tuple[int, int, int, int, str, datetime, bool]
 MoveRow = tuple[str, str, int, int, datetime | None]
 
 
@@ -158,23 +159,25 @@ class PostingRows:
                  posting.memo, posting.adjustment_id)
             )
             line_rows.extend(
-                (n, line.account.pk, line.amount, str(line.entry_type), line.effective_at, _opens(line))
-                for line in lines
+                (n, len(line_rows) + number, line.account.pk, line.amount, str(line.entry_type), line.effective_at,
+                 _opens(line))
+                for number, line in enumerate(lines, start=1)
             )
         return cls(posting_rows, line_rows, projection_moves(postings=postings, checked=checked))
 
     def move_rows(self) -> list[MoveRow]:
         return [(*key, move.payable, move.reserved, move.last_event_at) for key, move in sorted(self.moves.items())]
 
-    def as_arrays(self, *, now: datetime) -> dict[str, datetime | list[Any]]:
-        parameters: dict[str, datetime | list[Any]] = {"now": now}
-        for prefix, columns, rows in (
-            ("posting", POSTING_COLUMNS, self.postings),
-            ("line", LINE_COLUMNS, self.lines),
-            ("move", MOVE_COLUMNS, self.move_rows()),
+    def as_json(self, *, now: datetime) -> dict[str, datetime | str]:
+        """The three inputs as JSON texts: one text parameter each is far cheaper to send than a typed
+        array per column (psycopg adapts an array element by element, in Python)."""
+        parameters: dict[str, datetime | str] = {"now": now}
+        for name, columns, rows in (
+            ("postings", POSTING_COLUMNS, self.postings),
+            ("lines", LINE_COLUMNS, self.lines),
+            ("moves", MOVE_COLUMNS, self.move_rows()),
         ):
-            for index, column in enumerate(columns):
-                parameters[f"{prefix}_{column}"] = [row[index] for row in rows]
+            parameters[name] = json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=_iso)
         return parameters
 
     def copy_to_input_tables(self, cursor: CursorWrapper) -> None:
@@ -197,7 +200,8 @@ DO $$ BEGIN
         adjustment_id bigint
     ) ON COMMIT DELETE ROWS;
     CREATE TEMPORARY TABLE IF NOT EXISTS ledger_line_input (
-        n bigint, account_id bigint, amount bigint, entry_type text, effective_at timestamptz, open boolean
+        n bigint, line_no bigint, account_id bigint, amount bigint, entry_type text, effective_at timestamptz,
+        open boolean
     ) ON COMMIT DELETE ROWS;
     CREATE TEMPORARY TABLE IF NOT EXISTS ledger_move_input (
         restaurant_id text, currency text, payable bigint, reserved bigint, last_event_at timestamptz
@@ -228,10 +232,12 @@ posting AS MATERIALIZED (
     SELECT id, kind, restaurant_id, currency, event_id, payout_id, %(now)s, memo, adjustment_id
       FROM posting ORDER BY n
 ), line AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('ledger_entry', 'id')) AS id, posting.id AS transaction_id,
-           posting.currency, l.account_id, l.amount, l.entry_type, l.effective_at, l.open
-      FROM ledger_line_input AS l
-      JOIN posting USING (n)
+    SELECT nextval(pg_get_serial_sequence('ledger_entry', 'id')) AS id, l.*
+      FROM (SELECT posting.id AS transaction_id, posting.currency, l.account_id, l.amount, l.entry_type,
+                   l.effective_at, l.open
+              FROM ledger_line_input AS l
+              JOIN posting USING (n)
+             ORDER BY l.line_no) AS l
 ), new_entry AS (
     INSERT INTO ledger_entry (id, transaction_id, account_id, currency, amount, entry_type, effective_at)
     SELECT id, transaction_id, account_id, currency, amount, entry_type, effective_at FROM line ORDER BY id
@@ -253,22 +259,24 @@ SELECT id, (SELECT count(*) FROM moved) FROM posting ORDER BY n
 
 POST_FROM_TABLES_SQL = "WITH " + POST_SQL
 
-# The same statement, its inputs given as arrays: one round trip for a few postings.
-POST_FROM_ARRAYS_SQL = """
+# The same statement, its inputs given as JSON: one round trip for a few postings.
+POST_FROM_JSON_SQL = """
 WITH ledger_posting_input AS (
-    SELECT * FROM unnest(%(posting_n)s::bigint[], %(posting_kind)s::text[], %(posting_restaurant_id)s::text[],
-                         %(posting_currency)s::text[], %(posting_event_id)s::bigint[], %(posting_payout_id)s::text[],
-                         %(posting_memo)s::text[], %(posting_adjustment_id)s::bigint[])
-                  AS p (n, kind, restaurant_id, currency, event_id, payout_id, memo, adjustment_id)
+    SELECT * FROM json_to_recordset(%(postings)s::json)
+                  AS p (n bigint, kind text, restaurant_id text, currency text, event_id bigint, payout_id text,
+                        memo text, adjustment_id bigint)
 ), ledger_line_input AS (
-    SELECT * FROM unnest(%(line_n)s::bigint[], %(line_account_id)s::bigint[], %(line_amount)s::bigint[],
-                         %(line_entry_type)s::text[], %(line_effective_at)s::timestamptz[], %(line_open)s::boolean[])
-                  AS l (n, account_id, amount, entry_type, effective_at, open)
+    SELECT * FROM json_to_recordset(%(lines)s::json)
+                  AS l (n bigint, line_no bigint, account_id bigint, amount bigint, entry_type text,
+                        effective_at timestamptz, open boolean)
 ), ledger_move_input AS (
-    SELECT * FROM unnest(%(move_restaurant_id)s::text[], %(move_currency)s::text[], %(move_payable)s::bigint[],
-                         %(move_reserved)s::bigint[], %(move_last_event_at)s::timestamptz[])
-                  AS m (restaurant_id, currency, payable, reserved, last_event_at)
+    SELECT * FROM json_to_recordset(%(moves)s::json)
+                  AS m (restaurant_id text, currency text, payable bigint, reserved bigint, last_event_at timestamptz)
 ), """ + POST_SQL
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
 
 
 def _opens(line: Line) -> bool:
