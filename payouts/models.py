@@ -136,8 +136,11 @@ class PayoutItem(models.Model):
 class PayoutSettlement(models.Model):
     """Which payout settled a payable entry: each entry is settled at most once."""
 
-    entry = models.OneToOneField("ledger.Entry", on_delete=models.PROTECT, related_name="settlement")
-    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="settlements")
+    # Both references are checked once per INSERT statement by the payouts_settlement_check trigger
+    # (payouts/sql/settlement_check.sql), where foreign keys would look up each row's.
+    entry = models.OneToOneField("ledger.Entry", on_delete=models.PROTECT, related_name="settlement",
+                                 db_constraint=False)
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="settlements", db_constraint=False)
 
     def __str__(self) -> str:
         return f"{self.payout_id} settles entry {self.entry_id}"

@@ -79,6 +79,33 @@ def test_an_entry_is_settled_at_most_once_and_only_a_payable_charge_or_refund_en
     refused(lambda: PayoutSettlement.objects.create(entry=processor_entry, payout=payout))
 
 
+def test_a_settlement_names_a_stored_entry_and_a_stored_payout_checked_once_per_statement(payout):
+    later = charge(restaurant_id="res_db", amount=500, fee=10, at="2026-01-05T15:00:00Z")
+    open_entry = Entry.objects.get(transaction__event=later, account__kind=AccountKind.RESTAURANT_PAYABLE,
+                                   entry_type="gross")
+    payable_entry_ids = list(Entry.objects.filter(account__kind=AccountKind.RESTAURANT_PAYABLE)
+                             .values_list("pk", flat=True))
+    missing_entry = max(payable_entry_ids) + 1_000
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM payouts_payoutsettlement")
+        before = cursor.fetchone()[0]
+
+    def insert(rows):
+        with connection.cursor() as cursor:
+            cursor.executemany("INSERT INTO payouts_payoutsettlement (entry_id, payout_id) VALUES (%s, %s)", rows)
+
+    refused(lambda: insert([(missing_entry, payout.pk)]), match=f"cannot settle entry {missing_entry}")
+    refused(lambda: insert([(open_entry.pk, "po_does_not_exist")]), match=f"cannot settle entry {open_entry.pk}")
+    # One statement of many rows, one of them wrong: none of it stays.
+    with pytest.raises(IntegrityError, match=f"cannot settle entry {missing_entry}"), transaction.atomic(), \
+            connection.cursor() as cursor:
+        cursor.execute("INSERT INTO payouts_payoutsettlement (entry_id, payout_id) "
+                       "SELECT unnest(%s::bigint[]), %s", [[missing_entry - 1, missing_entry], payout.pk])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM payouts_payoutsettlement")
+        assert cursor.fetchone()[0] == before
+
+
 def test_a_payout_amount_must_be_positive(payout):
     refused(lambda: Payout.objects.create(restaurant_id="res_db", currency="PEN", as_of="2025-12-31", amount=0))
 
