@@ -135,7 +135,7 @@ def _database(url: str) -> dict[str, Any]:
     database["ENGINE"] = "mesa247.postgresql"
     # Parameters travel apart from the SQL (server-side binding): the ledger's bulk statements pass
     # arrays of thousands of values, which would otherwise be spelled out as SQL text and parsed
-    # again. The hottest reads are prepared once per connection (mesa247/postgresql: `prepared()`),
+    # again. The balance read and the posting are prepared once per connection (mesa247/postgresql: `prepared()`),
     # except behind a transaction pooler, where a connection is not ours between transactions.
     database["OPTIONS"] = {**database.get("OPTIONS", {}), "server_side_binding": True}
     database["POOL_MODE"] = DATABASE_POOL_MODE

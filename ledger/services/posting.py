@@ -18,6 +18,7 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from mesa247.money import is_minor_units
+from mesa247.postgresql.base import prepared
 
 from ..exceptions import CurrencyMismatch, UnbalancedTransaction
 from ..models import Account, AccountKind, EntryType
@@ -259,8 +260,10 @@ SELECT id, (SELECT count(*) FROM moved) FROM posting ORDER BY n
 
 POST_FROM_TABLES_SQL = "WITH " + POST_SQL
 
-# The same statement, its inputs given as JSON: one round trip for a few postings.
-POST_FROM_JSON_SQL = """
+# The same statement, its inputs given as JSON: one round trip for a few postings. Prepared once per
+# connection: json_to_recordset's estimates do not depend on the values, so the generic plan PostgreSQL
+# keeps after five runs is the plan a fresh one would be, and an event saves 0.4 ms of planning.
+POST_FROM_JSON_SQL = prepared("""
 WITH ledger_posting_input AS (
     SELECT * FROM json_to_recordset(%(postings)s::json)
                   AS p (n bigint, kind text, restaurant_id text, currency text, event_id bigint, payout_id text,
@@ -272,7 +275,7 @@ WITH ledger_posting_input AS (
 ), ledger_move_input AS (
     SELECT * FROM json_to_recordset(%(moves)s::json)
                   AS m (restaurant_id text, currency text, payable bigint, reserved bigint, last_event_at timestamptz)
-), """ + POST_SQL
+), """ + POST_SQL)
 
 
 def _iso(moment: datetime) -> str:
