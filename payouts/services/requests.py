@@ -57,8 +57,7 @@ def payout_run_request(
     `enqueue=False` creates the run only (for `run_payouts --sync`, which
     executes it in-process). `respect_schedules` pays only the restaurants whose
     payout schedule is due on the day of the request (in TIME_ZONE), each at no
-    less than its own minimum.
-    executes it in-process). `actor_label` names a requester that is no user
+    less than its own minimum. `actor_label` names a requester that is no user
     ("system:run_payouts"); `address` is the client's, `via` the channel (api, admin, command, schedule).
     """
     payout_run_rules_check(currency=currency, as_of=as_of, min_amount=min_amount)
