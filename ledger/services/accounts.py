@@ -14,6 +14,8 @@ from django.db.models import Q, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from mesa247.postgresql.base import prepared
+
 from ..models import HOUSE_ACCOUNT_KINDS, Account, AccountKind, RestaurantBalance
 
 
@@ -84,8 +86,9 @@ def accounts_ensure_many(*, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str,
 
 # Each (restaurant, currency) pair's restaurant, clearing account, payable and reserved accounts and
 # balance row, created where missing (every restaurant with accounts has its balance row, so
-# postings only ever move existing rows), and every one of the pairs' accounts returned.
-ACCOUNTS_ENSURE_SQL = """
+# postings only ever move existing rows), and every one of the pairs' accounts returned. Prepared once
+# per connection: each process runs it once per new restaurant, and planning it cost 0.3 ms of the 0.7.
+ACCOUNTS_ENSURE_SQL = prepared("""
 WITH wanted AS MATERIALIZED (
     SELECT DISTINCT * FROM unnest(%(restaurant_ids)s::text[], %(currencies)s::text[]) AS w (restaurant_id, currency)
 ), wanted_own AS MATERIALIZED (
@@ -124,7 +127,7 @@ SELECT account.id, account.kind, account.currency, account.restaurant_id
   FROM wanted_own JOIN ledger_account AS account
     ON account.kind = wanted_own.kind AND account.currency = wanted_own.currency
    AND account.restaurant_id = wanted_own.restaurant_id
-"""
+""")
 
 
 def house_account_ensure(*, kind: str, currency: str) -> Account:
