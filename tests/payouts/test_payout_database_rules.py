@@ -100,7 +100,7 @@ def test_a_settlement_names_a_stored_entry_and_a_stored_payout_checked_once_per_
     with pytest.raises(IntegrityError, match=f"cannot settle entry {missing_entry}"), transaction.atomic(), \
             connection.cursor() as cursor:
         cursor.execute("INSERT INTO payouts_payoutsettlement (entry_id, payout_id) "
-                       "SELECT unnest(%s::bigint[]), %s", [[missing_entry - 1, missing_entry], payout.pk])
+                       "SELECT unnest(%s::bigint[]), %s", [[open_entry.pk, missing_entry], payout.pk])
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM payouts_payoutsettlement")
         assert cursor.fetchone()[0] == before
