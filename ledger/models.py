@@ -201,7 +201,9 @@ class OpenEntry(models.Model):
     account's whole history. `ledger_check` verifies the two agree.
     """
 
-    entry = models.OneToOneField(Entry, primary_key=True, on_delete=models.PROTECT, related_name="open_item")
+    # Checked once per statement by ledger/sql/open_entry_references.sql, not by a foreign key per row.
+    entry = models.OneToOneField(Entry, primary_key=True, on_delete=models.PROTECT, related_name="open_item",
+                                 db_constraint=False)
     # A copy of the entry's account, for the index payouts read by; ledger_check verifies it matches.
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="open_entries", db_index=False,
                                 db_constraint=False)

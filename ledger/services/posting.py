@@ -212,13 +212,14 @@ END $$
 """
 
 # Transaction and entry ids are drawn first, so entries and open entries can name them in the
-# same statement. The balance rows (they exist: `accounts_ensure_many` creates them with the
+# same statement; each sequence is looked up once (an initplan: per row, the lookup cost more than
+# nextval itself). The balance rows (they exist: `accounts_ensure_many` creates them with the
 # accounts) are locked in (restaurant, currency) order, so concurrent writers never deadlock,
 # then moved by the deltas. Constraint and trigger checks run at the end of the statement,
 # when every row of it is there.
 POST_SQL = """
 posting AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('ledger_transaction', 'id')) AS id, p.*
+    SELECT nextval((SELECT pg_get_serial_sequence('ledger_transaction', 'id'))::regclass) AS id, p.*
       FROM ledger_posting_input AS p
 ), locked AS MATERIALIZED (
     SELECT balance.id, move.payable, move.reserved, move.last_event_at
@@ -233,7 +234,7 @@ posting AS MATERIALIZED (
     SELECT id, kind, restaurant_id, currency, event_id, payout_id, %(now)s, memo, adjustment_id
       FROM posting ORDER BY n
 ), line AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('ledger_entry', 'id')) AS id, l.*
+    SELECT nextval((SELECT pg_get_serial_sequence('ledger_entry', 'id'))::regclass) AS id, l.*
       FROM (SELECT posting.id AS transaction_id, posting.currency, l.account_id, l.amount, l.entry_type,
                    l.effective_at, l.open
               FROM ledger_line_input AS l

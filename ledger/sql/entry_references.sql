@@ -9,6 +9,17 @@ LANGUAGE plpgsql AS $$
 DECLARE
     wrong record;
 BEGIN
+    -- One pass over the rows for all three rules; only when it finds a wrong row do the queries below
+    -- find which rule it breaks (and the message), in the same order as ever.
+    PERFORM FROM new_entries e
+      LEFT JOIN ledger_account a ON a.id = e.account_id
+      LEFT JOIN ledger_transaction t ON t.id = e.transaction_id
+     WHERE a.currency IS DISTINCT FROM e.currency OR t.currency IS DISTINCT FROM e.currency
+        OR (a.restaurant_id IS NOT NULL AND a.restaurant_id <> t.restaurant_id)
+     LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
     SELECT e.id, e.currency, e.account_id, a.currency AS found_currency INTO wrong
       FROM new_entries e
       LEFT JOIN ledger_account a ON a.id = e.account_id

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from ledger.exceptions import CurrencyMismatch, UnbalancedTransaction
 from ledger.integrity import protecting_triggers
-from ledger.models import Account, Entry, RestaurantBalance, Transaction
+from ledger.models import Account, Entry, OpenEntry, RestaurantBalance, Transaction
 from ledger.services import Line, Posting, accounts_ensure, transactions_post
 from processor.models import Event
 from tests.helpers import charge
@@ -223,6 +223,26 @@ def test_entry_on_another_restaurants_account_fails(cause):
         Entry.objects.create(transaction=txn, account=theirs.payable, currency="PEN", amount=5,
                              entry_type="gross", effective_at=T0)
     assert "entry_account_is_transaction_restaurant" in str(error.value)
+
+
+def test_an_open_entry_naming_an_entry_that_is_not_stored_is_refused(posted):
+    """What the open entry's foreign key held, checked once per statement: one bad row refuses it whole."""
+    entry = Entry.objects.filter(transaction__event=posted).order_by("-id").first()
+    OpenEntry.objects.filter(entry=entry).delete()
+    missing = entry.pk + 1000
+    with refused() as error, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO ledger_openentry (entry_id, account_id, effective_at) VALUES (%s, %s, %s), "
+                       "(%s, %s, %s)", [entry.pk, entry.account_id, T0, missing, entry.account_id, T0])
+    assert f"open entry names entry {missing}, which is not stored" in str(error.value)
+    assert not OpenEntry.objects.filter(entry_id__in=[entry.pk, missing]).exists()
+
+
+def test_an_open_entry_moved_to_an_entry_that_is_not_stored_is_refused(posted):
+    opened = OpenEntry.objects.filter(entry__transaction__event=posted).first()
+    with refused() as error, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE ledger_openentry SET entry_id = entry_id + 1000 WHERE entry_id = %s", [opened.pk])
+    assert "which is not stored" in str(error.value)
+    assert OpenEntry.objects.filter(pk=opened.pk).exists()
 
 
 def test_one_ledger_transaction_per_event(posted):
