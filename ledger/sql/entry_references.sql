@@ -4,8 +4,13 @@
 -- Checked once per INSERT statement over the rows it inserted, instead of two composite foreign-key
 -- checks per entry; the references cannot break afterwards, since entries, transactions and accounts
 -- are append-only (append_only.sql).
+-- The statement's rows are looked up in the growing tables by index, one by one, whatever the tables' size
+-- when a session first planned this: a plan cached while they were nearly empty (a hash join over a
+-- whole table) would otherwise read them whole at every statement, slower as they grow.
 CREATE OR REPLACE FUNCTION ledger_check_entry_references() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off
+AS $$
 DECLARE
     wrong record;
 BEGIN
