@@ -2,9 +2,7 @@
 -- statement over the rows it wrote instead of once per row (a batch opens about one entry per event).
 -- The reference cannot break afterwards: entries are append-only (append_only.sql). Checked at the end
 -- of the statement, so the posting statement's entries are there.
--- The statement's rows are looked up in the growing tables by index, one by one, whatever the tables' size
--- when a session first planned this: a plan cached while they were nearly empty (a hash join over a
--- whole table) would otherwise read them whole at every statement, slower as they grow.
+-- Looked up by index whatever the plan cache saw first (why: ledger/sql/entry_references.sql).
 CREATE OR REPLACE FUNCTION ledger_check_open_entry_references() RETURNS trigger
 LANGUAGE plpgsql
 SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off

@@ -3,9 +3,7 @@
 -- statement over the rows it wrote (a payout writes its settlements in one statement, hundreds of rows),
 -- where a check and two foreign keys per row cost more than the rest of the payout together. Entries
 -- and payouts are never deleted (ledger/sql/append_only.sql, payout_guard.sql), so what exists once stays.
--- The statement's rows are looked up in the growing tables by index, one by one, whatever the tables' size
--- when a session first planned this: a plan cached while they were nearly empty (a hash join over a
--- whole table) would otherwise read them whole at every statement, slower as they grow.
+-- Looked up by index whatever the plan cache saw first (why: ledger/sql/entry_references.sql).
 CREATE OR REPLACE FUNCTION payouts_check_settlement() RETURNS trigger
 LANGUAGE plpgsql
 SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off

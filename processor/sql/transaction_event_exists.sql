@@ -3,9 +3,7 @@
 -- inserted, as the ledger writes a batch in one statement; the event is always stored first. Events are
 -- never deleted (event_immutable.sql), so the reference holds once written. One transaction per event is
 -- the ledger's unique ledger_transaction.event_id.
--- The statement's rows are looked up in the growing tables by index, one by one, whatever the tables' size
--- when a session first planned this: a plan cached while they were nearly empty (a hash join over a
--- whole table) would otherwise read them whole at every statement, slower as they grow.
+-- Looked up by index whatever the plan cache saw first (why: ledger/sql/entry_references.sql).
 CREATE OR REPLACE FUNCTION processor_check_transaction_event() RETURNS trigger
 LANGUAGE plpgsql
 SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off
