@@ -79,8 +79,9 @@ def lines_checked(*, lines: list[Line], currency: str, restaurant_id: str) -> li
 def transactions_post(*, postings: list[Posting]) -> list[int]:
     """Record many balanced transactions and their projection moves in one statement; their ids, in order.
 
-    A few postings travel as array parameters; a batch is first copied (COPY) into temporary
-    tables. Either way one statement then writes everything, so both are held to the same SQL.
+    A few postings travel as three JSON parameters of a prepared statement; a batch is first copied
+    (COPY) into temporary tables. Either way one statement then writes everything, so both are held to
+    the same SQL.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("transactions_post must run inside the caller's database transaction")
