@@ -102,7 +102,7 @@ class SettlementReportRules:
             fields.append("status")
         return ("mismatched" if fields else "matched"), fields
 
-    @rule(chance=st.randoms(use_true_random=True), unsent=st.lists(st.tuples(
+    @rule(chance=st.randoms(), unsent=st.lists(st.tuples(
         st.sampled_from(["charge", "charge", "refund"]), st.sampled_from(RESTAURANTS), st.sampled_from(CURRENCIES),
         AMOUNTS, FEE_PERCENT, st.integers(0, 10 * DAY)), max_size=2))
     def settlement_report(self, chance, unsent):

@@ -1,6 +1,7 @@
 -- A payout event that posts nothing confirms the posting a settlement report's line made for its payout
 -- (processor_payouteventconfirmation; processor/services.py). Checked at commit, when everything is there:
--- the event is a payout_paid (or payout_failed) of that payout, with its restaurant, currency and amount;
+-- the event is a payout_paid (or payout_failed) of that payout, with the payout's restaurant, currency and
+-- amount (as the service and ledger_check compare them);
 -- the posting names no event and is the payout's payout_paid (payout_failed or payout_returned) posting;
 -- the payout is paid (failed) now; and the event has no ledger transaction of its own, so it still has
 -- exactly one. One event per posting is the table's unique key on ledger_transaction_id. Confirmations
@@ -11,8 +12,8 @@ DECLARE
     confirmed record;
 BEGIN
     SELECT ev.event_type, ev.payout_ref, ev.restaurant_id, ev.currency, ev.amount,
-           t.kind, t.event_id AS posted_for_event, t.payout_id, t.restaurant_id AS posted_restaurant_id,
-           t.currency AS posted_currency, p.amount AS payout_amount, p.status AS payout_status
+           t.kind, t.event_id AS posted_for_event, t.payout_id, p.restaurant_id AS payout_restaurant_id,
+           p.currency AS payout_currency, p.amount AS payout_amount, p.status AS payout_status
       INTO confirmed
       FROM processor_event ev
       JOIN ledger_transaction t ON t.id = NEW.ledger_transaction_id
@@ -26,8 +27,8 @@ BEGIN
                 AND confirmed.payout_status = 'paid')
             OR (confirmed.event_type = 'payout_failed' AND confirmed.kind IN ('payout_failed', 'payout_returned')
                 AND confirmed.payout_status = 'failed'))
-       OR confirmed.restaurant_id IS DISTINCT FROM confirmed.posted_restaurant_id
-       OR confirmed.currency IS DISTINCT FROM confirmed.posted_currency
+       OR confirmed.restaurant_id IS DISTINCT FROM confirmed.payout_restaurant_id
+       OR confirmed.currency IS DISTINCT FROM confirmed.payout_currency
        OR confirmed.amount IS DISTINCT FROM confirmed.payout_amount THEN
         RAISE EXCEPTION 'event % cannot confirm ledger transaction %: only a payout event of the payout that transaction moved, as the report set it, in its restaurant, currency and amount',
             NEW.event_id, NEW.ledger_transaction_id
@@ -42,14 +43,6 @@ BEGIN
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION processor_payout_event_confirmation_refuse_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% on processor_payouteventconfirmation refused: confirmations are permanent', TG_OP
-        USING ERRCODE = 'restrict_violation';
-END;
-$$;
-
 DROP TRIGGER IF EXISTS processor_payout_event_confirmation_valid ON processor_payouteventconfirmation;
 CREATE CONSTRAINT TRIGGER processor_payout_event_confirmation_valid
     AFTER INSERT ON processor_payouteventconfirmation
@@ -59,7 +52,7 @@ CREATE CONSTRAINT TRIGGER processor_payout_event_confirmation_valid
 DROP TRIGGER IF EXISTS processor_payout_event_confirmation_immutable ON processor_payouteventconfirmation;
 CREATE TRIGGER processor_payout_event_confirmation_immutable
     BEFORE UPDATE OR DELETE ON processor_payouteventconfirmation
-    FOR EACH ROW EXECUTE FUNCTION processor_payout_event_confirmation_refuse_change();
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();  -- ledger/sql/append_only.sql: permanent, as ledger rows
 
 DROP TRIGGER IF EXISTS processor_payouteventconfirmation_no_truncate ON processor_payouteventconfirmation;
 CREATE TRIGGER processor_payouteventconfirmation_no_truncate BEFORE TRUNCATE ON processor_payouteventconfirmation

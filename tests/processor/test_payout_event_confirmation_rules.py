@@ -95,14 +95,28 @@ def test_an_event_with_a_posting_of_its_own_cannot_also_confirm_one(payouts):
         confirm_now(event, posting)
 
 
+def test_an_event_that_confirms_a_posting_gets_no_posting_of_its_own(payouts):
+    payout, _ = payouts
+    posting = paid_from_the_report(payout)
+    event = stored_payout_event(payout, "evt_paid")
+    confirm_now(event, posting)
+    accounts = accounts_ensure(restaurant_id=payout.restaurant_id, currency=payout.currency)
+    before = Transaction.objects.count()
+
+    with pytest.raises(IntegrityError, match=f"names event {event.pk}, which confirms another posting"), \
+            transaction.atomic():
+        transactions_post(postings=[charge_posting(event=event, accounts=accounts)])
+    assert Transaction.objects.count() == before
+
+
 def test_confirmations_never_change_or_go_away(payouts):
     payout, _ = payouts
     posting = paid_from_the_report(payout)
     confirm_now(stored_payout_event(payout, "evt_paid"), posting)
 
-    with pytest.raises(IntegrityError, match="confirmations are permanent"), transaction.atomic():
+    with pytest.raises(IntegrityError, match="UPDATE on processor_payouteventconfirmation"), transaction.atomic():
         PayoutEventConfirmation.objects.update(confirmed_at=timezone.now())
-    with pytest.raises(IntegrityError, match="confirmations are permanent"), transaction.atomic():
+    with pytest.raises(IntegrityError, match="DELETE on processor_payouteventconfirmation"), transaction.atomic():
         PayoutEventConfirmation.objects.all().delete()
     with pytest.raises(IntegrityError, match="TRUNCATE"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("TRUNCATE processor_payouteventconfirmation")
